@@ -1,0 +1,269 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { RotationStateError, SecretFormatError } from '../errors.js';
+import type { SecretRegistry } from '../logging/redaction.js';
+import type { PasswordSource } from '../secrets/PasswordSource.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
+  type SecretDescription,
+  type SecretsGateway,
+} from '../secrets/SecretsGateway.js';
+import type {
+  GenerateRequest,
+  PendingRequest,
+  RotationEvent,
+  RotationStep,
+  RotationStrategy,
+} from './types.js';
+
+/** Everything one step needs; built per invocation by the handler. */
+export interface StepContext {
+  event: RotationEvent;
+  strategy: RotationStrategy;
+  gateway: SecretsGateway;
+  passwords: PasswordSource;
+  registry: SecretRegistry;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+/** What a step did, for the completion log line and tests. */
+export type StepOutcome =
+  | 'already-current'
+  | 'created'
+  | 'pending-existed'
+  | 'concurrent-create-won'
+  | 'applied'
+  | 'verified'
+  | 'promoted'
+  | 'promotion-hook-rerun';
+
+/** Largest `SecretString` Secrets Manager stores. */
+const MAX_SECRET_STRING = 65_536;
+
+function versionWithStage(description: SecretDescription, stage: string): string | undefined {
+  for (const [id, stages] of description.versions) if (stages.includes(stage)) return id;
+  return undefined;
+}
+
+/**
+ * Runs one step of the rotation protocol. Every step starts with `DescribeSecret` and
+ * enforces the service's rules (AWS's reference functions, every step): rotation enabled,
+ * the token a version of the secret, a token already `AWSCURRENT` is a no-op, a token not
+ * `AWSPENDING` is an error.
+ */
+export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
+  const { event, gateway, signal } = ctx;
+  const description = await gateway.describe(event.SecretId, signal);
+  // Absent is tolerated, as AWS's functions do; only an explicit false stops us.
+  if (description.rotationEnabled === false) {
+    throw new RotationStateError(`Secret ${description.arn} does not have rotation enabled`);
+  }
+  const stages = description.versions.get(event.ClientRequestToken);
+  if (!stages) {
+    throw new RotationStateError(
+      `Secret version ${event.ClientRequestToken} has no stage for rotation of secret ${description.arn}`,
+    );
+  }
+  const requests = new RequestFactory(ctx, description);
+  if (stages.includes(AWSCURRENT)) {
+    if (event.Step === 'finishSecret' && ctx.strategy.afterPromotion) {
+      // A crash after the label moved but before the hook finished lands here on retry;
+      // the hook is idempotent, so running it again completes the step.
+      await ctx.strategy.afterPromotion(requests.pending());
+      return 'promotion-hook-rerun';
+    }
+    ctx.logger.info('Version is already AWSCURRENT: nothing to do', { outcome: 'already-current' });
+    return 'already-current';
+  }
+  if (!stages.includes(AWSPENDING)) {
+    throw new RotationStateError(
+      `Secret version ${event.ClientRequestToken} is not set as AWSPENDING for rotation of secret ${description.arn}`,
+    );
+  }
+  return STEPS[event.Step](ctx, description, requests);
+}
+
+type StepRunner = (
+  ctx: StepContext,
+  description: SecretDescription,
+  requests: RequestFactory,
+) => Promise<StepOutcome>;
+
+/** createSecret: store a new value under the token, labelled AWSPENDING, exactly once. */
+async function createPendingVersion(
+  ctx: StepContext,
+  description: SecretDescription,
+  requests: RequestFactory,
+): Promise<StepOutcome> {
+  const { event, gateway, signal, logger } = ctx;
+  const existing = await gateway.getValueByVersionId(description.arn, event.ClientRequestToken, signal);
+  if (existing !== undefined) {
+    logger.info('Pending version already has a value: keeping it', { outcome: 'pending-existed' });
+    return 'pending-existed';
+  }
+  const value = await ctx.strategy.generatePending(requests.generate());
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SECRET_STRING) {
+    throw new SecretFormatError('SecretString', `from strategy ${ctx.strategy.name} must be 1 to ${MAX_SECRET_STRING} characters`);
+  }
+  ctx.registry.registerSecretString(value);
+  const stored = await gateway.putPendingValue(description.arn, event.ClientRequestToken, value, {
+    ...(event.RotationToken ? { rotationToken: event.RotationToken } : {}),
+    signal,
+  });
+  if (stored === 'exists') {
+    // Same token, different value: an earlier or concurrent attempt stored first. Theirs
+    // is the pending value; re-read it so later steps and the registry agree on it.
+    const winner = await gateway.getValueByVersionId(description.arn, event.ClientRequestToken, signal);
+    if (winner === undefined) {
+      throw new RotationStateError(
+        `Secret version ${event.ClientRequestToken} exists but has no value after a concurrent createSecret`,
+      );
+    }
+    logger.warn('Another attempt stored the pending value first: keeping theirs', {
+      outcome: 'concurrent-create-won',
+    });
+    return 'concurrent-create-won';
+  }
+  logger.info('Stored new pending version', { outcome: 'created' });
+  return 'created';
+}
+
+/** setSecret: make the pending value valid at its target. */
+async function applyPendingVersion(
+  ctx: StepContext,
+  _description: SecretDescription,
+  requests: RequestFactory,
+): Promise<StepOutcome> {
+  await ctx.strategy.apply(requests.pending());
+  ctx.logger.info('Applied pending value to its target', { outcome: 'applied' });
+  return 'applied';
+}
+
+/** testSecret: prove the pending value works. */
+async function verifyPendingVersion(
+  ctx: StepContext,
+  _description: SecretDescription,
+  requests: RequestFactory,
+): Promise<StepOutcome> {
+  await ctx.strategy.verify(requests.pending({ fallBackToCurrent: true }));
+  ctx.logger.info('Pending value verified', { outcome: 'verified' });
+  return 'verified';
+}
+
+/** finishSecret: move AWSCURRENT to the token (AWSPREVIOUS follows), then the strategy's hook. */
+async function promotePendingVersion(
+  ctx: StepContext,
+  description: SecretDescription,
+  requests: RequestFactory,
+): Promise<StepOutcome> {
+  const currentVersionId = versionWithStage(description, AWSCURRENT);
+  await ctx.gateway.promotePendingVersion(
+    description.arn,
+    ctx.event.ClientRequestToken,
+    currentVersionId,
+    ctx.signal,
+  );
+  ctx.logger.info('Moved AWSCURRENT to the new version', {
+    outcome: 'promoted',
+    previousVersionId: currentVersionId,
+  });
+  if (ctx.strategy.afterPromotion) await ctx.strategy.afterPromotion(requests.pending());
+  return 'promoted';
+}
+
+const STEPS: Record<RotationStep, StepRunner> = {
+  createSecret: createPendingVersion,
+  setSecret: applyPendingVersion,
+  testSecret: verifyPendingVersion,
+  finishSecret: promotePendingVersion,
+};
+
+/** Builds strategy requests whose values load lazily, once, by version id. */
+class RequestFactory {
+  readonly #ctx: StepContext;
+  readonly #description: SecretDescription;
+  readonly #loads = new Map<string, Promise<string | undefined>>();
+
+  constructor(ctx: StepContext, description: SecretDescription) {
+    this.#ctx = ctx;
+    this.#description = description;
+  }
+
+  #load(versionId: string | undefined): Promise<string | undefined> {
+    if (versionId === undefined) return Promise.resolve(undefined);
+    let load = this.#loads.get(versionId);
+    if (!load) {
+      load = this.#ctx.gateway
+        .getValueByVersionId(this.#description.arn, versionId, this.#ctx.signal)
+        .then((value) => {
+          this.#ctx.registry.registerSecretString(value);
+          return value;
+        });
+      this.#loads.set(versionId, load);
+    }
+    return load;
+  }
+
+  #current = async (): Promise<string> => {
+    const value = await this.#load(versionWithStage(this.#description, AWSCURRENT));
+    if (value === undefined) {
+      throw new RotationStateError(`Secret ${this.#description.arn} has no AWSCURRENT value`);
+    }
+    return value;
+  };
+
+  #previous = (): Promise<string | undefined> =>
+    this.#load(versionWithStage(this.#description, AWSPREVIOUS));
+
+  #base() {
+    const { event, logger, signal, registry } = this.#ctx;
+    return {
+      secretId: this.#description.arn,
+      token: event.ClientRequestToken,
+      step: event.Step,
+      logger,
+      signal,
+      current: this.#current,
+      previous: this.#previous,
+      registerSecret: (value: string) => registry.register(value),
+    };
+  }
+
+  generate(): GenerateRequest {
+    return {
+      ...this.#base(),
+      generatePassword: async () => {
+        const password = await this.#ctx.passwords.generate(this.#ctx.signal);
+        this.#ctx.registry.register(password);
+        return password;
+      },
+    };
+  }
+
+  /**
+   * `fallBackToCurrent`: testSecret may run alone (RotateSecret with RotateImmediately=false)
+   * against a pending version the service created without a value; then the current value
+   * is what there is to test, which still proves the configuration (reach, permissions).
+   */
+  pending(options: { fallBackToCurrent?: boolean } = {}): PendingRequest {
+    const token = this.#ctx.event.ClientRequestToken;
+    return {
+      ...this.#base(),
+      pending: async () => {
+        const value = await this.#load(token);
+        if (value !== undefined) return value;
+        if (options.fallBackToCurrent) {
+          this.#ctx.logger.warn(
+            'Pending version has no value (a test rotation?): testing the AWSCURRENT value instead',
+          );
+          return this.#current();
+        }
+        throw new RotationStateError(
+          `Secret version ${token} has no value: run createSecret before ${this.#ctx.event.Step}`,
+        );
+      },
+    };
+  }
+}

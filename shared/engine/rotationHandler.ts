@@ -1,0 +1,126 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { createRotationLogger } from '../logging/logger.js';
+import { type SecretRegistry, scrubError, secretRegistry } from '../logging/redaction.js';
+import { createSecretsManagerClient } from '../secrets/client.js';
+import { passwordSourceFromEnv } from '../secrets/PasswordSource.js';
+import { passwordPolicyFromEnv } from '../secrets/passwords.js';
+import type { RetryPolicy } from '../secrets/retry.js';
+import { SecretsGateway } from '../secrets/SecretsGateway.js';
+import type { VersionCache } from '../secrets/VersionCache.js';
+import { validateRotationEvent } from './event.js';
+import { runRotationStep } from './protocol.js';
+import type { RotationStrategy } from './types.js';
+
+/** Options for {@link rotationHandler}; every one has a production default. */
+export interface RotationHandlerOptions {
+  /** Secrets Manager client; by default one built from the environment's endpoint settings. */
+  client?: SecretsManagerClient;
+  /** Environment to read configuration from; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Logger; by default a redacting Powertools logger. */
+  logger?: Logger;
+  /** Service name for the default logger. */
+  serviceName?: string;
+  /** Registry of secret values to scrub; the process-wide one by default. */
+  registry?: SecretRegistry;
+  /** Immutable-version cache; the process-wide one by default, `null` disables. */
+  cache?: VersionCache | null;
+  /** Retry policy for Secrets Manager calls. */
+  retry?: RetryPolicy;
+  /** Abort the step this long before the Lambda timeout, so it fails cleanly. Default 1000. */
+  timeoutEarlyInMillis?: number;
+}
+
+/** The Lambda handler {@link rotationHandler} returns. */
+export type RotationLambdaHandler = MiddyfiedHandler<unknown, void, Error, Context>;
+
+/**
+ * Opens a redaction scope per invocation and closes it after the error (if any) has been
+ * scrubbed, so values are forgotten only when nothing can print them any more.
+ */
+function redactionScope(registry: SecretRegistry): MiddlewareObj<unknown, void, Error, Context> {
+  return {
+    before: () => registry.enterScope(),
+    after: () => registry.exitScope(),
+    onError: () => registry.exitScope(),
+  };
+}
+
+/** Scrubs the error on its way out: Lambda prints it, message, stack and all. */
+function scrubThrownError(registry: SecretRegistry): MiddlewareObj<unknown, void, Error, Context> {
+  return {
+    onError: (request) => {
+      if (request.error) scrubError(request.error, registry);
+    },
+  };
+}
+
+/**
+ * Builds a Lambda handler that carries out Secrets Manager's rotation protocol with
+ * `strategy`. Configuration (password policy, endpoint) is read and validated here, at
+ * start-up, so a bad deployment fails on its first invocation rather than mid-rotation.
+ *
+ * @example
+ * ```ts
+ * export const handler = rotationHandler(new ExampleStrategy());
+ * ```
+ */
+export function rotationHandler(
+  strategy: RotationStrategy,
+  options: RotationHandlerOptions = {},
+): RotationLambdaHandler {
+  const env = options.env ?? process.env;
+  const registry = options.registry ?? secretRegistry;
+  const logger =
+    options.logger ?? createRotationLogger({ serviceName: options.serviceName ?? strategy.name, registry });
+  const policy = passwordPolicyFromEnv(env, strategy.passwordDefaults);
+  const client = options.client ?? createSecretsManagerClient(env);
+  const gateway = new SecretsGateway({
+    client,
+    ...(options.cache !== undefined ? { cache: options.cache } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
+    onSecretValue: (value) => registry.registerSecretString(value),
+    onRetry: (operation, error, attempt) =>
+      logger.warn('Retrying Secrets Manager call', {
+        operation,
+        attempt,
+        errorName: (error as { name?: string })?.name,
+      }),
+  });
+  const passwords = passwordSourceFromEnv(env, policy, gateway);
+
+  const handleStep = async (
+    rawEvent: unknown,
+    _context: Context,
+    { signal }: { signal: AbortSignal },
+  ): Promise<void> => {
+    const started = performance.now();
+    const durationMs = () => Math.round(performance.now() - started);
+    try {
+      const event = validateRotationEvent(rawEvent);
+      registry.register(event.RotationToken);
+      logger.appendKeys({
+        step: event.Step,
+        secretId: event.SecretId,
+        clientRequestToken: event.ClientRequestToken,
+        strategy: strategy.name,
+      });
+      logger.info('Rotation step started');
+      const outcome = await runRotationStep({ event, strategy, gateway, passwords, registry, logger, signal });
+      logger.info('Rotation step finished', { outcome, durationMs: durationMs() });
+    } catch (error) {
+      scrubError(error, registry);
+      logger.error('Rotation step failed', { durationMs: durationMs(), error: error as Error });
+      throw error;
+    }
+  };
+
+  return middy(handleStep, { timeoutEarlyInMillis: options.timeoutEarlyInMillis ?? 1_000 })
+    .use(redactionScope(registry))
+    .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
+    .use(scrubThrownError(registry));
+}

@@ -1,0 +1,239 @@
+import {
+  DescribeSecretCommand,
+  GetRandomPasswordCommand,
+  GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { SecretFormatError, SecretsManagerError } from '../errors.js';
+import type { PasswordPolicy } from './passwords.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from './retry.js';
+import { VersionCache } from './VersionCache.js';
+
+/** The staging labels the protocol works with. */
+export const AWSCURRENT = 'AWSCURRENT';
+export const AWSPENDING = 'AWSPENDING';
+export const AWSPREVIOUS = 'AWSPREVIOUS';
+
+/** What the engine needs from `DescribeSecret`. */
+export interface SecretDescription {
+  arn: string;
+  name: string;
+  /** `undefined` when the service omits it (AWS's functions tolerate that). */
+  rotationEnabled: boolean | undefined;
+  /** Version id → staging labels, for labelled versions only. */
+  versions: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Options for {@link SecretsGateway}. */
+export interface SecretsGatewayOptions {
+  client: SecretsManagerClient;
+  retry?: RetryPolicy;
+  /** Shared across invocations of a warm container; pass `null` to disable. */
+  cache?: VersionCache | null;
+  /** Called with every secret value read, stored or generated, before anything else sees it. */
+  onSecretValue?: (secretString: string) => void;
+  /** Called before a retry, for logging. */
+  onRetry?: (operation: string, error: unknown, attempt: number) => void;
+}
+
+const processCache = new VersionCache();
+
+/** The SDK error name behind one of our wrapped errors. */
+function causeName(error: unknown): string | undefined {
+  return ((error as { cause?: { name?: string } })?.cause ?? (error as { name?: string }))?.name;
+}
+
+/**
+ * The one place that talks to Secrets Manager. Every call is retried on throttling and
+ * transient faults, and failures surface as {@link SecretsManagerError} naming the
+ * operation (the SDK error stays as `cause`). Reads of a version by id are served from an
+ * immutable-version cache when possible.
+ */
+export class SecretsGateway {
+  readonly #client: SecretsManagerClient;
+  readonly #retry: RetryPolicy;
+  readonly #cache: VersionCache | null;
+  readonly #onSecretValue: (secretString: string) => void;
+  readonly #onRetry: SecretsGatewayOptions['onRetry'];
+
+  constructor(options: SecretsGatewayOptions) {
+    this.#client = options.client;
+    this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.#cache = options.cache === undefined ? processCache : options.cache;
+    this.#onSecretValue = options.onSecretValue ?? (() => {});
+    this.#onRetry = options.onRetry;
+  }
+
+  async #call<T>(
+    operation: string,
+    signal: AbortSignal | undefined,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await withRetry(call, {
+        policy: this.#retry,
+        ...(signal ? { signal } : {}),
+        onRetry: (error, attempt) => this.#onRetry?.(operation, error, attempt),
+      });
+    } catch (error) {
+      throw new SecretsManagerError(operation, { cause: error });
+    }
+  }
+
+  /** `DescribeSecret`: ARN, rotation flag and the labelled versions. */
+  async describe(secretId: string, signal?: AbortSignal): Promise<SecretDescription> {
+    const out = await this.#call('DescribeSecret', signal, () =>
+      this.#client.send(new DescribeSecretCommand({ SecretId: secretId }), { abortSignal: signal }),
+    );
+    const versions = new Map<string, readonly string[]>();
+    for (const [id, stages] of Object.entries(out.VersionIdsToStages ?? {})) {
+      versions.set(id, stages ?? []);
+    }
+    return {
+      arn: out.ARN ?? secretId,
+      name: out.Name ?? secretId,
+      rotationEnabled: out.RotationEnabled,
+      versions,
+    };
+  }
+
+  /**
+   * The `SecretString` of one version, by id. Returns `undefined` when the version has no
+   * value yet (the empty `AWSPENDING` placeholder `RotateSecret` creates, which
+   * `GetSecretValue` reports as `ResourceNotFoundException`); every other failure throws.
+   */
+  async getValueByVersionId(
+    secretArn: string,
+    versionId: string,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const cached = this.#cache?.get(secretArn, versionId);
+    if (cached !== undefined) {
+      this.#onSecretValue(cached);
+      return cached;
+    }
+    const value = await this.#getValue(secretArn, { VersionId: versionId }, signal);
+    if (value !== undefined) this.#cache?.set(secretArn, versionId, value);
+    return value;
+  }
+
+  /** The `SecretString` of the version holding `stage`, or `undefined` when none has a value. */
+  async getValueByStage(
+    secretId: string,
+    stage: string,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    return this.#getValue(secretId, { VersionStage: stage }, signal);
+  }
+
+  async #getValue(
+    secretId: string,
+    selector: { VersionId?: string; VersionStage?: string },
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
+    let out: GetSecretValueCommandOutput;
+    try {
+      out = await this.#call('GetSecretValue', signal, () =>
+        this.#client.send(new GetSecretValueCommand({ SecretId: secretId, ...selector }), {
+          abortSignal: signal,
+        }),
+      );
+    } catch (error) {
+      if (causeName(error) === 'ResourceNotFoundException') return undefined;
+      throw error;
+    }
+    if (out.SecretString === undefined) {
+      throw new SecretFormatError(
+        'SecretString',
+        'is missing: binary secrets are not supported by rotator',
+      );
+    }
+    this.#onSecretValue(out.SecretString);
+    return out.SecretString;
+  }
+
+  /**
+   * Stores `value` as the version `token` labelled `AWSPENDING` (never without the label:
+   * that would make it current). Returns `'exists'` when the version already holds a
+   * different value (`ResourceExistsException`: an earlier or concurrent attempt won).
+   */
+  async putPendingValue(
+    secretArn: string,
+    token: string,
+    value: string,
+    options: { rotationToken?: string; signal?: AbortSignal } = {},
+  ): Promise<'stored' | 'exists'> {
+    this.#onSecretValue(value);
+    try {
+      await this.#call('PutSecretValue', options.signal, () =>
+        this.#client.send(
+          new PutSecretValueCommand({
+            SecretId: secretArn,
+            ClientRequestToken: token,
+            SecretString: value,
+            VersionStages: [AWSPENDING],
+            ...(options.rotationToken ? { RotationToken: options.rotationToken } : {}),
+          }),
+          { abortSignal: options.signal },
+        ),
+      );
+    } catch (error) {
+      if (causeName(error) === 'ResourceExistsException') return 'exists';
+      throw error;
+    }
+    this.#cache?.set(secretArn, token, value);
+    return 'stored';
+  }
+
+  /**
+   * Moves `AWSCURRENT` to `token` (`UpdateSecretVersionStage`), removing it from
+   * `currentVersionId`; Secrets Manager moves `AWSPREVIOUS` to the old version itself.
+   */
+  async promotePendingVersion(
+    secretArn: string,
+    token: string,
+    currentVersionId: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.#call('UpdateSecretVersionStage', signal, () =>
+      this.#client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretArn,
+          VersionStage: AWSCURRENT,
+          MoveToVersionId: token,
+          ...(currentVersionId ? { RemoveFromVersionId: currentVersionId } : {}),
+        }),
+        { abortSignal: signal },
+      ),
+    );
+  }
+
+  /** `GetRandomPassword` under `policy`. */
+  async randomPassword(policy: PasswordPolicy, signal?: AbortSignal): Promise<string> {
+    const out = await this.#call('GetRandomPassword', signal, () =>
+      this.#client.send(
+        new GetRandomPasswordCommand({
+          PasswordLength: policy.length,
+          ExcludeCharacters: policy.excludeCharacters,
+          ExcludeNumbers: policy.excludeNumbers,
+          ExcludePunctuation: policy.excludePunctuation,
+          ExcludeUppercase: policy.excludeUppercase,
+          ExcludeLowercase: policy.excludeLowercase,
+          IncludeSpace: policy.includeSpace,
+          RequireEachIncludedType: policy.requireEachIncludedType,
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    if (!out.RandomPassword) {
+      throw new SecretsManagerError('GetRandomPassword', {
+        cause: new Error('empty RandomPassword'),
+      });
+    }
+    this.#onSecretValue(out.RandomPassword);
+    return out.RandomPassword;
+  }
+}

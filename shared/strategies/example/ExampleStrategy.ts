@@ -1,0 +1,50 @@
+import type {
+  GenerateRequest,
+  PendingRequest,
+  RotationStrategy,
+} from '../../engine/types.js';
+import { SecretFormatError } from '../../errors.js';
+
+/** Parses a `SecretString` that must be a JSON object; names the problem, never the value. */
+export function parseSecretObject(secretString: string, field = 'SecretString'): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(secretString);
+  } catch {
+    throw new SecretFormatError(field, 'is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new SecretFormatError(field, 'must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * The smallest useful strategy: a JSON secret whose `password` field is replaced by a new
+ * random password, every other field kept. There is no target to apply it to, so it suits
+ * passwords that consumers read from Secrets Manager and nothing else checks. The engine's
+ * own example and the local demo use it.
+ */
+export class ExampleStrategy implements RotationStrategy {
+  readonly name = 'example-password';
+
+  async generatePending(request: GenerateRequest): Promise<string> {
+    const current = parseSecretObject(await request.current());
+    return JSON.stringify({ ...current, password: await request.generatePassword() });
+  }
+
+  /** Nothing holds this password but Secrets Manager, so there is nothing to apply. */
+  async apply(request: PendingRequest): Promise<void> {
+    this.#requirePassword(parseSecretObject(await request.pending()));
+  }
+
+  async verify(request: PendingRequest): Promise<void> {
+    this.#requirePassword(parseSecretObject(await request.pending()));
+  }
+
+  #requirePassword(secret: Record<string, unknown>): void {
+    if (typeof secret.password !== 'string' || secret.password.length === 0) {
+      throw new SecretFormatError('password', 'must be a non-empty string');
+    }
+  }
+}
