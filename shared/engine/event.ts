@@ -7,7 +7,8 @@ const ROTATION_TOKEN = /^[a-zA-Z0-9-]+$/;
 function requireString(event: Record<string, unknown>, field: string): string {
   const value = event[field];
   if (value === undefined || value === null) throw new InvalidEventError(field, 'is missing');
-  if (typeof value !== 'string') throw new InvalidEventError(field, `must be a string, got ${typeof value}`);
+  if (typeof value !== 'string')
+    throw new InvalidEventError(field, `must be a string, got ${typeof value}`);
   if (value.trim() === '') throw new InvalidEventError(field, 'must not be empty');
   // AWS's newer template rejects anything outside printable ASCII; so do we.
   if (!PRINTABLE_ASCII.test(value)) throw new InvalidEventError(field, 'must be printable ASCII');
@@ -42,7 +43,10 @@ export function validateRotationEvent(event: unknown): RotationEvent {
     const rotationToken = input.RotationToken;
     // API RotationTokenType: 36–256 characters of [a-zA-Z0-9-]. The value is not quoted.
     if (typeof rotationToken !== 'string' || !ROTATION_TOKEN.test(rotationToken)) {
-      throw new InvalidEventError('RotationToken', 'must be a string of letters, digits and dashes');
+      throw new InvalidEventError(
+        'RotationToken',
+        'must be a string of letters, digits and dashes',
+      );
     }
     if (rotationToken.length < 36 || rotationToken.length > 256) {
       throw new InvalidEventError('RotationToken', 'must be 36 to 256 characters long');

@@ -98,14 +98,21 @@ async function createPendingVersion(
   requests: RequestFactory,
 ): Promise<StepOutcome> {
   const { event, gateway, signal, logger } = ctx;
-  const existing = await gateway.getValueByVersionId(description.arn, event.ClientRequestToken, signal);
+  const existing = await gateway.getValueByVersionId(
+    description.arn,
+    event.ClientRequestToken,
+    signal,
+  );
   if (existing !== undefined) {
     logger.info('Pending version already has a value: keeping it', { outcome: 'pending-existed' });
     return 'pending-existed';
   }
   const value = await ctx.strategy.generatePending(requests.generate());
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SECRET_STRING) {
-    throw new SecretFormatError('SecretString', `from strategy ${ctx.strategy.name} must be 1 to ${MAX_SECRET_STRING} characters`);
+    throw new SecretFormatError(
+      'SecretString',
+      `from strategy ${ctx.strategy.name} must be 1 to ${MAX_SECRET_STRING} characters`,
+    );
   }
   ctx.registry.registerSecretString(value);
   const stored = await gateway.putPendingValue(description.arn, event.ClientRequestToken, value, {
@@ -115,7 +122,11 @@ async function createPendingVersion(
   if (stored === 'exists') {
     // Same token, different value: an earlier or concurrent attempt stored first. Theirs
     // is the pending value; re-read it so later steps and the registry agree on it.
-    const winner = await gateway.getValueByVersionId(description.arn, event.ClientRequestToken, signal);
+    const winner = await gateway.getValueByVersionId(
+      description.arn,
+      event.ClientRequestToken,
+      signal,
+    );
     if (winner === undefined) {
       throw new RotationStateError(
         `Secret version ${event.ClientRequestToken} exists but has no value after a concurrent createSecret`,
@@ -169,8 +180,27 @@ async function promotePendingVersion(
     outcome: 'promoted',
     previousVersionId: currentVersionId,
   });
-  if (ctx.strategy.afterPromotion) await ctx.strategy.afterPromotion(requests.pending());
+  if (ctx.strategy.afterPromotion) {
+    // The hook sees the labels as they are now, the same view a retried finishSecret gets.
+    const promoted = requests.withDescription(
+      promotedView(description, ctx.event.ClientRequestToken),
+    );
+    await ctx.strategy.afterPromotion(promoted.pending());
+  }
   return 'promoted';
+}
+
+/** The labels after `UpdateSecretVersionStage` moved AWSCURRENT to `token`. */
+function promotedView(description: SecretDescription, token: string): SecretDescription {
+  const oldCurrent = versionWithStage(description, AWSCURRENT);
+  const versions = new Map<string, readonly string[]>();
+  for (const [id, stages] of description.versions) {
+    const kept = stages.filter((s) => s !== AWSCURRENT && s !== AWSPREVIOUS);
+    if (id === token) kept.push(AWSCURRENT);
+    if (id === oldCurrent) kept.push(AWSPREVIOUS);
+    if (kept.length > 0) versions.set(id, kept);
+  }
+  return { ...description, versions };
 }
 
 const STEPS: Record<RotationStep, StepRunner> = {
@@ -184,11 +214,21 @@ const STEPS: Record<RotationStep, StepRunner> = {
 class RequestFactory {
   readonly #ctx: StepContext;
   readonly #description: SecretDescription;
-  readonly #loads = new Map<string, Promise<string | undefined>>();
+  readonly #loads: Map<string, Promise<string | undefined>>;
 
-  constructor(ctx: StepContext, description: SecretDescription) {
+  constructor(
+    ctx: StepContext,
+    description: SecretDescription,
+    loads = new Map<string, Promise<string | undefined>>(),
+  ) {
     this.#ctx = ctx;
     this.#description = description;
+    this.#loads = loads;
+  }
+
+  /** Same invocation, other labels; values already read are shared (versions are immutable). */
+  withDescription(description: SecretDescription): RequestFactory {
+    return new RequestFactory(this.#ctx, description, this.#loads);
   }
 
   #load(versionId: string | undefined): Promise<string | undefined> {

@@ -76,7 +76,8 @@ export function rotationHandler(
   const env = options.env ?? process.env;
   const registry = options.registry ?? secretRegistry;
   const logger =
-    options.logger ?? createRotationLogger({ serviceName: options.serviceName ?? strategy.name, registry });
+    options.logger ??
+    createRotationLogger({ serviceName: options.serviceName ?? strategy.name, registry });
   const policy = passwordPolicyFromEnv(env, strategy.passwordDefaults);
   const client = options.client ?? createSecretsManagerClient(env);
   const gateway = new SecretsGateway({
@@ -110,7 +111,15 @@ export function rotationHandler(
         strategy: strategy.name,
       });
       logger.info('Rotation step started');
-      const outcome = await runRotationStep({ event, strategy, gateway, passwords, registry, logger, signal });
+      const outcome = await runRotationStep({
+        event,
+        strategy,
+        gateway,
+        passwords,
+        registry,
+        logger,
+        signal,
+      });
       logger.info('Rotation step finished', { outcome, durationMs: durationMs() });
     } catch (error) {
       scrubError(error, registry);

@@ -98,7 +98,9 @@ export interface RotationStrategy {
   verify(request: PendingRequest): Promise<void>;
   /**
    * Optional clean-up once the pending value is `AWSCURRENT` (`finishSecret`), e.g. revoking
-   * a key two generations old. Idempotent; also called when finishSecret is retried.
+   * a key two generations old. The request shows the labels after the move: `pending()` and
+   * `current()` are the new value, `previous()` the one it replaced. Idempotent; also called
+   * when finishSecret is retried after the label moved.
    */
   afterPromotion?(request: PendingRequest): Promise<void>;
 }

@@ -1,12 +1,11 @@
-import type {
-  GenerateRequest,
-  PendingRequest,
-  RotationStrategy,
-} from '../../engine/types.js';
+import type { GenerateRequest, PendingRequest, RotationStrategy } from '../../engine/types.js';
 import { SecretFormatError } from '../../errors.js';
 
 /** Parses a `SecretString` that must be a JSON object; names the problem, never the value. */
-export function parseSecretObject(secretString: string, field = 'SecretString'): Record<string, unknown> {
+export function parseSecretObject(
+  secretString: string,
+  field = 'SecretString',
+): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(secretString);

@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { rotationHandler } from '../../shared/engine/rotationHandler.js';
+import type {
+  GenerateRequest,
+  PendingRequest,
+  RotationStrategy,
+} from '../../shared/engine/types.js';
+import { createRotationLogger } from '../../shared/logging/logger.js';
+import { REDACTED, SecretRegistry, scrubError } from '../../shared/logging/redaction.js';
+import { captureLogs } from '../helpers/captureLogs.js';
+import {
+  InMemorySecretsManager,
+  lambdaContext,
+  rotationEvent,
+} from '../helpers/inMemorySecretsManager.js';
+
+const logs = captureLogs();
+
+/** A password with every character that escaping could change. */
+const hostilePassword = () => `p'a"s\\s%2F:${randomBytes(12).toString('base64url')}/é`;
+
+/** Fails the way drivers fail: the secret inside message, stack, `sql` and nested fields. */
+function driverError(secret: string): Error {
+  const error = new Error(`password authentication failed for "${secret}"`);
+  Object.assign(error, {
+    code: '28P01',
+    sql: `SET PASSWORD = '${secret.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`,
+    connectionString: `postgres://app:${encodeURIComponent(secret)}@db:5432/app`,
+    detail: { json: JSON.stringify({ password: secret }) },
+  });
+  error.stack = `Error: ${secret}\n    at connect (driver.js:1:1)`;
+  return error;
+}
+
+class FailingStrategy implements RotationStrategy {
+  readonly name = 'failing';
+  constructor(readonly failAt: 'generatePending' | 'apply' | 'verify' | 'afterPromotion') {}
+  async generatePending(request: GenerateRequest): Promise<string> {
+    const current = JSON.parse(await request.current()) as { password: string };
+    const password = await request.generatePassword();
+    request.logger.info('generated', { password, note: `old was ${current.password}` });
+    if (this.failAt === 'generatePending') throw driverError(password);
+    return JSON.stringify({ ...current, password });
+  }
+  async apply(request: PendingRequest): Promise<void> {
+    const pending = JSON.parse(await request.pending()) as { password: string };
+    request.logger.info(`applying ${pending.password}`);
+    if (this.failAt === 'apply') throw driverError(pending.password);
+  }
+  async verify(request: PendingRequest): Promise<void> {
+    const pending = JSON.parse(await request.pending()) as { password: string };
+    request.logger.warn('verify', { url: `https://x/?p=${encodeURIComponent(pending.password)}` });
+    if (this.failAt === 'verify') throw driverError(pending.password);
+  }
+  async afterPromotion(request: PendingRequest): Promise<void> {
+    const previous = JSON.parse((await request.previous()) ?? '{}') as { password: string };
+    request.logger.error('previous', { error: driverError(previous.password) });
+    if (this.failAt === 'afterPromotion') throw driverError(previous.password);
+  }
+}
+
+describe('redaction through the engine', () => {
+  it.each(['generatePending', 'apply', 'verify', 'afterPromotion'] as const)(
+    'a failure in %s leaks no secret value into any log line or the thrown error',
+    async (failAt) => {
+      const sm = new InMemorySecretsManager();
+      const oldPassword = hostilePassword();
+      sm.seedCurrent(JSON.stringify({ username: 'app', password: oldPassword }));
+      const handler = rotationHandler(new FailingStrategy(failAt), {
+        client: sm.client,
+        env: { EXCLUDE_CHARACTERS: '' },
+        cache: null,
+      });
+      const token = sm.startRotation();
+      const rotationToken = `${randomBytes(20).toString('hex')}-rt`;
+      let thrown: unknown;
+      for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+        try {
+          await handler(rotationEvent(step, sm.arn, token, rotationToken), lambdaContext());
+        } catch (error) {
+          thrown = error;
+          break;
+        }
+      }
+      expect(thrown).toBeInstanceOf(Error);
+      const newPassword = (
+        JSON.parse(sm.versions.get(token)?.value ?? '{"password":""}') as { password: string }
+      ).password;
+      const secrets = [oldPassword, newPassword, rotationToken].filter((s) => s.length > 0);
+      logs.assertNoneContain(secrets);
+      const error = thrown as Error & Record<string, unknown>;
+      const everything = `${error.message}\n${error.stack}\n${JSON.stringify(error)}`;
+      for (const secret of secrets) {
+        expect(everything.includes(secret)).toBe(false);
+        expect(everything.includes(encodeURIComponent(secret))).toBe(false);
+      }
+      expect(everything).toContain(REDACTED);
+      expect(logs.json().some((l) => l.message === 'Rotation step failed')).toBe(true);
+    },
+  );
+});
+
+describe('SecretRegistry', () => {
+  it('scrubs raw, JSON-escaped, URL-encoded, SQL-escaped and base64 spellings', () => {
+    const registry = new SecretRegistry();
+    const secret = hostilePassword();
+    registry.register(secret);
+    const text = [
+      secret,
+      JSON.stringify({ p: secret }),
+      encodeURIComponent(secret),
+      secret.replace(/'/g, "''"),
+      Buffer.from(secret).toString('base64'),
+    ].join(' | ');
+    const scrubbed = registry.scrub(text);
+    expect(scrubbed.match(/\[REDACTED\]/g)?.length).toBe(5);
+    expect(scrubbed).not.toContain(secret.slice(4, 16));
+  });
+
+  it('registers sensitive leaves of a JSON SecretString, not harmless fields', () => {
+    const registry = new SecretRegistry();
+    const password = randomBytes(12).toString('hex');
+    const apiKey = randomBytes(12).toString('hex');
+    registry.registerSecretString(
+      JSON.stringify({ username: 'appuser', password, nested: { apiKey } }),
+    );
+    expect(registry.scrub(`${password} ${apiKey} appuser`)).toBe(`${REDACTED} ${REDACTED} appuser`);
+  });
+
+  it('forgets values when the last invocation scope closes', () => {
+    const registry = new SecretRegistry();
+    const secret = randomBytes(8).toString('hex');
+    registry.enterScope();
+    registry.enterScope();
+    registry.register(secret);
+    registry.exitScope();
+    expect(registry.contains(secret)).toBe(true);
+    registry.exitScope();
+    expect(registry.contains(secret)).toBe(false);
+  });
+
+  it('scrubError rewrites message, stack, driver fields and the cause chain, and masks sensitive keys', () => {
+    const registry = new SecretRegistry();
+    const secret = hostilePassword();
+    registry.register(secret);
+    const error = new Error('outer', { cause: driverError(secret) });
+    Object.assign(error, { password: 'anything' });
+    scrubError(error, registry);
+    const cause = error.cause as Error & { sql: string; connectionString: string };
+    expect(cause.message).not.toContain(secret);
+    expect(cause.stack).not.toContain(secret);
+    expect(cause.sql).not.toContain(
+      secret.slice(0, 1) === "'" ? secret : secret.replace(/'/g, "\\'"),
+    );
+    expect(cause.connectionString).toBe(REDACTED);
+    expect((error as unknown as { password: string }).password).toBe(REDACTED);
+  });
+
+  it('the logger masks fields named like secrets even when the value was never registered', () => {
+    const logger = createRotationLogger({ serviceName: 'test', registry: new SecretRegistry() });
+    const unregistered = randomBytes(10).toString('hex');
+    logger.info('fields', {
+      password: unregistered,
+      SecretString: unregistered,
+      apiKey: unregistered,
+      clientRequestToken: 'visible-version-id',
+    });
+    const line = logs.json().find((l) => l.message === 'fields');
+    expect(line).toMatchObject({
+      password: REDACTED,
+      SecretString: REDACTED,
+      apiKey: REDACTED,
+      clientRequestToken: 'visible-version-id',
+    });
+  });
+});
