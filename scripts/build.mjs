@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Bundles every functions/<name>/handler.ts into dist/<name>/index.js: one minified,
+// tree-shaken CommonJS file per function, AWS SDK included, with a source map.
+// CommonJS because pg and mysql2 are CommonJS and use dynamic require; an ESM bundle would
+// need a createRequire banner for no gain on Lambda.
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+
+const { values } = parseArgs({ options: { outdir: { type: 'string', default: 'dist' } } });
+const root = resolve(import.meta.dirname, '..');
+const outRoot = resolve(root, values.outdir);
+const functions = readdirSync(join(root, 'functions'), { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(join(root, 'functions', d.name, 'handler.ts')))
+  .map((d) => d.name)
+  .sort();
+
+if (functions.length === 0) {
+  process.stderr.write('no functions/<name>/handler.ts found\n');
+  process.exit(1);
+}
+
+const report = [];
+for (const name of functions) {
+  const outdir = join(outRoot, name);
+  mkdirSync(outdir, { recursive: true });
+  await build({
+    entryPoints: [join(root, 'functions', name, 'handler.ts')],
+    outfile: join(outdir, 'index.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    treeShaking: true,
+    sourcemap: true,
+    // pg's native binding is optional and never used; keep the bundle pure JavaScript.
+    external: ['pg-native'],
+    mainFields: ['module', 'main'],
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  // The repository is "type": "module"; this folder is CommonJS whoever loads it.
+  writeFileSync(join(outdir, 'package.json'), '{"type":"commonjs"}\n');
+  report.push({ function: name, bytes: statSync(join(outdir, 'index.js')).size });
+}
+for (const { function: name, bytes } of report) {
+  process.stdout.write(
+    `${name.padEnd(20)} ${(bytes / 1024).toFixed(0).padStart(6)} KiB  ${join(values.outdir, name, 'index.js')}\n`,
+  );
+}
