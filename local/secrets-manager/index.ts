@@ -1,0 +1,207 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type Clock, ManualClock, systemClock } from './clock.js';
+import { loadMasterKey, parseMasterKey, StateFile } from './persistence.js';
+import { type LocalLogger, type RotationRegistry, RotationRunner } from './rotation.js';
+import { RotationScheduler } from './scheduler.js';
+import { createRequestHandler } from './server.js';
+import { type RotationRecord, type SecretRecord, SecretsStore } from './store.js';
+
+export type { Clock } from './clock.js';
+export { ManualClock, systemClock } from './clock.js';
+export type { LocalLogger, RotationFunction, RotationRegistry } from './rotation.js';
+export { resolveRotationFunction } from './rotation.js';
+
+/** Where the twin listens; handed to registry factories so in-process functions can call it. */
+export interface LocalEndpoint {
+  url: string;
+  region: string;
+  accountId: string;
+  /** A client pointed at the twin (endpoint, region, fake credentials). */
+  client: SecretsManagerClient;
+}
+
+/** Options of {@link startLocalSecretsManager}. */
+export interface LocalSecretsManagerOptions {
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** Persist to this file (encrypted); in memory when absent. */
+  statePath?: string;
+  /** Master key (32 bytes, or its base64); else `ROTATOR_LOCAL_MASTER_KEY`, else `masterKeyFile`. */
+  masterKey?: Buffer | string;
+  /** Key file to read (or, with `generateMasterKey`, create with mode 0600). */
+  masterKeyFile?: string;
+  generateMasterKey?: boolean;
+  /** Rotation functions, or a factory receiving the twin's endpoint and client. */
+  registry?:
+    | RotationRegistry
+    | ((endpoint: LocalEndpoint) => RotationRegistry | Promise<RotationRegistry>);
+  /** Time source; pass a {@link ManualClock} to drive schedules from tests. */
+  clock?: Clock;
+  region?: string;
+  accountId?: string;
+  /** Lambda timeout per rotation step (default 30 s). */
+  functionTimeoutMs?: number;
+  /** Scheduler polling interval with the wall clock (default 1 s). */
+  schedulerIntervalMs?: number;
+  log?: LocalLogger;
+}
+
+/** A running twin. */
+export interface LocalSecretsManager extends LocalEndpoint {
+  port: number;
+  clock: Clock;
+  registry: RotationRegistry;
+  /** The state model; exposed for seeding and white-box assertions. */
+  store: SecretsStore;
+  /** Makes the current state durable (after direct `store` changes). */
+  persist(): Promise<void>;
+  rotations: {
+    /** Resolves when no rotation is running. */
+    settled(): Promise<void>;
+    /** Waits for a secret's running rotation; returns its latest rotation record. */
+    waitFor(secretId: string): Promise<RotationRecord | undefined>;
+    /** The latest rotation record of a secret. */
+    status(secretId: string): RotationRecord | undefined;
+  };
+  scheduler: { tick(): number };
+  /** A new SDK client pointed at the twin. */
+  newClient(): SecretsManagerClient;
+  close(): Promise<void>;
+}
+
+/** SDK client configuration for an endpoint: fake credentials, since none are checked. */
+export function localClientConfig(url: string, region: string) {
+  return {
+    endpoint: url,
+    region,
+    credentials: {
+      accessKeyId: 'AKIALOCALTWIN0000000',
+      secretAccessKey: 'local-twin-credentials-are-not-checked',
+    },
+    maxAttempts: 1,
+  };
+}
+
+function masterKeyFrom(options: LocalSecretsManagerOptions): Buffer {
+  if (Buffer.isBuffer(options.masterKey)) {
+    if (options.masterKey.length !== 32) return parseMasterKey('');
+    return options.masterKey;
+  }
+  if (typeof options.masterKey === 'string') return parseMasterKey(options.masterKey);
+  return loadMasterKey({
+    ...(options.masterKeyFile !== undefined ? { keyFile: options.masterKeyFile } : {}),
+    generate: options.generateMasterKey ?? false,
+  });
+}
+
+/**
+ * Starts a local Secrets Manager on 127.0.0.1 and resolves once it listens. Rotation
+ * functions named by RotationLambdaARN run in process, from `registry`.
+ */
+export async function startLocalSecretsManager(
+  options: LocalSecretsManagerOptions = {},
+): Promise<LocalSecretsManager> {
+  const clock = options.clock ?? systemClock;
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '123456789012';
+  const stateFile = options.statePath
+    ? new StateFile(options.statePath, masterKeyFrom(options))
+    : undefined;
+  const snapshot = stateFile?.load();
+  let registry: RotationRegistry = new Map();
+  let runner: RotationRunner | undefined;
+  const store = new SecretsStore(
+    {
+      clock,
+      region,
+      accountId,
+      functionExists: (arn) => runner?.functionExists(arn) ?? false,
+      isRotationRunning: (arn) => runner?.isRunning(arn) ?? false,
+    },
+    snapshot,
+  );
+  const persist = stateFile ? () => stateFile.save(() => store.snapshot()) : async () => undefined;
+  runner = new RotationRunner({
+    store,
+    registry: () => registry,
+    persist,
+    region,
+    accountId,
+    ...(options.functionTimeoutMs !== undefined
+      ? { functionTimeoutMs: options.functionTimeoutMs }
+      : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const scheduler = new RotationScheduler({
+    store,
+    runner,
+    clock,
+    persist,
+    ...(options.schedulerIntervalMs !== undefined
+      ? { intervalMs: options.schedulerIntervalMs }
+      : {}),
+  });
+  const handler = createRequestHandler({
+    store,
+    runner,
+    persist,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const server: Server = createServer((req, res) => {
+    void handler(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const client = new SecretsManagerClient(localClientConfig(url, region));
+  const endpoint: LocalEndpoint = { url, region, accountId, client };
+  try {
+    registry =
+      typeof options.registry === 'function'
+        ? await options.registry(endpoint)
+        : (options.registry ?? new Map());
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  // The state on disk reflects the restart (interrupted rotations) before anything else runs.
+  if (stateFile && snapshot) await persist();
+  scheduler.start();
+  const find = (id: string): SecretRecord | undefined => store.find(id);
+  let closed = false;
+  return {
+    ...endpoint,
+    port,
+    clock,
+    registry,
+    store,
+    persist,
+    rotations: {
+      settled: () => runner.settled(),
+      waitFor: async (id) => {
+        const arn = find(id)?.arn;
+        return arn ? runner.waitFor(arn) : undefined;
+      },
+      status: (id) => find(id)?.rotation,
+    },
+    scheduler: { tick: () => scheduler.tick() },
+    newClient: () => new SecretsManagerClient(localClientConfig(url, region)),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      scheduler.stop();
+      runner.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      client.destroy();
+      await stateFile?.close();
+    },
+  };
+}

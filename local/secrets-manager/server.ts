@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConfigurationError } from '../../shared/errors.js';
+import {
+  generateLocalPassword,
+  type PasswordPolicy,
+  validatePasswordPolicy,
+} from '../../shared/secrets/passwords.js';
+import { internalServiceError, invalidParameter, ServiceException } from './errors.js';
+import { type Input, optionalBoolean, optionalInteger, optionalString } from './input.js';
+import type { LocalLogger, RotationRunner } from './rotation.js';
+import type { SecretsStore } from './store.js';
+
+/** What the request handler works on. */
+export interface ServerDependencies {
+  store: SecretsStore;
+  runner: RotationRunner;
+  /** Makes the store's current state durable; awaited before acknowledging a write. */
+  persist: () => Promise<void>;
+  log?: LocalLogger;
+}
+
+const TARGET_PREFIX = 'secretsmanager.';
+const MAX_BODY = 1_048_576;
+
+type Operation = (deps: ServerDependencies, input: Input) => Promise<Record<string, unknown>>;
+
+function write(run: (store: SecretsStore, input: Input) => Record<string, unknown>): Operation {
+  return async (deps, input) => {
+    const output = run(deps.store, input);
+    await durably(deps);
+    return output;
+  };
+}
+
+function read(run: (store: SecretsStore, input: Input) => Record<string, unknown>): Operation {
+  return async (deps, input) => run(deps.store, input);
+}
+
+async function durably(deps: ServerDependencies): Promise<void> {
+  try {
+    await deps.persist();
+  } catch (error) {
+    deps.log?.({ level: 'error', msg: 'persisting state failed', error: (error as Error).name });
+    throw internalServiceError('The local Secrets Manager could not persist its state.');
+  }
+}
+
+/** GetRandomPassword: defaults and parameters as in the API reference. */
+export function getRandomPassword(input: Input): Record<string, unknown> {
+  const policy: PasswordPolicy = {
+    length: optionalInteger(input, 'PasswordLength') ?? 32,
+    excludeCharacters: optionalString(input, 'ExcludeCharacters', { max: 4096 }) ?? '',
+    excludeNumbers: optionalBoolean(input, 'ExcludeNumbers') ?? false,
+    excludePunctuation: optionalBoolean(input, 'ExcludePunctuation') ?? false,
+    excludeUppercase: optionalBoolean(input, 'ExcludeUppercase') ?? false,
+    excludeLowercase: optionalBoolean(input, 'ExcludeLowercase') ?? false,
+    includeSpace: optionalBoolean(input, 'IncludeSpace') ?? false,
+    requireEachIncludedType: optionalBoolean(input, 'RequireEachIncludedType') ?? true,
+  };
+  try {
+    validatePasswordPolicy(policy);
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      throw invalidParameter(
+        `GetRandomPassword: ${error.message.replace(/^Invalid configuration: /, '')}`,
+      );
+    }
+    throw error;
+  }
+  return { RandomPassword: generateLocalPassword(policy) };
+}
+
+const OPERATIONS: Record<string, Operation> = {
+  CreateSecret: write((s, i) => s.createSecret(i)),
+  GetSecretValue: read((s, i) => s.getSecretValue(i)),
+  PutSecretValue: write((s, i) => s.putSecretValue(i)),
+  UpdateSecret: write((s, i) => s.updateSecret(i)),
+  DescribeSecret: read((s, i) => s.describeSecret(i)),
+  ListSecrets: read((s, i) => s.listSecrets(i)),
+  ListSecretVersionIds: read((s, i) => s.listSecretVersionIds(i)),
+  UpdateSecretVersionStage: write((s, i) => s.updateSecretVersionStage(i)),
+  CancelRotateSecret: write((s, i) => s.cancelRotateSecret(i)),
+  DeleteSecret: write((s, i) => s.deleteSecret(i)),
+  RestoreSecret: write((s, i) => s.restoreSecret(i)),
+  TagResource: write((s, i) => s.tagResource(i)),
+  UntagResource: write((s, i) => s.untagResource(i)),
+  GetRandomPassword: async (_deps, input) => getRandomPassword(input),
+  RotateSecret: async (deps, input) => {
+    const outcome = deps.store.rotateSecret(input);
+    if (outcome.kind === 'refused') {
+      if (outcome.resume) {
+        // "That rotation will be reattempted": the refusal itself re-runs the pending one.
+        const saved = durably(deps);
+        deps.runner.start(outcome.resume, saved);
+        await saved;
+      }
+      throw outcome.error;
+    }
+    const saved = durably(deps);
+    // The function runs after the response is on its way, as with the service.
+    deps.runner.start(outcome.job, saved);
+    await saved;
+    return outcome.response;
+  },
+};
+
+/** The operations the twin implements. */
+export const SUPPORTED_OPERATIONS: readonly string[] = Object.keys(OPERATIONS);
+
+function send(res: ServerResponse, status: number, body: unknown, requestId: string): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/x-amz-json-1.1',
+    'Content-Length': Buffer.byteLength(data),
+    'x-amzn-RequestId': requestId,
+  });
+  res.end(data);
+}
+
+function sendError(res: ServerResponse, error: ServiceException, requestId: string): void {
+  // Secrets Manager's shape; both spellings of the message so every SDK finds it.
+  send(
+    res,
+    error.statusCode,
+    { __type: error.type, message: error.message, Message: error.message },
+    requestId,
+  );
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY)
+      throw new ServiceException('SerializationException', 'Request body too large.');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The HTTP handler: Secrets Manager's JSON 1.1 protocol (`POST /`, `X-Amz-Target:
+ * secretsmanager.<Operation>`). Any SigV4 signature, or none, is accepted: credentials are
+ * not checked. Logs operation, secret id, status and duration, never bodies.
+ */
+export function createRequestHandler(deps: ServerDependencies) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = randomUUID();
+    const started = Date.now();
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith(TARGET_PREFIX)
+      ? target.slice(TARGET_PREFIX.length)
+      : target;
+    let status = 200;
+    let secretId: string | undefined;
+    try {
+      const raw = await readBody(req);
+      const run = OPERATIONS[operation];
+      if (req.method !== 'POST' || !run) {
+        throw new ServiceException(
+          'UnknownOperationException',
+          `Unknown operation: ${operation || '(none)'}`,
+        );
+      }
+      let input: Input;
+      try {
+        const parsed: unknown = raw.trim() === '' ? {} : JSON.parse(raw);
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+          throw new Error('not an object');
+        input = parsed as Input;
+      } catch {
+        throw new ServiceException(
+          'SerializationException',
+          'The request body is not a JSON object.',
+        );
+      }
+      secretId =
+        typeof input.SecretId === 'string'
+          ? input.SecretId
+          : typeof input.Name === 'string'
+            ? input.Name
+            : undefined;
+      const output = await run(deps, input);
+      send(res, 200, output, requestId);
+    } catch (error) {
+      const serviceError =
+        error instanceof ServiceException
+          ? error
+          : internalServiceError('An error occurred on the server side.');
+      if (!(error instanceof ServiceException)) {
+        deps.log?.({
+          level: 'error',
+          msg: 'unexpected error',
+          operation,
+          error: (error as Error)?.name,
+        });
+      }
+      status = serviceError.statusCode;
+      sendError(res, serviceError, requestId);
+      deps.log?.({
+        level: 'info',
+        msg: 'request',
+        operation,
+        secretId,
+        status,
+        errorType: serviceError.type,
+        ms: Date.now() - started,
+      });
+      return;
+    }
+    deps.log?.({
+      level: 'info',
+      msg: 'request',
+      operation,
+      secretId,
+      status,
+      ms: Date.now() - started,
+    });
+  };
+}
