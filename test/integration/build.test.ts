@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const functions = readdirSync(join(root, 'functions'), { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(join(root, 'functions', d.name, 'handler.ts')))
+  .map((d) => d.name);
+
+describe('npm run build', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'rotator-build-'));
+  beforeAll(async () => {
+    await promisify(execFile)(
+      process.execPath,
+      [join(root, 'scripts/build.mjs'), '--outdir', outdir],
+      {
+        cwd: root,
+      },
+    );
+  }, 120_000);
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('finds at least the example function', () => {
+    expect(functions).toContain('example');
+  });
+
+  it.each(functions)(
+    'bundles %s into one minified CommonJS file with a source map and the SDK inside',
+    (name) => {
+      const file = join(outdir, name, 'index.js');
+      const code = readFileSync(file, 'utf8');
+      expect(existsSync(`${file}.map`)).toBe(true);
+      expect(code).toMatch(/sourceMappingURL=index\.js\.map/);
+      // Minified: few, long lines (template literals keep some newlines).
+      expect(code.length / code.split('\n').length).toBeGreaterThan(1_000);
+      // The AWS SDK and our own modules are inside, not required at run time. The SDK's one
+      // remaining require is its optional CRT signer, tried in a try/catch for SigV4a only.
+      const sdkRequires = new Set(code.match(/require\(["']@aws-sdk\/[^"']+["']\)/g) ?? []);
+      expect([...sdkRequires].every((r) => r.includes('signature-v4-crt'))).toBe(true);
+      expect(code).not.toMatch(/require\(["']@aws-lambda-powertools\//);
+      expect(code).not.toMatch(/require\(["']@middy\//);
+      expect(JSON.parse(readFileSync(join(outdir, name, 'package.json'), 'utf8'))).toEqual({
+        type: 'commonjs',
+      });
+    },
+  );
+
+  it.each(functions)('the %s bundle loads and exports a handler function', (name) => {
+    const load = createRequire(join(outdir, name, 'index.js'));
+    const mod = load(join(outdir, name, 'index.js')) as { handler?: unknown };
+    expect(typeof mod.handler).toBe('function');
+  });
+});
