@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import {
+  DescribeSecretCommand,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { afterEach } from 'vitest';
+import {
+  type LocalSecretsManager,
+  type LocalSecretsManagerOptions,
+  startLocalSecretsManager,
+} from '../../local/secrets-manager/index.js';
+import type { RotationEvent, RotationStep } from '../../shared/engine/types.js';
+
+/** A random secret value; tests never use literal credentials. */
+export function randomValue(bytes = 24): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** A random JSON credential with a `password` field. */
+export function randomCredential(): string {
+  return JSON.stringify({
+    username: `user_${randomBytes(4).toString('hex')}`,
+    password: randomValue(),
+  });
+}
+
+/** A unique secret name per test. */
+export function uniqueName(prefix = 'test'): string {
+  return `${prefix}/${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Starts twins for the calling test file and closes them after each test. Defaults: a free
+ * port, in memory, no functions.
+ */
+export function useLocalSecretsManager(): (
+  options?: LocalSecretsManagerOptions,
+) => Promise<LocalSecretsManager> {
+  const started: LocalSecretsManager[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((twin) => twin.close()));
+  });
+  return async (options = {}) => {
+    const twin = await startLocalSecretsManager({ port: 0, ...options });
+    started.push(twin);
+    return twin;
+  };
+}
+
+/** One recorded invocation of a scripted rotation function. */
+export interface RecordedInvocation {
+  event: RotationEvent;
+  context: Context;
+  /** AWSPENDING/AWSCURRENT as DescribeSecret showed them when the step began. */
+  stagesOfToken: string[];
+  remainingMs: number;
+}
+
+/** Behaviour of {@link scriptedRotationFunction}. */
+export interface ScriptOptions {
+  /** The value createSecret stores (default: a random credential). */
+  newValue?: () => string;
+  /** Throw in this step (Error with this message). */
+  failAt?: { step: RotationStep; message: string; times?: number };
+  /** Block this step until `release()` is called. */
+  blockAt?: RotationStep;
+}
+
+/**
+ * A rotation function with the steps of AWS's template (createSecret puts AWSPENDING with the
+ * event's token, finishSecret moves AWSCURRENT, never removes AWSPENDING), recording every
+ * invocation. For tests of the twin's side of the protocol.
+ */
+export function scriptedRotationFunction(
+  client: SecretsManagerClient,
+  options: ScriptOptions = {},
+) {
+  const invocations: RecordedInvocation[] = [];
+  let failuresLeft = options.failAt?.times ?? Number.POSITIVE_INFINITY;
+  let release: () => void = () => undefined;
+  let reached: () => void = () => undefined;
+  const reachedBlock = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const fn = async (event: RotationEvent, context: Context): Promise<void> => {
+    const described = await client.send(new DescribeSecretCommand({ SecretId: event.SecretId }));
+    invocations.push({
+      event,
+      context,
+      stagesOfToken: described.VersionIdsToStages?.[event.ClientRequestToken] ?? [],
+      remainingMs: context.getRemainingTimeInMillis(),
+    });
+    if (options.blockAt === event.Step) {
+      reached();
+      await released;
+    }
+    if (options.failAt?.step === event.Step && failuresLeft > 0) {
+      failuresLeft--;
+      throw new Error(options.failAt.message);
+    }
+    if (event.Step === 'createSecret') {
+      await client.send(
+        new PutSecretValueCommand({
+          SecretId: event.SecretId,
+          ClientRequestToken: event.ClientRequestToken,
+          SecretString: (options.newValue ?? randomCredential)(),
+          VersionStages: ['AWSPENDING'],
+          ...(event.RotationToken ? { RotationToken: event.RotationToken } : {}),
+        }),
+      );
+    }
+    if (event.Step === 'finishSecret') {
+      const stages = described.VersionIdsToStages ?? {};
+      const current = Object.keys(stages).find((id) => stages[id]?.includes('AWSCURRENT'));
+      if (current === event.ClientRequestToken) return;
+      await client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: event.SecretId,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: event.ClientRequestToken,
+          ...(current ? { RemoveFromVersionId: current } : {}),
+        }),
+      );
+    }
+  };
+  return {
+    fn,
+    invocations,
+    steps: () => invocations.map((i) => i.event.Step),
+    /** Resolves when the blocking step has been reached. */
+    reachedBlock,
+    release: () => release(),
+  };
+}
+
+/** The version id holding a label, from DescribeSecret's VersionIdsToStages. */
+export function versionWith(
+  stages: Record<string, string[]> | undefined,
+  label: string,
+): string | undefined {
+  return Object.entries(stages ?? {}).find(([, s]) => s.includes(label))?.[0];
+}
