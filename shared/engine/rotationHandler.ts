@@ -75,9 +75,15 @@ export function rotationHandler(
 ): RotationLambdaHandler {
   const env = options.env ?? process.env;
   const registry = options.registry ?? secretRegistry;
+  let invocationStart: number | undefined;
   const logger =
     options.logger ??
-    createRotationLogger({ serviceName: options.serviceName ?? strategy.name, registry });
+    createRotationLogger({
+      serviceName: options.serviceName ?? strategy.name,
+      registry,
+      elapsedMs: () =>
+        invocationStart === undefined ? undefined : Math.round(performance.now() - invocationStart),
+    });
   const policy = passwordPolicyFromEnv(env, strategy.passwordDefaults);
   const client = options.client ?? createSecretsManagerClient(env);
   const gateway = new SecretsGateway({
@@ -100,6 +106,7 @@ export function rotationHandler(
     { signal }: { signal: AbortSignal },
   ): Promise<void> => {
     const started = performance.now();
+    invocationStart = started;
     const durationMs = () => Math.round(performance.now() - started);
     try {
       const event = validateRotationEvent(rawEvent);
@@ -125,6 +132,8 @@ export function rotationHandler(
       scrubError(error, registry);
       logger.error('Rotation step failed', { durationMs: durationMs(), error: error as Error });
       throw error;
+    } finally {
+      invocationStart = undefined;
     }
   };
 

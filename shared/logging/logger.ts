@@ -7,6 +7,11 @@ export interface RotationLoggerOptions {
   serviceName?: string;
   /** Registry of secret values to scrub; the process-wide one by default. */
   registry?: SecretRegistry;
+  /**
+   * Milliseconds since the current invocation started, or `undefined` between invocations;
+   * added to every line as `elapsedMs`.
+   */
+  elapsedMs?: () => number | undefined;
   /** Log level; `POWERTOOLS_LOG_LEVEL` wins when set. */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT' | 'CRITICAL' | 'TRACE';
 }
@@ -17,9 +22,18 @@ export interface RotationLoggerOptions {
  * messages, nested fields, error messages and stacks. Child loggers inherit the replacer.
  */
 export function createRotationLogger(options: RotationLoggerOptions = {}): Logger {
+  const redact = redactingReplacer(options.registry ?? secretRegistry);
+  const elapsedMs = options.elapsedMs;
   return new Logger({
     serviceName: options.serviceName ?? 'rotator',
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
-    jsonReplacerFn: redactingReplacer(options.registry ?? secretRegistry),
+    jsonReplacerFn: (key, value) => {
+      // The root object is the whole line: the one place to add a per-line computed field.
+      if (key === '' && elapsedMs && value !== null && typeof value === 'object') {
+        const elapsed = elapsedMs();
+        if (elapsed !== undefined) return { ...(value as object), elapsedMs: elapsed };
+      }
+      return redact(key, value);
+    },
   });
 }

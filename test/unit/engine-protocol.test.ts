@@ -351,7 +351,22 @@ describe('rotation protocol', () => {
       outcome: 'created',
     });
     expect(typeof finished?.durationMs).toBe('number');
+    for (const line of lines) expect(typeof line.elapsedMs, String(line.message)).toBe('number');
     logs.assertNoneContain([rotationToken]);
+  });
+
+  it('does not log the event even when POWERTOOLS_LOGGER_LOG_EVENT asks for it', async () => {
+    process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
+    try {
+      const { sm, invoke } = setup();
+      const token = sm.startRotation();
+      await invoke('createSecret', token, `${randomUUID()}-${randomBytes(6).toString('hex')}`);
+      expect(logs.lines.some((l) => l.includes('RotationToken') || l.includes('"Step"'))).toBe(
+        false,
+      );
+    } finally {
+      delete process.env.POWERTOOLS_LOGGER_LOG_EVENT;
+    }
   });
 });
 
