@@ -105,6 +105,16 @@ const OPERATIONS: Record<string, Operation> = {
   },
 };
 
+/** Local, non-AWS endpoint: `GET /_local/rotations` lists every secret's latest rotation. */
+export const ROTATIONS_PATH = '/_local/rotations';
+
+function rotationReport(store: SecretsStore): Record<string, unknown>[] {
+  return store
+    .all()
+    .filter((secret) => secret.rotation !== undefined)
+    .map((secret) => ({ ARN: secret.arn, Name: secret.name, ...store.rotationStatus(secret) }));
+}
+
 /** The operations the twin implements. */
 export const SUPPORTED_OPERATIONS: readonly string[] = Object.keys(OPERATIONS);
 
@@ -148,6 +158,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export function createRequestHandler(deps: ServerDependencies) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
+    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === ROTATIONS_PATH) {
+      // Local extension for operators: the SDK and CLI drop unknown response fields.
+      send(res, 200, { Rotations: rotationReport(deps.store) }, requestId);
+      return;
+    }
     const started = Date.now();
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.startsWith(TARGET_PREFIX)

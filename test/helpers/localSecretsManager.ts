@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
   DescribeSecretCommand,
+  GetSecretValueCommand,
   PutSecretValueCommand,
+  ResourceNotFoundException,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
@@ -105,6 +107,23 @@ export function scriptedRotationFunction(
       throw new Error(options.failAt.message);
     }
     if (event.Step === 'createSecret') {
+      // Idempotent like AWS's template: a retried rotation keeps the value already stored.
+      const exists = await client
+        .send(
+          new GetSecretValueCommand({
+            SecretId: event.SecretId,
+            VersionId: event.ClientRequestToken,
+            VersionStage: 'AWSPENDING',
+          }),
+        )
+        .then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof ResourceNotFoundException) return false;
+            throw error;
+          },
+        );
+      if (exists) return;
       await client.send(
         new PutSecretValueCommand({
           SecretId: event.SecretId,
@@ -145,4 +164,17 @@ export function versionWith(
   label: string,
 ): string | undefined {
   return Object.entries(stages ?? {}).find(([, s]) => s.includes(label))?.[0];
+}
+
+/** DescribeSecret over raw HTTP, to read the twin's extension field the SDK drops. */
+export async function describeRaw(url: string, secretId: string): Promise<Record<string, unknown>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-amz-json-1.1',
+      'X-Amz-Target': 'secretsmanager.DescribeSecret',
+    },
+    body: JSON.stringify({ SecretId: secretId }),
+  });
+  return (await response.json()) as Record<string, unknown>;
 }

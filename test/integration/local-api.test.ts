@@ -4,6 +4,7 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   GetRandomPasswordCommand,
+  type GetRandomPasswordCommandInput,
   GetSecretValueCommand,
   InvalidNextTokenException,
   InvalidParameterException,
@@ -777,7 +778,7 @@ describe('local Secrets Manager: the JSON 1.1 API through the AWS SDK v3', () =>
   describe('GetRandomPassword', () => {
     const draw = async (
       twin: Awaited<ReturnType<typeof start>>,
-      input: ConstructorParameters<typeof GetRandomPasswordCommand>[0],
+      input: GetRandomPasswordCommandInput,
     ) => (await twin.client.send(new GetRandomPasswordCommand(input))).RandomPassword as string;
 
     it('defaults to 32 characters with every type (upper, lower, digit, punctuation) and no space', async () => {
