@@ -161,6 +161,8 @@ export class RotationRunner {
         return;
       }
       store.rotationStep(job.arn, job.versionId, step);
+      // So that after a crash the state file tells which step was running.
+      await this.persistQuietly(persist);
       try {
         if (!resolved) throw new Error(`Function ${job.functionArn} is not in the local registry`);
         await this.invoke(resolved, {

@@ -1,0 +1,192 @@
+import {
+  CancelRotateSecretCommand,
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  PutSecretValueCommand,
+  RotateSecretCommand,
+  type RotationRulesType,
+} from '@aws-sdk/client-secrets-manager';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../local/secrets-manager/index.js';
+import {
+  nextCronTime,
+  parseCron,
+  parseScheduleExpression,
+} from '../../local/secrets-manager/schedule.js';
+import {
+  randomCredential,
+  scriptedRotationFunction,
+  uniqueName,
+  useLocalSecretsManager,
+} from '../helpers/localSecretsManager.js';
+
+const start = useLocalSecretsManager();
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+type Script = ReturnType<typeof scriptedRotationFunction>;
+
+/** A twin on a manual clock with a secret whose rotation is configured but not run yet. */
+async function scheduled(
+  rules: RotationRulesType,
+  at: number,
+  options: Parameters<typeof scriptedRotationFunction>[1] = {},
+) {
+  const clock = new ManualClock(at);
+  let script: Script | undefined;
+  const twin = await start({
+    clock,
+    registry: ({ client }) => {
+      script = scriptedRotationFunction(client, options);
+      return new Map([['scheduled', script.fn]]);
+    },
+  });
+  const { ARN } = await twin.client.send(
+    new CreateSecretCommand({ Name: uniqueName('sched'), SecretString: randomCredential() }),
+  );
+  await twin.client.send(
+    new RotateSecretCommand({
+      SecretId: ARN,
+      RotationLambdaARN: 'scheduled',
+      RotationRules: rules,
+      RotateImmediately: false,
+    }),
+  );
+  await twin.rotations.settled();
+  const s = script as Script;
+  s.invocations.length = 0;
+  const describe = () => twin.client.send(new DescribeSecretCommand({ SecretId: ARN }));
+  return { clock, twin, script: s, arn: ARN as string, describe };
+}
+
+describe('local Secrets Manager: rotation schedules on an injectable clock', () => {
+  it('AutomaticallyAfterDays: NextRotationDate is the UTC day N days after the last rotation, and the rotation starts when it comes', async () => {
+    // Prepare
+    const {
+      clock,
+      twin,
+      script,
+      describe: describeSecret,
+    } = await scheduled({ AutomaticallyAfterDays: 7 }, Date.UTC(2026, 0, 1, 10));
+    expect((await describeSecret()).NextRotationDate?.toISOString()).toBe(
+      '2026-01-08T00:00:00.000Z',
+    );
+    // Act: not yet due
+    clock.set(Date.UTC(2026, 0, 7, 23, 59));
+    await twin.rotations.settled();
+    // Assess
+    expect(script.steps()).toEqual([]);
+    // Act: due
+    clock.set(Date.UTC(2026, 0, 8, 0, 0));
+    await twin.rotations.settled();
+    // Assess
+    const after = await describeSecret();
+    expect(script.steps()).toEqual(['createSecret', 'setSecret', 'testSecret', 'finishSecret']);
+    expect(after.LastRotatedDate?.toISOString()).toBe('2026-01-08T00:00:00.000Z');
+    expect(after.NextRotationDate?.toISOString()).toBe('2026-01-15T00:00:00.000Z');
+  });
+
+  it('rate(N hours): windows aligned to UTC midnight, at least N hours after the last rotation', async () => {
+    const {
+      clock,
+      twin,
+      script,
+      describe: describeSecret,
+    } = await scheduled({ ScheduleExpression: 'rate(6 hours)' }, Date.UTC(2026, 0, 1, 1, 30));
+    expect((await describeSecret()).NextRotationDate?.toISOString()).toBe(
+      '2026-01-01T12:00:00.000Z',
+    );
+    clock.advance(10.5 * HOUR);
+    await twin.rotations.settled();
+    expect(script.steps()).toHaveLength(4);
+    expect((await describeSecret()).NextRotationDate?.toISOString()).toBe(
+      '2026-01-01T18:00:00.000Z',
+    );
+  });
+
+  it('cron(): the next time the expression names, in UTC', async () => {
+    const {
+      clock,
+      twin,
+      script,
+      describe: describeSecret,
+    } = await scheduled(
+      { ScheduleExpression: 'cron(0 16 1,15 * ? *)', Duration: '2h' },
+      Date.UTC(2026, 2, 2),
+    );
+    expect((await describeSecret()).NextRotationDate?.toISOString()).toBe(
+      '2026-03-15T16:00:00.000Z',
+    );
+    clock.set(Date.UTC(2026, 2, 15, 16));
+    await twin.rotations.settled();
+    expect(script.steps()).toHaveLength(4);
+    expect((await describeSecret()).NextRotationDate?.toISOString()).toBe(
+      '2026-04-01T16:00:00.000Z',
+    );
+  });
+
+  it('a manual PutSecretValue "is considered a valid rotation" and moves NextRotationDate', async () => {
+    const {
+      clock,
+      twin,
+      arn,
+      describe: describeSecret,
+    } = await scheduled({ AutomaticallyAfterDays: 3 }, Date.UTC(2026, 0, 1));
+    clock.advance(2 * DAY);
+    await twin.client.send(
+      new PutSecretValueCommand({ SecretId: arn, SecretString: randomCredential() }),
+    );
+    expect((await describeSecret()).NextRotationDate?.toISOString()).toBe(
+      '2026-01-06T00:00:00.000Z',
+    );
+  });
+
+  it('CancelRotateSecret stops scheduled rotations', async () => {
+    const { clock, twin, script, arn } = await scheduled(
+      { AutomaticallyAfterDays: 1 },
+      Date.UTC(2026, 0, 1),
+    );
+    await twin.client.send(new CancelRotateSecretCommand({ SecretId: arn }));
+    clock.advance(5 * DAY);
+    await twin.rotations.settled();
+    expect(script.steps()).toEqual([]);
+  });
+
+  it('a failed scheduled rotation stays pending and is not restarted by the schedule; RotateSecret re-attempts it', async () => {
+    const { clock, twin, script, arn } = await scheduled(
+      { AutomaticallyAfterDays: 1 },
+      Date.UTC(2026, 0, 1),
+      {
+        failAt: { step: 'setSecret', message: 'database down', times: 1 },
+      },
+    );
+    clock.advance(DAY);
+    await twin.rotations.settled();
+    clock.advance(DAY);
+    await twin.rotations.settled();
+    expect(script.steps()).toEqual(['createSecret', 'setSecret']);
+    await twin.client.send(new RotateSecretCommand({ SecretId: arn })).catch(() => undefined);
+    await twin.rotations.settled();
+    expect(twin.rotations.status(arn)?.state).toBe('Succeeded');
+  });
+});
+
+describe('local Secrets Manager: schedule expressions', () => {
+  it('parses AWS cron day-of-week numbers (1 = SUN) and names, L and #', () => {
+    const after = Date.UTC(2026, 0, 1); // a Thursday
+    const at = (body: string) =>
+      new Date(nextCronTime(parseCron(body), after) as number).toISOString();
+    expect(at('0 8 ? * 2 *')).toBe('2026-01-05T08:00:00.000Z'); // Monday
+    expect(at('0 8 ? * MON *')).toBe('2026-01-05T08:00:00.000Z');
+    expect(at('0 0 L * ? *')).toBe('2026-01-31T00:00:00.000Z');
+    expect(at('0 10 ? * 3#2 *')).toBe('2026-01-13T10:00:00.000Z'); // second Tuesday
+    expect(at('0 0 1 JAN,JUL ? *')).toBe('2026-07-01T00:00:00.000Z');
+  });
+
+  it('treats rate(24 hours) like rate(1 day) and refuses rotating more often than every four hours', () => {
+    expect(parseScheduleExpression('rate(24 hours)')).toEqual({ kind: 'days', days: 1 });
+    expect(() => parseScheduleExpression('cron(0 0/2 * * ? *)')).toThrow(/4 hours/);
+    expect(() => parseScheduleExpression('cron(0 1,3 * * ? *)')).toThrow(/4 hours/);
+    expect(parseScheduleExpression('cron(0 1,5 * * ? *)').kind).toBe('cron');
+  });
+});
