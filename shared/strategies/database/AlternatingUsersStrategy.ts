@@ -1,0 +1,166 @@
+import type { GenerateRequest, PendingRequest, RotationStrategy } from '../../engine/types.js';
+import { CredentialRejectedError, SecretFormatError } from '../../errors.js';
+import type { PasswordPolicy } from '../../secrets/passwords.js';
+import { type AdminSecretSource, adminLoginFor } from './adminSecrets.js';
+import type { DatabaseDialect, DialectSet, UserPair } from './dialect.js';
+import type { ConnectOptions, DatabaseSession } from './driver.js';
+import { LoginRefusedError } from './errors.js';
+import { ensureGrantParity } from './grantParity.js';
+import { verifyLogin } from './SingleUserStrategy.js';
+import { type DatabaseSecret, withLogin } from './secret.js';
+import {
+  connectOptions,
+  type DatabaseStrategyOptions,
+  loginOf,
+  SecretResolver,
+  tryLogin,
+  withSession,
+} from './sessions.js';
+import { alternateUsername, baseUsername, CLONE_SUFFIX } from './usernames.js';
+
+/** Options for {@link AlternatingUsersStrategy}. */
+export interface AlternatingUsersOptions extends DatabaseStrategyOptions {
+  /** Where the admin secret named by `masterarn` is read. */
+  admins: AdminSecretSource;
+}
+
+/**
+ * Alternating-users rotation (AWS's `…RotationMultiUser`): the secret alternates between
+ * `<user>` and `<user>_clone`; an admin login (the `masterarn` secret) creates the clone
+ * and sets passwords, so the user the application holds keeps working until the next
+ * rotation. Every rotation also checks grant parity (see {@link ensureGrantParity}).
+ */
+export class AlternatingUsersStrategy implements RotationStrategy {
+  readonly name: string;
+  readonly passwordDefaults: Partial<PasswordPolicy> | undefined;
+  readonly #resolver: SecretResolver;
+  readonly #options: AlternatingUsersOptions;
+
+  constructor(dialects: DialectSet, options: AlternatingUsersOptions) {
+    this.name = `${dialects.name}-alternating-users`;
+    this.passwordDefaults = dialects.passwordDefaults;
+    this.#options = options;
+    this.#resolver = new SecretResolver(dialects, {
+      alternating: true,
+      ...(options.defaultSslMode ? { defaultSslMode: options.defaultSslMode } : {}),
+    });
+  }
+
+  /** The other user of the pair, with a new password; every other field kept. */
+  async generatePending(request: GenerateRequest): Promise<string> {
+    const { secret, dialect } = this.#resolver.resolve(await request.current(), 'AWSCURRENT');
+    const username = alternateUsername(secret.username, dialect.usernameLimit);
+    return withLogin(secret, { username, password: await request.generatePassword() });
+  }
+
+  /**
+   * `setSecret`: logs in with the current value first (so the admin login is only used on
+   * behalf of someone who holds a working credential: AWS's confused-deputy check), then as
+   * admin creates the pending user if missing, brings its privileges to parity with the
+   * current user's, and sets its password unless the pending value already works.
+   */
+  async apply(request: PendingRequest): Promise<void> {
+    const { secret: current, dialect } = this.#resolver.resolve(
+      await request.current(),
+      'AWSCURRENT',
+    );
+    const { secret: pending } = this.#resolver.resolve(await request.pending(), 'AWSPENDING');
+    this.#checkPair(current, pending, dialect);
+    const options = connectOptions(this.#options, request.signal);
+
+    const pendingSession = await tryLogin(dialect, loginOf(pending), options);
+    const pendingWorks = pendingSession !== undefined;
+    await pendingSession?.close();
+
+    try {
+      await withSession(dialect, loginOf(current), options, (session) => dialect.probe(session));
+    } catch (error) {
+      if (error instanceof LoginRefusedError) {
+        throw new CredentialRejectedError(
+          `Unable to log into ${dialect.label} with the AWSCURRENT value of user "${current.username}": refusing to act as admin on its behalf`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+
+    const admin = await this.#adminSession(request, current, dialect, options);
+    try {
+      const pair: UserPair = {
+        current: current.username,
+        pending: pending.username,
+        base: baseUsername(current.username),
+        clone: `${baseUsername(current.username)}${CLONE_SUFFIX}`,
+      };
+      const change = {
+        username: pending.username,
+        password: pending.password,
+        register: (value: string) => request.registerSecret(value),
+      };
+      const created = await dialect.ensureUser(admin, current.username, change);
+      if (created) request.logger.info('Created the alternate user', { user: pending.username });
+      const parity = await ensureGrantParity(dialect, admin, pair, request.logger);
+      if (!pendingWorks && !created) await dialect.setUserPassword(admin, change);
+      request.logger.info('Alternate user ready', {
+        user: pending.username,
+        created,
+        passwordChanged: !pendingWorks || created,
+        privilegesRepaired: parity.repaired.length,
+      });
+    } finally {
+      await admin.close();
+    }
+  }
+
+  /** `testSecret`: logs in with the pending value and runs a harmless query. */
+  async verify(request: PendingRequest): Promise<void> {
+    const { secret, dialect } = this.#resolver.resolve(await request.pending(), 'AWSPENDING');
+    await verifyLogin(dialect, loginOf(secret), connectOptions(this.#options, request.signal));
+  }
+
+  #checkPair(current: DatabaseSecret, pending: DatabaseSecret, dialect: DatabaseDialect): void {
+    if (pending.engine !== current.engine) {
+      throw new SecretFormatError(
+        'engine',
+        'of the AWSPENDING value differs from the AWSCURRENT value',
+      );
+    }
+    if (pending.username !== alternateUsername(current.username, dialect.usernameLimit)) {
+      throw new SecretFormatError(
+        'username',
+        'of the AWSPENDING value is not the alternate (_clone toggled) of the AWSCURRENT user',
+      );
+    }
+    if (pending.host !== current.host) {
+      throw new SecretFormatError(
+        'host',
+        'of the AWSPENDING value differs from the AWSCURRENT value',
+      );
+    }
+  }
+
+  /**
+   * Admin session from `masterarn`. A refused login is retried once with a fresh read of
+   * the admin secret: the cached value may predate a rotation of the admin secret itself.
+   */
+  async #adminSession(
+    request: PendingRequest,
+    current: DatabaseSecret,
+    dialect: DatabaseDialect,
+    options: ConnectOptions,
+  ): Promise<DatabaseSession> {
+    const arn = current.masterarn as string;
+    for (const forceFetch of [false, true]) {
+      const value = await this.#options.admins.get(arn, { forceFetch, signal: request.signal });
+      request.registerSecret(value);
+      const login = adminLoginFor(value, current);
+      request.registerSecret(login.password);
+      const session = await tryLogin(dialect, login, options);
+      if (session) return session;
+      request.logger.warn('Admin login refused', { adminUser: login.username, forceFetch });
+    }
+    throw new CredentialRejectedError(
+      `Unable to log into ${dialect.label} with the admin secret named by masterarn`,
+    );
+  }
+}

@@ -1,0 +1,103 @@
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretFormatError } from '../../errors.js';
+import { createSecretsManagerClient } from '../../secrets/client.js';
+import { parseSecretObject } from '../example/ExampleStrategy.js';
+import type { LoginTarget } from './driver.js';
+import type { DatabaseSecret } from './secret.js';
+import { parseTlsSettings } from './tls.js';
+
+/** Reads the admin secret named by `masterarn`. */
+export interface AdminSecretSource {
+  /**
+   * The admin secret's `AWSCURRENT` `SecretString`. `forceFetch` bypasses any cache (used
+   * once when the cached admin password is refused: it may have been rotated meanwhile).
+   */
+  get(secretArn: string, options: { forceFetch: boolean; signal?: AbortSignal }): Promise<string>;
+}
+
+/**
+ * {@link AdminSecretSource} on Powertools' `SecretsProvider` (cached for its default max age,
+ * so warm invocations rotating several secrets with one admin read it once). Staged reads
+ * of the rotated secret never go through here: the provider's cache key has no stage.
+ */
+export class PowertoolsAdminSecretSource implements AdminSecretSource {
+  readonly #provider: SecretsProvider;
+
+  constructor(provider: SecretsProvider) {
+    this.#provider = provider;
+  }
+
+  async get(secretArn: string, options: { forceFetch: boolean }): Promise<string> {
+    const value = await this.#provider.get(secretArn, { forceFetch: options.forceFetch });
+    if (typeof value !== 'string') {
+      throw new SecretFormatError('masterarn', 'names a secret without a SecretString');
+    }
+    return value;
+  }
+}
+
+/**
+ * The production admin secret source: a `SecretsProvider` whose client uses the same
+ * endpoint resolution as the engine's (`createSecretsManagerClient`), with the SDK's own
+ * retries on, since the provider does not retry.
+ */
+export function createAdminSecretSource(env: NodeJS.ProcessEnv = process.env): AdminSecretSource {
+  const client = createSecretsManagerClient(env, { maxAttempts: 3 });
+  return new PowertoolsAdminSecretSource(new SecretsProvider({ awsSdkV3Client: client }));
+}
+
+/**
+ * The admin login for `rotated`: `username` and `password` from the admin secret; host,
+ * port and TLS from the admin secret when it has them, else from the rotated secret (an
+ * RDS-managed master secret holds only username and password); the database is the rotated
+ * secret's (AWS's functions do the same). A different host is refused: we do not look up
+ * RDS read replicas as AWS's functions do.
+ */
+export function adminLoginFor(adminSecretString: string, rotated: DatabaseSecret): LoginTarget {
+  const fields = parseSecretObject(adminSecretString, 'masterarn');
+  const text = (field: string): string | undefined => {
+    const value = fields[field];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new SecretFormatError(
+        field,
+        'must be a non-empty string in the admin (masterarn) secret',
+      );
+    }
+    return value;
+  };
+  const username = text('username');
+  const password = text('password');
+  if (username === undefined)
+    throw new SecretFormatError('username', 'is missing from the admin (masterarn) secret');
+  if (password === undefined)
+    throw new SecretFormatError('password', 'is missing from the admin (masterarn) secret');
+  const host = text('host');
+  if (host !== undefined && host !== rotated.host) {
+    throw new SecretFormatError(
+      'host',
+      "of the admin (masterarn) secret differs from the rotated secret's host",
+    );
+  }
+  const rawPort = fields.port;
+  let port = rotated.port;
+  if (rawPort !== undefined && rawPort !== null && rawPort !== '') {
+    port = typeof rawPort === 'number' ? rawPort : Number(rawPort);
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+      throw new SecretFormatError(
+        'port',
+        'must be a whole number from 1 to 65535 in the admin (masterarn) secret',
+      );
+    }
+  }
+  const ownTls =
+    fields.ssl !== undefined || fields.sslMode !== undefined || fields.sslCa !== undefined;
+  return {
+    host: rotated.host,
+    port,
+    username,
+    password,
+    dbname: rotated.dbname,
+    tls: ownTls ? parseTlsSettings(fields, rotated.tls.mode) : rotated.tls,
+  };
+}

@@ -1,0 +1,89 @@
+import type { PasswordPolicy } from '../../secrets/passwords.js';
+import type { Connector, DatabaseSession } from './driver.js';
+import type { UsernameLimit } from './usernames.js';
+
+/** A password to set, and where to register what is derived from it (hashes, verifiers). */
+export interface PasswordChange {
+  readonly username: string;
+  readonly password: string;
+  /** Registers a derived secret (a SCRAM verifier, a native hash) for log scrubbing. */
+  readonly register: (value: string) => void;
+}
+
+/** The two users of an alternating pair, as seen by one rotation. */
+export interface UserPair {
+  /** The user the application uses now (`AWSCURRENT`); the source of truth for privileges. */
+  readonly current: string;
+  /** The user about to become active (`AWSPENDING`). */
+  readonly pending: string;
+  /** The user without the `_clone` suffix. */
+  readonly base: string;
+  /** The user with the `_clone` suffix. */
+  readonly clone: string;
+}
+
+/**
+ * One privilege of a user, as a dialect sees it. `key` is normalised so that equal keys
+ * mean the same privilege for either user of the pair (user names replaced by
+ * placeholders); it is what a {@link GrantParityError} lists, so it never holds a secret.
+ */
+export interface Privilege {
+  readonly key: string;
+}
+
+/** A privilege a dialect could not give to the pending user. */
+export interface RepairFailure {
+  readonly key: string;
+  readonly error: unknown;
+}
+
+/** Defaults a dialect contributes to secret parsing. */
+export interface DialectSecretDefaults {
+  readonly defaultPort: number;
+  readonly defaultDbname?: string;
+}
+
+/**
+ * Everything engine-specific, behind one interface: one implementation per engine
+ * (PostgreSQL, MySQL, MariaDB), so the strategies hold no `if (engine === ...)` chains.
+ * Every method must be idempotent: a crash can re-run any of them.
+ */
+export interface DatabaseDialect<P extends Privilege = Privilege> {
+  /** Human name for messages, e.g. `PostgreSQL`. */
+  readonly label: string;
+  readonly secretDefaults: DialectSecretDefaults;
+  /** Limit on alternating usernames (AWS's: PG 63, MySQL 16 by default, MariaDB 80). */
+  readonly usernameLimit: UsernameLimit;
+  /** Opens sessions (injected: pg / mysql2 in production, fakes in unit tests). */
+  readonly connect: Connector;
+  /** A harmless query proving the session works (`SELECT 1`). */
+  probe(session: DatabaseSession): Promise<void>;
+  /** Single-user: the logged-in user sets its own password. */
+  changeOwnPassword(session: DatabaseSession, change: PasswordChange): Promise<void>;
+  /**
+   * Alternating users, as admin: creates `change.username` (every account of it the
+   * template has) with the password, modelled on `template`, if missing. Returns true when
+   * it created something.
+   */
+  ensureUser(admin: DatabaseSession, template: string, change: PasswordChange): Promise<boolean>;
+  /** Alternating users, as admin: sets another user's password. */
+  setUserPassword(admin: DatabaseSession, change: PasswordChange): Promise<void>;
+  /** The effective privileges of `username`, normalised for comparison within `pair`. */
+  privileges(admin: DatabaseSession, username: string, pair: UserPair): Promise<P[]>;
+  /**
+   * Gives `missing` (privileges of `pair.current`) to `pair.pending`. Returns what it could
+   * not give; never throws for a single refused grant.
+   */
+  repair(admin: DatabaseSession, missing: readonly P[], pair: UserPair): Promise<RepairFailure[]>;
+}
+
+/** The dialects one function serves, keyed by the secret's `engine` value. */
+export interface DialectSet {
+  /** Engine assumed when a single-user secret has no `engine` field (as AWS's functions). */
+  readonly defaultEngine: string;
+  readonly byEngine: Readonly<Record<string, DatabaseDialect>>;
+  /** Password policy defaults for the function (PostgreSQL also excludes `:`). */
+  readonly passwordDefaults?: Partial<PasswordPolicy>;
+  /** Short name for the strategy, e.g. `postgres`. */
+  readonly name: string;
+}

@@ -1,0 +1,67 @@
+import { RotationError } from '../../errors.js';
+import { DatabaseQueryError } from './errors.js';
+import type { TlsSettings } from './tls.js';
+
+/** Everything needed to open one login to a database server. */
+export interface LoginTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  /** `undefined` = the server's default database. */
+  readonly dbname: string | undefined;
+  readonly tls: TlsSettings;
+}
+
+/** Per-connection options every connector honours. */
+export interface ConnectOptions {
+  /** Aborts the connect and any running query (the function is about to time out). */
+  readonly signal: AbortSignal;
+  /** Connect timeout, milliseconds. */
+  readonly connectTimeoutMs: number;
+}
+
+/**
+ * The subset of a driver connection the strategies need (kysely's "the subset of pg's Pool
+ * that kysely needs"). Values in `params` are sent the driver's way (bound for pg, escaped
+ * client-side for mysql2); never pass a password there, the dialects send hashes.
+ */
+export interface DatabaseSession {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+  /** Closes the connection; never throws. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a session. Must throw `LoginRefusedError` when the server refuses the credentials,
+ * `DatabaseConnectionError` (with the reason) for every other connection failure, and
+ * `StepTimeoutError` when `signal` aborts. Production passes the pg / mysql2 connectors,
+ * unit tests pass fakes.
+ */
+export type Connector = (target: LoginTarget, options: ConnectOptions) => Promise<DatabaseSession>;
+
+/** Default connect timeout, as AWS's functions (`connect_timeout=5`). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Runs one statement, wrapping a driver failure in {@link DatabaseQueryError} naming
+ * `operation` (the driver error, which may quote SQL, becomes the scrubbed `cause`).
+ */
+export async function runQuery<Row = Record<string, unknown>>(
+  session: DatabaseSession,
+  operation: string,
+  sql: string,
+  params?: readonly unknown[],
+): Promise<Row[]> {
+  try {
+    return await session.query<Row>(sql, params);
+  } catch (error) {
+    if (error instanceof RotationError) throw error;
+    const code = (error as { code?: unknown }).code;
+    throw new DatabaseQueryError(
+      operation,
+      typeof code === 'string' || typeof code === 'number' ? String(code) : undefined,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,76 @@
+import { RotationError } from '../../errors.js';
+
+/**
+ * Connecting to the database failed for a reason other than refused credentials (network,
+ * timeout, TLS). Carries the driver's message (connection errors contain no SQL and no
+ * password) so the reason is visible in the step's failure.
+ */
+export class DatabaseConnectionError extends RotationError {
+  /** Driver error code (`ECONNREFUSED`, `28000`, `HANDSHAKE_NO_SSL_SUPPORT`, ...), if any. */
+  readonly code: string | undefined;
+  constructor(message: string, code: string | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * The server refused the login itself (wrong password, unknown user): the one connection
+ * failure that means "try the next credentials". Every other failure (network, TLS,
+ * timeout) stops the step with its reason.
+ */
+export class LoginRefusedError extends DatabaseConnectionError {}
+
+/**
+ * A statement failed. The message names the operation and the driver's error code only:
+ * driver messages can quote SQL text (mysql2's `sqlMessage` "near '...'"), so the driver
+ * error travels as `cause`, which the engine scrubs of every registered value.
+ */
+export class DatabaseQueryError extends RotationError {
+  /** What we were doing, e.g. `set password`. */
+  readonly operation: string;
+  /** SQLSTATE / errno / driver code, if any. */
+  readonly code: string | undefined;
+  constructor(operation: string, code: string | undefined, options?: { cause?: unknown }) {
+    super(`Database ${operation} failed${code ? ` (code ${code})` : ''}`, options);
+    this.operation = operation;
+    this.code = code;
+  }
+}
+
+/** The alternate username would exceed the engine's limit (AWS's functions check the same). */
+export class UsernameLengthError extends RotationError {
+  readonly limit: number;
+  constructor(field: string, limit: number, unit: string) {
+    super(
+      `Secret value: field "${field}" would be longer than ${limit} ${unit} after toggling the _clone suffix`,
+    );
+    this.limit = limit;
+  }
+}
+
+/**
+ * The user about to become active does not have the same privileges as the user the
+ * application uses now, and the admin login could not bring them over. Promoting it would
+ * break the application, so `setSecret` fails instead. `missing` lists what the pending user
+ * lacks (normalised, user names replaced by placeholders; never a secret value).
+ */
+export class GrantParityError extends RotationError {
+  readonly missing: readonly string[];
+  readonly fromUser: string;
+  readonly toUser: string;
+  constructor(
+    fromUser: string,
+    toUser: string,
+    missing: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Grant parity: user "${toUser}" lacks ${missing.length} privilege(s) that "${fromUser}" has and the admin login could not grant them: ${missing.join('; ')}`,
+      options,
+    );
+    this.missing = missing;
+    this.fromUser = fromUser;
+    this.toUser = toUser;
+  }
+}

@@ -1,0 +1,358 @@
+import mysql from 'mysql2';
+import { ConfigurationError } from '../../errors.js';
+import type {
+  DatabaseDialect,
+  DialectSet,
+  PasswordChange,
+  Privilege,
+  RepairFailure,
+  UserPair,
+} from '../database/dialect.js';
+import { type Connector, type DatabaseSession, runQuery } from '../database/driver.js';
+import { DatabaseQueryError } from '../database/errors.js';
+import type { UsernameLimit } from '../database/usernames.js';
+import { connectMysql } from './connect.js';
+import { mysqlNativePasswordHash } from './nativePassword.js';
+
+/** Placeholder for the account in normalised `SHOW GRANTS` lines. */
+const ACCOUNT = '{{account}}';
+const NATIVE_PLUGIN = 'mysql_native_password';
+
+/** One privilege of a MySQL/MariaDB account, as `SHOW GRANTS` or `mysql.user` show it. */
+export type MysqlPrivilege = Privilege &
+  (
+    | { kind: 'account'; host: string }
+    | { kind: 'grant'; host: string; statement: string }
+    | { kind: 'tls'; host: string; require: string; params: string[] }
+  );
+
+function text(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+}
+
+const backtick = (name: string) => `\`${name.replace(/`/g, '``')}\``;
+
+/**
+ * Makes a `SHOW GRANTS` line comparable between two users: the account is replaced by a
+ * placeholder, and authentication (`IDENTIFIED BY PASSWORD '*…'`: a hash, never compared or
+ * logged) and `REQUIRE` clauses (compared separately, from mysql.user) are removed.
+ */
+export function normaliseGrant(line: string, username: string, host: string): string {
+  const accounts = [
+    `${backtick(username)}@${backtick(host)}`,
+    `'${username.replace(/'/g, "\\'")}'@'${host.replace(/'/g, "\\'")}'`,
+  ];
+  let out = line
+    .replace(/ IDENTIFIED (?:BY PASSWORD|BY|VIA|WITH) .*?(?= REQUIRE | WITH (?:GRANT|MAX_)|$)/, '')
+    .replace(/ REQUIRE .*?(?= WITH (?:GRANT|MAX_)|$)/, '');
+  for (const account of accounts) out = out.split(account).join(ACCOUNT);
+  return out;
+}
+
+/** MySQL or MariaDB behaviour that differs by server, chosen from `VERSION()`. */
+interface ServerFlavor {
+  ownPassword(session: DatabaseSession, change: PasswordChange): Promise<void>;
+  createAccount(
+    admin: DatabaseSession,
+    host: string,
+    plugin: string,
+    change: PasswordChange,
+  ): Promise<void>;
+  setAccountPassword(
+    admin: DatabaseSession,
+    host: string,
+    plugin: string,
+    change: PasswordChange,
+  ): Promise<void>;
+}
+
+function nativeHash(change: PasswordChange): string {
+  const hash = mysqlNativePasswordHash(change.password);
+  change.register(hash);
+  return hash;
+}
+
+/** MariaDB: `SET PASSWORD` and `CREATE USER … IDENTIFIED BY PASSWORD` take the native hash. */
+const MARIADB: ServerFlavor = {
+  async ownPassword(session, change) {
+    await runQuery(session, 'set password', 'SET PASSWORD = ?', [nativeHash(change)]);
+  },
+  async createAccount(admin, host, _plugin, change) {
+    await runQuery(admin, 'create user', 'CREATE USER ?@? IDENTIFIED BY PASSWORD ?', [
+      change.username,
+      host,
+      nativeHash(change),
+    ]);
+  },
+  async setAccountPassword(admin, host, _plugin, change) {
+    await runQuery(admin, 'set password', 'SET PASSWORD FOR ?@? = ?', [
+      change.username,
+      host,
+      nativeHash(change),
+    ]);
+  },
+};
+
+/**
+ * MySQL 5.7/8.x: `mysql_native_password` accounts get the hash (`IDENTIFIED WITH … AS`);
+ * `caching_sha2_password` and other plugins, and a user changing its own password, get the
+ * client-side-escaped plaintext (`SET PASSWORD = '…'`): computing a caching_sha2 hash
+ * (SHA-256 crypt with a random salt) is not implemented. See the README.
+ */
+const MYSQL: ServerFlavor = {
+  async ownPassword(session, change) {
+    await runQuery(session, 'set password', 'SET PASSWORD = ?', [change.password]);
+  },
+  async createAccount(admin, host, plugin, change) {
+    if (plugin === NATIVE_PLUGIN) {
+      await runQuery(
+        admin,
+        'create user',
+        `CREATE USER ?@? IDENTIFIED WITH ${NATIVE_PLUGIN} AS ?`,
+        [change.username, host, nativeHash(change)],
+      );
+    } else {
+      await runQuery(admin, 'create user', `CREATE USER ?@? IDENTIFIED WITH ${plugin} BY ?`, [
+        change.username,
+        host,
+        change.password,
+      ]);
+    }
+  },
+  async setAccountPassword(admin, host, plugin, change) {
+    if (plugin === NATIVE_PLUGIN) {
+      await runQuery(
+        admin,
+        'set password',
+        `ALTER USER ?@? IDENTIFIED WITH ${NATIVE_PLUGIN} AS ?`,
+        [change.username, host, nativeHash(change)],
+      );
+    } else {
+      await runQuery(admin, 'set password', 'ALTER USER ?@? IDENTIFIED BY ?', [
+        change.username,
+        host,
+        change.password,
+      ]);
+    }
+  },
+};
+
+/**
+ * MySQL, Aurora MySQL and MariaDB. Alternating users are handled per account (`user@host`
+ * row of mysql.user): the clone gets an account for every host the current user has, with
+ * the same `SHOW GRANTS` (including `WITH GRANT OPTION`, roles and default roles) and the
+ * same TLS requirements.
+ */
+export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
+  readonly label: string;
+  readonly secretDefaults = { defaultPort: 3306 };
+  readonly usernameLimit: UsernameLimit;
+  readonly connect: Connector;
+
+  constructor(options: { label: string; maxUsernameLength: number; connect?: Connector }) {
+    this.label = options.label;
+    this.usernameLimit = { max: options.maxUsernameLength, unit: 'characters' };
+    this.connect = options.connect ?? connectMysql;
+  }
+
+  async probe(session: DatabaseSession): Promise<void> {
+    await runQuery(session, 'test query', 'SELECT 1 AS ok');
+  }
+
+  async #flavor(session: DatabaseSession): Promise<ServerFlavor> {
+    const [row] = await runQuery<{ version: string }>(
+      session,
+      'read server version',
+      'SELECT VERSION() AS version',
+    );
+    return /mariadb/i.test(text(row?.version)) ? MARIADB : MYSQL;
+  }
+
+  async #accounts(admin: DatabaseSession, username: string): Promise<Map<string, string>> {
+    const rows = await runQuery<{ host: unknown; plugin: unknown }>(
+      admin,
+      'read accounts',
+      'SELECT Host AS host, plugin FROM mysql.user WHERE User = ? ORDER BY Host',
+      [username],
+    );
+    return new Map(rows.map((row) => [text(row.host), text(row.plugin)]));
+  }
+
+  async changeOwnPassword(session: DatabaseSession, change: PasswordChange): Promise<void> {
+    await (await this.#flavor(session)).ownPassword(session, change);
+  }
+
+  async ensureUser(
+    admin: DatabaseSession,
+    template: string,
+    change: PasswordChange,
+  ): Promise<boolean> {
+    const flavor = await this.#flavor(admin);
+    const templateAccounts = await this.#accounts(admin, template);
+    if (templateAccounts.size === 0) {
+      throw new DatabaseQueryError(
+        `look up of the accounts of user "${template}" (none in mysql.user)`,
+        undefined,
+      );
+    }
+    const existing = await this.#accounts(admin, change.username);
+    let created = false;
+    for (const [host, plugin] of templateAccounts) {
+      if (existing.has(host)) continue;
+      if (!/^[A-Za-z0-9_]+$/.test(plugin)) {
+        throw new DatabaseQueryError(
+          `create user (unsupported authentication plugin of "${template}")`,
+          undefined,
+        );
+      }
+      await flavor.createAccount(admin, host, plugin || NATIVE_PLUGIN, change);
+      created = true;
+    }
+    return created;
+  }
+
+  async setUserPassword(admin: DatabaseSession, change: PasswordChange): Promise<void> {
+    const flavor = await this.#flavor(admin);
+    for (const [host, plugin] of await this.#accounts(admin, change.username)) {
+      await flavor.setAccountPassword(admin, host, plugin, change);
+    }
+  }
+
+  async privileges(admin: DatabaseSession, username: string): Promise<MysqlPrivilege[]> {
+    const out: MysqlPrivilege[] = [];
+    for (const host of (await this.#accounts(admin, username)).keys()) {
+      const at = `ACCOUNT @${host}`;
+      out.push({ key: `${at} EXISTS`, kind: 'account', host });
+      const grants = await runQuery<Record<string, unknown>>(
+        admin,
+        'show grants',
+        'SHOW GRANTS FOR ?@?',
+        [username, host],
+      );
+      for (const row of grants) {
+        const statement = normaliseGrant(text(Object.values(row)[0]), username, host);
+        out.push({
+          key: `${at}: ${statement.replace(ACCOUNT, '<user>')}`,
+          kind: 'grant',
+          host,
+          statement,
+        });
+      }
+      const [tls] = await runQuery<Record<string, unknown>>(
+        admin,
+        'read TLS requirements',
+        'SELECT ssl_type, ssl_cipher, x509_issuer, x509_subject FROM mysql.user WHERE User = ? AND Host = ?',
+        [username, host],
+      );
+      const type = text(tls?.ssl_type);
+      const cipher = text(tls?.ssl_cipher);
+      const issuer = text(tls?.x509_issuer);
+      const subject = text(tls?.x509_subject);
+      let require = 'NONE';
+      const params: string[] = [];
+      if (type === 'ANY') require = 'SSL';
+      else if (type === 'X509') require = 'X509';
+      else if (type === 'SPECIFIED') {
+        const parts: string[] = [];
+        for (const [word, value] of [
+          ['CIPHER', cipher],
+          ['ISSUER', issuer],
+          ['SUBJECT', subject],
+        ] as const) {
+          if (value !== '') {
+            parts.push(`${word} ?`);
+            params.push(value);
+          }
+        }
+        require = parts.length > 0 ? parts.join(' AND ') : 'NONE';
+      }
+      out.push({
+        key: `${at}: REQUIRE ${type || 'NONE'}${cipher ? ` CIPHER '${cipher}'` : ''}${issuer ? ` ISSUER '${issuer}'` : ''}${subject ? ` SUBJECT '${subject}'` : ''}`,
+        kind: 'tls',
+        host,
+        require,
+        params,
+      });
+    }
+    return out;
+  }
+
+  async repair(
+    admin: DatabaseSession,
+    missing: readonly MysqlPrivilege[],
+    pair: UserPair,
+  ): Promise<RepairFailure[]> {
+    const failures: RepairFailure[] = [];
+    for (const privilege of missing) {
+      try {
+        switch (privilege.kind) {
+          case 'account':
+            // Accounts are created with their password by ensureUser; nothing to do here.
+            throw new DatabaseQueryError(`create account @${privilege.host}`, undefined);
+          case 'grant': {
+            const account = mysql.format('?@?', [pair.pending, privilege.host]);
+            await runQuery(
+              admin,
+              'grant privilege',
+              privilege.statement.split(ACCOUNT).join(account),
+            );
+            break;
+          }
+          case 'tls':
+            await runQuery(
+              admin,
+              'set TLS requirements',
+              `ALTER USER ?@? REQUIRE ${privilege.require}`,
+              [pair.pending, privilege.host, ...privilege.params],
+            );
+            break;
+        }
+      } catch (error) {
+        failures.push({ key: privilege.key, error });
+      }
+    }
+    return failures;
+  }
+}
+
+/** AWS's MySQL alternating-users limit: `USERNAME_CHARACTER_LIMIT`, default 16. */
+export function mysqlUsernameLimitFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.USERNAME_CHARACTER_LIMIT?.trim();
+  if (raw === undefined || raw === '') return 16;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 255) {
+    throw new ConfigurationError(
+      'USERNAME_CHARACTER_LIMIT',
+      'must be a whole number from 1 to 255',
+    );
+  }
+  return Number(raw);
+}
+
+/** MariaDB's username limit, as AWS's MariaDB function. */
+export const MARIADB_USERNAME_LIMIT = 80;
+
+/**
+ * The dialects of the MySQL function: `mysql`, `aurora-mysql` and `mariadb` (which has its
+ * own username limit).
+ */
+export function mysqlDialects(
+  env: NodeJS.ProcessEnv = process.env,
+  connect: Connector = connectMysql,
+): DialectSet {
+  const mysqlDialect = new MysqlDialect({
+    label: 'MySQL',
+    maxUsernameLength: mysqlUsernameLimitFromEnv(env),
+    connect,
+  });
+  const mariadb = new MysqlDialect({
+    label: 'MariaDB',
+    maxUsernameLength: MARIADB_USERNAME_LIMIT,
+    connect,
+  });
+  return {
+    name: 'mysql',
+    defaultEngine: 'mysql',
+    byEngine: { mysql: mysqlDialect, 'aurora-mysql': mysqlDialect, mariadb },
+  };
+}

@@ -1,0 +1,102 @@
+import mysql from 'mysql2';
+import { StepTimeoutError } from '../../errors.js';
+import type {
+  ConnectOptions,
+  Connector,
+  DatabaseSession,
+  LoginTarget,
+} from '../database/driver.js';
+import { DatabaseConnectionError, LoginRefusedError } from '../database/errors.js';
+import { tlsConnectionOptions } from '../database/tls.js';
+
+/** ER_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR: the credentials are refused. */
+const LOGIN_REFUSED = new Set([1045, 1698]);
+
+/**
+ * The production {@link Connector} for MySQL and MariaDB, on mysql2. TLS exactly as the
+ * secret says (mysql2 fails when TLS is asked for and the server has none; it never
+ * downgrades), connect timeout, abort signal destroys the socket. Each session also clears
+ * `NO_BACKSLASH_ESCAPES` from its `sql_mode`: mysql2 escapes values with backslashes, and
+ * that escaping is only safe without the mode.
+ */
+export const connectMysql: Connector = async (
+  target: LoginTarget,
+  options: ConnectOptions,
+): Promise<DatabaseSession> => {
+  const where = `MySQL/MariaDB at ${target.host}:${target.port}`;
+  if (options.signal.aborted)
+    throw new StepTimeoutError(`Connect to ${where} aborted: the step is about to time out`);
+  const tls = await tlsConnectionOptions(target.tls, target.host);
+  // mysql2 checks the host name only with verifyIdentity; verify-full must have it.
+  const ssl = tls
+    ? {
+        rejectUnauthorized: tls.rejectUnauthorized ?? true,
+        verifyIdentity: target.tls.mode === 'verify-full',
+        ...(typeof tls.ca === 'string' ? { ca: tls.ca } : {}),
+      }
+    : undefined;
+  const connection = mysql.createConnection({
+    host: target.host,
+    port: target.port,
+    user: target.username,
+    password: target.password,
+    ...(target.dbname !== undefined ? { database: target.dbname } : {}),
+    ...(ssl ? { ssl } : {}),
+    connectTimeout: options.connectTimeoutMs,
+    multipleStatements: false,
+    charset: 'utf8mb4_general_ci',
+  });
+  connection.on('error', () => {});
+  const onAbort = () => connection.destroy();
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  const client = connection.promise();
+  try {
+    await client.connect();
+  } catch (error) {
+    options.signal.removeEventListener('abort', onAbort);
+    connection.destroy();
+    if (options.signal.aborted) {
+      throw new StepTimeoutError(`Connect to ${where} aborted: the step is about to time out`, {
+        cause: error,
+      });
+    }
+    const errno = (error as { errno?: number }).errno;
+    const code = (error as { code?: string }).code;
+    const message = (error as Error).message;
+    if (errno !== undefined && LOGIN_REFUSED.has(errno)) {
+      throw new LoginRefusedError(
+        `${where} refused the login of user "${target.username}": ${message}`,
+        code,
+        { cause: error },
+      );
+    }
+    throw new DatabaseConnectionError(
+      `Could not connect to ${where} as user "${target.username}" (sslMode ${target.tls.mode}): ${message}`,
+      code,
+      { cause: error },
+    );
+  }
+  const session: DatabaseSession = {
+    async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
+      const [rows] = await client.query(sql, params ? [...params] : undefined);
+      return (Array.isArray(rows) ? rows : []) as Row[];
+    },
+    async close(): Promise<void> {
+      options.signal.removeEventListener('abort', onAbort);
+      await client.end().catch(() => connection.destroy());
+    },
+  };
+  try {
+    await session.query(
+      "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))",
+    );
+  } catch (error) {
+    await session.close();
+    throw new DatabaseConnectionError(
+      `Could not prepare the session on ${where}`,
+      (error as { code?: string }).code,
+      { cause: error },
+    );
+  }
+  return session;
+};
