@@ -56,6 +56,8 @@ export interface ReconcileApiKeysOptions {
   secretId: string;
   /** Secrets Manager client (the operator CLI's). */
   client: SecretsManagerClient;
+  /** Client for the provider's admin secret, when it lives elsewhere; `client` by default. */
+  adminClient?: SecretsManagerClient;
   signal?: AbortSignal;
   /** Flag keys older than this many days (needs the provider's `createdAt`). */
   maxKeyAgeDays?: number;
@@ -120,7 +122,9 @@ export async function reconcileApiKeys(
     current[API_KEY_FIELDS.provider],
     { ...BUILT_IN_PROVIDERS, ...(options.providers ?? {}) },
     {
-      adminCredentials: new AdminCredentialSource({ client: options.client }),
+      adminCredentials: new AdminCredentialSource({
+        client: options.adminClient ?? options.client,
+      }),
       register: options.registerSecret ?? (() => {}),
       allowedHosts: allowedHostsFromEnv(options.env ?? process.env),
       ...(options.fetch ? { fetch: options.fetch } : {}),
