@@ -1,0 +1,365 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CloudFormationResource,
+  type CloudFormationTemplate,
+  parseCloudFormationYaml,
+} from '../../cli/lib/cfnYaml.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const SECRET_ARN_WILDCARD =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub string, not a JS template.
+  'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*';
+
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+
+/** A statement and the template condition it is guarded by (`!If [Cond, stmt, NoValue]`). */
+interface GuardedStatement {
+  statement: Statement;
+  guard?: string;
+}
+
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((d) => d.isFile() && d.name.endsWith('.ts') && !d.name.endsWith('.test.ts'))
+    .map((d) => join(d.parentPath, d.name));
+}
+
+/**
+ * The Secrets Manager actions the deployed code can call: every `new <X>Command(` in a file
+ * that imports the Secrets Manager client, plus GetSecretValue for Powertools'
+ * SecretsProvider. local/ (the twin) and cli/ (the operator tool) are not deployed.
+ */
+function secretsManagerActionsInCode(): Set<string> {
+  const actions = new Set<string>();
+  for (const file of [
+    ...sourceFiles(join(root, 'shared')),
+    ...sourceFiles(join(root, 'functions')),
+  ]) {
+    const text = readFileSync(file, 'utf8');
+    if (text.includes("'@aws-sdk/client-secrets-manager'")) {
+      for (const match of text.matchAll(/new ([A-Z][A-Za-z]+)Command\(/g)) {
+        actions.add(`secretsmanager:${match[1]}`);
+      }
+    }
+    if (text.includes("'@aws-lambda-powertools/parameters/secrets'")) {
+      actions.add('secretsmanager:GetSecretValue');
+    }
+  }
+  return actions;
+}
+
+function functionsOnDisk(): string[] {
+  return readdirSync(join(root, 'functions'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, 'functions', d.name, 'handler.ts')))
+    .map((d) => d.name)
+    .sort();
+}
+
+function envOf(fn: CloudFormationResource): Record<string, unknown> {
+  return (
+    (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+      ?.Variables ?? {}
+  );
+}
+
+function roleIdOf(fn: CloudFormationResource): string {
+  const role = fn.Properties?.Role as { 'Fn::GetAtt'?: string[] } | undefined;
+  return role?.['Fn::GetAtt']?.[0] ?? '';
+}
+
+function asList(value: string | string[]): string[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+function statementsOf(role: CloudFormationResource): GuardedStatement[] {
+  const policies = (role.Properties?.Policies ?? []) as {
+    PolicyDocument: { Statement: unknown[] };
+  }[];
+  return policies.flatMap((policy) =>
+    policy.PolicyDocument.Statement.map((item): GuardedStatement => {
+      const maybeIf = item as { 'Fn::If'?: [string, Statement, unknown] };
+      if (maybeIf['Fn::If']) {
+        const [guard, statement, otherwise] = maybeIf['Fn::If'];
+        expect(otherwise, `${guard}: the else branch must be AWS::NoValue`).toEqual({
+          Ref: 'AWS::NoValue',
+        });
+        return { statement, guard };
+      }
+      return { statement: item as Statement };
+    }),
+  );
+}
+
+describe('template.yaml', () => {
+  let template: CloudFormationTemplate;
+  let functions: [string, CloudFormationResource][];
+  const codeUriName = (fn: CloudFormationResource) =>
+    String(fn.Properties?.CodeUri).replace(/^dist\//, '');
+
+  beforeAll(() => {
+    template = parseCloudFormationYaml(readFileSync(join(root, 'template.yaml'), 'utf8'));
+    functions = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::Serverless::Function',
+    );
+  });
+
+  it('is a SAM template', () => {
+    expect(template.Transform).toBe('AWS::Serverless-2016-10-31');
+    expect(template.AWSTemplateFormatVersion).toBe('2010-09-09');
+  });
+
+  it('has one function per functions/<name>/handler.ts and no other', () => {
+    expect(functions.map(([, fn]) => codeUriName(fn)).sort()).toEqual(functionsOnDisk());
+  });
+
+  it('runs every function from our bundle on Node 22 arm64 with source maps and Powertools settings', () => {
+    const globals = template.Globals?.Function ?? {};
+    const globalEnv = envOf({ Type: 'Globals', Properties: globals });
+    for (const [logicalId, fn] of functions) {
+      const props = { ...globals, ...fn.Properties };
+      const name = codeUriName(fn);
+      expect(props.CodeUri, logicalId).toBe(`dist/${name}`);
+      expect(props.Handler, logicalId).toBe('index.handler');
+      expect(props.Runtime, logicalId).toBe('nodejs22.x');
+      expect(props.Architectures, logicalId).toEqual(['arm64']);
+      expect(Number(props.Timeout), logicalId).toBeGreaterThanOrEqual(30);
+      expect(Number(props.MemorySize), logicalId).toBeGreaterThanOrEqual(128);
+      expect(props.FunctionName, logicalId).toEqual({ 'Fn::Sub': `\${AWS::StackName}-${name}` });
+      const env = {
+        ...globalEnv,
+        ...envOf(fn),
+      };
+      expect(env.NODE_OPTIONS, logicalId).toBe('--enable-source-maps');
+      expect(env.POWERTOOLS_LOG_LEVEL, logicalId).toEqual({ Ref: 'LogLevel' });
+      expect(env.POWERTOOLS_SERVICE_NAME, logicalId).toBe(`rotator-${name}`);
+    }
+  });
+
+  it('sets only environment variables that the code reads', () => {
+    const code = [...sourceFiles(join(root, 'shared')), ...sourceFiles(join(root, 'functions'))]
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    const platform = new Set(['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME']);
+    for (const [logicalId, fn] of functions) {
+      const vars = Object.keys(envOf(fn));
+      for (const name of vars.filter((v) => !platform.has(v))) {
+        expect(code.includes(name), `${logicalId} sets ${name}, which no code reads`).toBe(true);
+      }
+    }
+  });
+
+  it('gives every function an explicit log group with a retention parameter', () => {
+    for (const [logicalId, fn] of functions) {
+      const name = codeUriName(fn);
+      const group = Object.values(template.Resources).find(
+        (r) =>
+          r.Type === 'AWS::Logs::LogGroup' &&
+          JSON.stringify(r.Properties?.LogGroupName) ===
+            JSON.stringify({ 'Fn::Sub': `/aws/lambda/\${AWS::StackName}-${name}` }),
+      );
+      expect(group, `${logicalId} log group`).toBeDefined();
+      expect(group?.Properties?.RetentionInDays).toEqual({ Ref: 'LogRetentionInDays' });
+    }
+  });
+
+  it('lets Secrets Manager invoke every function, only from this account', () => {
+    const permissions = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::Lambda::Permission',
+    );
+    for (const [logicalId] of functions) {
+      const permission = permissions.find(
+        (p) =>
+          JSON.stringify(p.Properties?.FunctionName) ===
+          JSON.stringify({ 'Fn::GetAtt': [logicalId, 'Arn'] }),
+      );
+      expect(permission, `${logicalId} invoke permission`).toBeDefined();
+      expect(permission?.Properties).toMatchObject({
+        Action: 'lambda:InvokeFunction',
+        Principal: 'secretsmanager.amazonaws.com',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+      });
+      expect(permission?.Condition, 'the permission is unconditional').toBeUndefined();
+    }
+  });
+
+  it('outputs every function ARN', () => {
+    const outputs = Object.values(template.Outputs ?? {}).map((o) => JSON.stringify(o.Value));
+    for (const [logicalId] of functions) {
+      expect(outputs).toContain(JSON.stringify({ 'Fn::GetAtt': [logicalId, 'Arn'] }));
+    }
+  });
+
+  describe('IAM', () => {
+    it('grants only Secrets Manager actions the code calls, and no wildcard action', () => {
+      const called = secretsManagerActionsInCode();
+      expect(called.size).toBeGreaterThan(0);
+      for (const [roleId, role] of Object.entries(template.Resources).filter(
+        ([, r]) => r.Type === 'AWS::IAM::Role',
+      )) {
+        for (const { statement } of statementsOf(role)) {
+          expect(statement.Effect).toBe('Allow');
+          for (const action of asList(statement.Action)) {
+            expect(action, `${roleId}: wildcard action`).not.toMatch(/\*/);
+            if (action.startsWith('secretsmanager:')) {
+              expect([...called], `${roleId} grants ${action}, which no code calls`).toContain(
+                action,
+              );
+            }
+          }
+        }
+      }
+    });
+
+    it('scopes secret access to secrets that name this function as their rotator', () => {
+      for (const [logicalId, fn] of functions) {
+        const name = codeUriName(fn);
+        const roleId = roleIdOf(fn);
+        const role = template.Resources[roleId];
+        expect(role?.Type, `${logicalId} has its own role`).toBe('AWS::IAM::Role');
+        const owners = functions.filter(
+          ([, other]) =>
+            JSON.stringify(other.Properties?.Role) === JSON.stringify(fn.Properties?.Role),
+        );
+        expect(owners, `${roleId} is shared`).toHaveLength(1);
+        const statements = statementsOf(role as CloudFormationResource);
+        const rotate = statements.filter(({ statement }) =>
+          asList(statement.Action).includes('secretsmanager:PutSecretValue'),
+        );
+        expect(rotate).toHaveLength(1);
+        const [only] = rotate;
+        expect(only?.guard).toBeUndefined();
+        expect(only?.statement.Resource).toEqual({ 'Fn::Sub': SECRET_ARN_WILDCARD });
+        expect(
+          only?.statement.Condition?.StringEquals?.[
+            'secretsmanager:resource/AllowRotationLambdaArn'
+          ],
+        ).toEqual({
+          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${AWS::StackName}-${name}`,
+        });
+        expect(asList(only?.statement.Action ?? []).sort()).toEqual([
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecretVersionStage',
+        ]);
+
+        for (const { statement, guard } of statements) {
+          const actions = asList(statement.Action);
+          const where = `${roleId} ${statement.Sid ?? actions.join(',')}`;
+          const secretActions = actions.filter((a) => a.startsWith('secretsmanager:'));
+          if (statement.Resource === '*') {
+            // Resource "*" only where the API has no resource: GetRandomPassword and the
+            // ENI calls Lambda makes for VPC functions (the latter only with a VPC).
+            const ec2 = actions.every((a) => a.startsWith('ec2:'));
+            expect(
+              actions.every((a) => a === 'secretsmanager:GetRandomPassword') || ec2,
+              `${where}: Resource "*"`,
+            ).toBe(true);
+            if (ec2) expect(guard, where).toBe('HasVpc');
+            continue;
+          }
+          if (secretActions.length > 0 && statement !== only?.statement) {
+            // Any other secret access reads the admin secrets of a parameter, and only when given.
+            expect(guard, where).toBe('HasAdminSecrets');
+            expect(statement.Resource, where).toEqual({ Ref: 'AdminSecretArns' });
+            expect(secretActions.sort(), where).toEqual([
+              'secretsmanager:DescribeSecret',
+              'secretsmanager:GetSecretValue',
+            ]);
+          }
+          if (actions.some((a) => a.startsWith('kms:'))) {
+            expect(guard, where).toBe('HasKmsKey');
+            expect(statement.Resource, where).toEqual({ Ref: 'KmsKeyArn' });
+            expect(statement.Condition?.StringEquals?.['kms:ViaService'], where).toEqual({
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub string.
+              'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com',
+            });
+          }
+          if (actions.some((a) => a.startsWith('logs:'))) {
+            expect(statement.Resource, where).toMatchObject({
+              'Fn::GetAtt': [expect.any(String), 'Arn'],
+            });
+          }
+        }
+      }
+    });
+
+    it('builds the rotator ARN from the fixed function name, not from the function (no cycle)', () => {
+      for (const [roleId, role] of Object.entries(template.Resources).filter(
+        ([, r]) => r.Type === 'AWS::IAM::Role',
+      )) {
+        const text = JSON.stringify(role);
+        for (const [logicalId] of functions) {
+          expect(text, `${roleId} references ${logicalId}`).not.toContain(`"${logicalId}"`);
+        }
+      }
+    });
+  });
+
+  it('places functions in a VPC only when subnets are given', () => {
+    const vpc = template.Globals?.Function?.VpcConfig as { 'Fn::If': [string, unknown, unknown] };
+    expect(vpc['Fn::If'][0]).toBe('HasVpc');
+    expect(vpc['Fn::If'][2]).toEqual({ Ref: 'AWS::NoValue' });
+    const endpoint = template.Resources.SecretsManagerEndpoint;
+    expect(endpoint?.Condition).toBe('CreateEndpoint');
+    expect(endpoint?.Properties).toMatchObject({
+      VpcEndpointType: 'Interface',
+      PrivateDnsEnabled: true,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub string.
+      ServiceName: { 'Fn::Sub': 'com.amazonaws.${AWS::Region}.secretsmanager' },
+    });
+  });
+
+  it('makes the example rotation schedule wait for the invoke permission and not rotate on deploy', () => {
+    const schedules = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::SecretsManager::RotationSchedule',
+    );
+    expect(schedules.length).toBeGreaterThan(0);
+    for (const schedule of schedules) {
+      expect(schedule.Condition).toBe('CreateExample');
+      const fnId = roleIdOf({
+        Type: '',
+        Properties: { Role: schedule.Properties?.RotationLambdaARN },
+      });
+      const permissionId = Object.entries(template.Resources).find(
+        ([, r]) =>
+          r.Type === 'AWS::Lambda::Permission' &&
+          JSON.stringify(r.Properties?.FunctionName) ===
+            JSON.stringify({ 'Fn::GetAtt': [fnId, 'Arn'] }),
+      )?.[0];
+      expect(asList(schedule.DependsOn ?? [])).toContain(permissionId);
+      expect(schedule.Properties).toMatchObject({
+        RotateImmediatelyOnUpdate: false,
+        RotationRules: { ScheduleExpression: expect.anything(), Duration: expect.anything() },
+      });
+    }
+  });
+});
+
+describe('samconfig.toml', () => {
+  it('has working defaults for build, deploy and validate', () => {
+    const config = parseToml(readFileSync(join(root, 'samconfig.toml'), 'utf8')) as {
+      version: number;
+      default: Record<string, { parameters: Record<string, unknown> }>;
+    };
+    expect(config.version).toBe(0.1);
+    expect(config.default.build?.parameters).toBeDefined();
+    expect(config.default.validate?.parameters.lint).toBe(true);
+    expect(config.default.deploy?.parameters).toMatchObject({
+      stack_name: 'rotator',
+      resolve_s3: true,
+      confirm_changeset: true,
+      capabilities: 'CAPABILITY_IAM',
+    });
+  });
+});
