@@ -178,3 +178,57 @@ export async function describeRaw(url: string, secretId: string): Promise<Record
   });
   return (await response.json()) as Record<string, unknown>;
 }
+
+/** A twin running in a child process (`node --import tsx local/start.ts ...`). */
+export interface ChildTwin {
+  url: string;
+  child: import('node:child_process').ChildProcess;
+  /** Everything the child wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit signal or code. */
+  exited: Promise<NodeJS.Signals | number | null>;
+}
+
+/**
+ * Starts `local/start.ts` in a child process with `args` and waits for the
+ * `LOCAL_SECRETS_MANAGER_URL=` line. Rejects (with the child's output) if it exits first.
+ */
+export async function spawnLocalTwin(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ChildTwin> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => {
+    child.once('exit', (code, signal) => resolve(signal ?? code));
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const match = /LOCAL_SECRETS_MANAGER_URL=(\S+)/.exec(output);
+      if (match) resolve(match[1] as string);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then((how) =>
+      reject(new Error(`local twin exited (${String(how)}) before listening:\n${output}`)),
+    );
+  });
+  return { url, child, output: () => output, exited };
+}
+
+/** Polls `check` every 50 ms until it returns a value other than undefined, or fails after `ms`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -235,7 +235,10 @@ describe('local Secrets Manager: encrypted state file', () => {
         return new Map([['fn', resumed.fn]]);
       },
     });
-    expect(second.rotations.status(ARN as string)).toMatchObject({ state: 'Interrupted', step: 'setSecret' });
+    expect(second.rotations.status(ARN as string)).toMatchObject({
+      state: 'Interrupted',
+      step: 'setSecret',
+    });
     await expect(
       second.client.send(new RotateSecretCommand({ SecretId: ARN })),
     ).rejects.toBeInstanceOf(InvalidRequestException);
