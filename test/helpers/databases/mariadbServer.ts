@@ -41,8 +41,12 @@ export async function startMariadb(options: { tls?: ServerTls } = {}): Promise<M
     await chown(dir, uid, gid);
   }
   await run(MARIADB_BINARIES.installDb, [
-    '--no-defaults', `--datadir=${data}`, ...userArgs,
-    '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve',
+    '--no-defaults',
+    `--datadir=${data}`,
+    ...userArgs,
+    '--auth-root-authentication-method=socket',
+    '--skip-test-db',
+    '--skip-name-resolve',
   ]);
   const port = await freePort();
   const tlsArgs: string[] = [];
@@ -54,10 +58,19 @@ export async function startMariadb(options: { tls?: ServerTls } = {}): Promise<M
   const server: ChildProcess = spawn(
     MARIADB_BINARIES.server,
     [
-      '--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`,
-      '--bind-address=127.0.0.1', ...userArgs, `--pid-file=${join(dir, 'mysqld.pid')}`,
-      `--log-error=${join(dir, 'error.log')}`, '--skip-name-resolve', '--general-log=1',
-      `--general-log-file=${generalLogFile}`, '--innodb-buffer-pool-size=32M', '--skip-log-bin',
+      '--no-defaults',
+      `--datadir=${data}`,
+      `--socket=${socket}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      ...userArgs,
+      `--pid-file=${join(dir, 'mysqld.pid')}`,
+      `--log-error=${join(dir, 'error.log')}`,
+      '--skip-name-resolve',
+      '--general-log=1',
+      `--general-log-file=${generalLogFile}`,
+      '--innodb-buffer-pool-size=32M',
+      '--skip-log-bin',
       ...tlsArgs,
     ],
     { stdio: 'ignore' },
@@ -67,10 +80,20 @@ export async function startMariadb(options: { tls?: ServerTls } = {}): Promise<M
     exited = true;
   });
   const rootSql = (sql: string) =>
-    run(MARIADB_BINARIES.client, ['--no-defaults', `--socket=${socket}`, '-u', 'root', '--batch'], sql);
+    run(
+      MARIADB_BINARIES.client,
+      ['--no-defaults', `--socket=${socket}`, '-u', 'root', '--batch'],
+      sql,
+    );
   await waitFor('mariadbd to accept connections', async () => {
     if (exited) throw new Error(`mariadbd exited; see ${join(dir, 'error.log')}`);
-    await run(MARIADB_BINARIES.admin, ['--no-defaults', `--socket=${socket}`, '-u', 'root', 'ping']);
+    await run(MARIADB_BINARIES.admin, [
+      '--no-defaults',
+      `--socket=${socket}`,
+      '-u',
+      'root',
+      'ping',
+    ]);
     return true;
   });
   const admin = { username: `admin_${randomSuffix()}`, password: randomPassword(32) };
@@ -81,7 +104,14 @@ export async function startMariadb(options: { tls?: ServerTls } = {}): Promise<M
   await chmod(generalLogFile, 0o644).catch(() => {});
   const host = '127.0.0.1';
   const connect = (user: string, password: string, ssl?: mysql.SslOptions) =>
-    mysql.createConnection({ host, port, user, password, connectTimeout: 5_000, ...(ssl ? { ssl } : {}) });
+    mysql.createConnection({
+      host,
+      port,
+      user,
+      password,
+      connectTimeout: 5_000,
+      ...(ssl ? { ssl } : {}),
+    });
   return {
     host,
     port,

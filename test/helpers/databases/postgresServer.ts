@@ -2,8 +2,8 @@ import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { isRoot, PG_BIN, freePort, run } from './support.js';
 import { randomPassword, randomSuffix } from './credentials.js';
+import { freePort, isRoot, PG_BIN, run } from './support.js';
 
 /** TLS material for a server: PEM certificate and key. */
 export interface ServerTls {
@@ -21,9 +21,17 @@ export interface PostgresServer {
   readonly logFile: string;
   readLog(): Promise<string>;
   /** Runs SQL as the admin on `database` (default `postgres`). */
-  query<Row = Record<string, unknown>>(sql: string, params?: unknown[], database?: string): Promise<Row[]>;
+  query<Row = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+    database?: string,
+  ): Promise<Row[]>;
   /** Whether `username`/`password` can log in (TLS off unless given). */
-  canLogin(username: string, password: string, options?: { database?: string; ssl?: pg.ClientConfig['ssl'] }): Promise<boolean>;
+  canLogin(
+    username: string,
+    password: string,
+    options?: { database?: string; ssl?: pg.ClientConfig['ssl'] },
+  ): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -61,8 +69,16 @@ export async function startPostgres(options: { tls?: ServerTls } = {}): Promise<
     await chown(pwFile, uid, gid);
   }
   await asPostgres(`${PG_BIN}/initdb`, [
-    '-D', data, '-U', admin.username, `--pwfile=${pwFile}`,
-    '--auth-local=scram-sha-256', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-instructions',
+    '-D',
+    data,
+    '-U',
+    admin.username,
+    `--pwfile=${pwFile}`,
+    '--auth-local=scram-sha-256',
+    '--auth-host=scram-sha-256',
+    '-E',
+    'UTF8',
+    '--no-instructions',
   ]);
   await rm(pwFile);
   const port = await freePort();
@@ -93,8 +109,21 @@ export async function startPostgres(options: { tls?: ServerTls } = {}): Promise<
   await chmod(logFile, 0o644).catch(() => {});
 
   const host = '127.0.0.1';
-  const connect = async (user: string, password: string, database = 'postgres', ssl: pg.ClientConfig['ssl'] = false) => {
-    const client = new pg.Client({ host, port, user, password, database, ssl, connectionTimeoutMillis: 5_000 });
+  const connect = async (
+    user: string,
+    password: string,
+    database = 'postgres',
+    ssl: pg.ClientConfig['ssl'] = false,
+  ) => {
+    const client = new pg.Client({
+      host,
+      port,
+      user,
+      password,
+      database,
+      ssl,
+      connectionTimeoutMillis: 5_000,
+    });
     client.on('error', () => {});
     await client.connect();
     return client;
@@ -115,7 +144,12 @@ export async function startPostgres(options: { tls?: ServerTls } = {}): Promise<
     },
     async canLogin(username, password, loginOptions = {}) {
       try {
-        const client = await connect(username, password, loginOptions.database, loginOptions.ssl ?? false);
+        const client = await connect(
+          username,
+          password,
+          loginOptions.database,
+          loginOptions.ssl ?? false,
+        );
         await client.query('SELECT 1');
         await client.end();
         return true;
@@ -125,7 +159,9 @@ export async function startPostgres(options: { tls?: ServerTls } = {}): Promise<
       }
     },
     async stop() {
-      await asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
+      await asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(
+        () => {},
+      );
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -34,7 +34,8 @@ export function serverSupport(kind: 'postgres' | 'mariadb'): ServerSupport {
   const missing = needed.filter((path) => !existsSync(path));
   if (missing.length === 0) return { available: true, reason: '' };
   const reason = `${kind} binaries missing (${missing.join(', ')}): install ${kind === 'postgres' ? 'postgresql-15' : 'mariadb-server mariadb-client'}`;
-  if (process.env.CI === 'true') throw new Error(`Cannot start the ${kind} test server under CI=true: ${reason}`);
+  if (process.env.CI === 'true')
+    throw new Error(`Cannot start the ${kind} test server under CI=true: ${reason}`);
   return { available: false, reason };
 }
 
@@ -60,10 +61,15 @@ export async function run(command: string, args: string[], input?: string): Prom
       return stdout;
     }
     return await new Promise((resolve, reject) => {
-      const child = execFile(command, args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-        if (error) reject(Object.assign(error, { stderr }));
-        else resolve(stdout);
-      });
+      const child = execFile(
+        command,
+        args,
+        { maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          if (error) reject(Object.assign(error, { stderr }));
+          else resolve(stdout);
+        },
+      );
       child.stdin?.end(input);
     });
   } catch (error) {
@@ -76,7 +82,11 @@ export async function run(command: string, args: string[], input?: string): Prom
 export const isRoot = () => process.getuid?.() === 0;
 
 /** Polls `check` until it resolves true or `timeoutMs` passes. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
