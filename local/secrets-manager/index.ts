@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Clock, ManualClock, systemClock } from './clock.js';
-import { loadMasterKey, parseMasterKey, StateFile } from './persistence.js';
+import { loadMasterKey, parseMasterKey, StateFile, StateFileError } from './persistence.js';
 import { type LocalLogger, type RotationRegistry, RotationRunner } from './rotation.js';
 import { RotationScheduler } from './scheduler.js';
 import { createRequestHandler } from './server.js';
@@ -86,7 +86,11 @@ export function localClientConfig(url: string, region: string) {
 
 function masterKeyFrom(options: LocalSecretsManagerOptions): Buffer {
   if (Buffer.isBuffer(options.masterKey)) {
-    if (options.masterKey.length !== 32) return parseMasterKey('');
+    if (options.masterKey.length !== 32) {
+      throw new StateFileError(
+        `The master key must be exactly 32 bytes (got ${options.masterKey.length}).`,
+      );
+    }
     return options.masterKey;
   }
   if (typeof options.masterKey === 'string') return parseMasterKey(options.masterKey);

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { SecretRecord, SecretValue, StoreSnapshot, VersionRecord } from './store.js';
 
@@ -264,14 +264,19 @@ export class StateFile {
       dir,
       `.${basename(this.path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
     );
-    const handle = await open(temp, 'w', 0o600);
     try {
-      await handle.writeFile(data, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await open(temp, 'w', 0o600);
+      try {
+        await handle.writeFile(data, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, this.path);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
     }
-    await rename(temp, this.path);
     // The rename is durable only once the directory entry is on disk.
     const dirHandle = await open(dir, 'r');
     try {

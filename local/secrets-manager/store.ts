@@ -389,11 +389,7 @@ export class SecretsStore {
     const first = !secret.versions.some((v) => v.stages.includes(AWSCURRENT));
     secret.versions.push(version);
     const finalLabels = first && !labels.includes(AWSCURRENT) ? [...labels, AWSCURRENT] : labels;
-    if (
-      finalLabels.includes(AWSCURRENT) &&
-      this.pendingVersion(secret) &&
-      !finalLabels.includes(AWSPENDING)
-    ) {
+    if (this.pendingVersion(secret) && !finalLabels.includes(AWSPENDING)) {
       // CloudTrail RotationAbandoned: "Secrets Manager abandons a rotation attempt and removes
       // the AWSPENDING label from an existing version ... when you create a new version of a
       // secret during rotation" (User Guide, retrieve-ct-entries).

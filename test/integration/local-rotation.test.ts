@@ -11,6 +11,7 @@ import {
   ResourceNotFoundException,
   RotateSecretCommand,
   type SecretsManagerClient,
+  UpdateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
@@ -365,6 +366,33 @@ describe('local Secrets Manager: RotateSecret and the rotation function', () => 
       expect(twin.rotations.status(secret.arn)?.state).toBe('Abandoned');
       // Nothing blocks the next rotation any more.
       await client.send(new RotateSecretCommand({ SecretId: secret.arn }));
+    });
+
+    it('UpdateSecret with a value, or PutSecretValue with other labels, also abandons a pending rotation', async () => {
+      const { twin, client } = await twinWithScript({
+        failAt: { step: 'setSecret', message: 'down' },
+      });
+      for (const write of [
+        (arn: string) =>
+          client.send(new UpdateSecretCommand({ SecretId: arn, SecretString: randomCredential() })),
+        (arn: string) =>
+          client.send(
+            new PutSecretValueCommand({
+              SecretId: arn,
+              SecretString: randomCredential(),
+              VersionStages: ['CUSTOM'],
+            }),
+          ),
+      ]) {
+        const secret = await createSecret(client);
+        await client.send(
+          new RotateSecretCommand({ SecretId: secret.arn, RotationLambdaARN: FUNCTION }),
+        );
+        await twin.rotations.settled();
+        await write(secret.arn);
+        expect(versionWith(await stagesOf(client, secret.arn), 'AWSPENDING')).toBeUndefined();
+        expect(twin.rotations.status(secret.arn)?.state).toBe('Abandoned');
+      }
     });
 
     it('removing AWSPENDING by hand (UpdateSecretVersionStage) unblocks RotateSecret', async () => {
