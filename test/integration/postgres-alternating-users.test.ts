@@ -1,0 +1,340 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CredentialRejectedError } from '../../shared/errors.js';
+import { GrantParityError, UsernameLengthError } from '../../shared/strategies/database/errors.js';
+import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
+import { connectPostgres } from '../../shared/strategies/postgres/connect.js';
+import {
+  PostgresDialect,
+  postgresDialects,
+} from '../../shared/strategies/postgres/PostgresDialect.js';
+import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
+import { captureLogs } from '../helpers/captureLogs.js';
+import {
+  hostilePassword,
+  hostileUsername,
+  randomPassword,
+  randomSuffix,
+} from '../helpers/databases/credentials.js';
+import { type PostgresServer, startPostgres } from '../helpers/databases/postgresServer.js';
+import { type AdminSecretRig, adminSecretRig, rotationRig } from '../helpers/databases/rig.js';
+import { serverSupport } from '../helpers/databases/support.js';
+import { describeStrategyConformance } from '../helpers/strategyConformance.js';
+
+const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
+const support = serverSupport('postgres');
+const ENV = { ROTATION_MODE: 'alternating-users' };
+
+describe.skipIf(!support.available)(
+  `PostgreSQL alternating-users rotation (real server) ${support.reason}`,
+  () => {
+    let server: PostgresServer;
+    let admin: AdminSecretRig;
+    const logs = captureLogs();
+
+    beforeAll(async () => {
+      server = await startPostgres();
+      admin = adminSecretRig(
+        JSON.stringify({
+          engine: 'postgres',
+          host: server.host,
+          port: server.port,
+          username: server.admin.username,
+          password: server.admin.password,
+        }),
+      );
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    const strategy = (admins = admin.source) =>
+      databaseStrategyFromEnv(postgresDialects(), ENV, { admins });
+    const setPassword = (username: string, password: string) =>
+      server.query(
+        `ALTER ROLE ${ident(username)} PASSWORD ${literal(scramSha256Verifier(password))}`,
+      );
+
+    /**
+     * An application user with a realistic set of privileges: a group role, a schema and a
+     * table (with a serial sequence) it owns, a table of someone else's it may read and
+     * write, a search_path and default privileges.
+     */
+    async function seedApp(
+      username = `app_${randomSuffix()}`,
+      password = randomPassword(),
+      masterarn = admin.arn,
+    ) {
+      const tag = randomSuffix();
+      const u = ident(username);
+      await server.query(`CREATE ROLE ${ident(`readers_${tag}`)} NOLOGIN`);
+      await server.query(
+        `CREATE ROLE ${u} LOGIN PASSWORD ${literal(scramSha256Verifier(password))}`,
+      );
+      await server.query(`GRANT ${ident(`readers_${tag}`)} TO ${u}`);
+      await server.query(`CREATE SCHEMA ${ident(`s_${tag}`)} AUTHORIZATION ${u}`);
+      await server.query(`CREATE TABLE ${ident(`s_${tag}`)}.owned (id serial PRIMARY KEY, v text)`);
+      await server.query(`ALTER TABLE ${ident(`s_${tag}`)}.owned OWNER TO ${u}`);
+      await server.query(`CREATE TABLE public.${ident(`shared_${tag}`)} (id int)`);
+      await server.query(`GRANT SELECT, INSERT ON public.${ident(`shared_${tag}`)} TO ${u}`);
+      await server.query(`ALTER ROLE ${u} SET search_path = ${ident(`s_${tag}`)}, public`);
+      await server.query(
+        `ALTER DEFAULT PRIVILEGES FOR ROLE ${u} IN SCHEMA ${ident(`s_${tag}`)} GRANT SELECT ON TABLES TO ${ident(`readers_${tag}`)}`,
+      );
+      const secret = JSON.stringify({
+        engine: 'postgres',
+        host: server.host,
+        port: server.port,
+        username,
+        password,
+        dbname: 'postgres',
+        masterarn,
+        ssl: 'false',
+        extra: 'kept',
+      });
+      return { secret, tag, username };
+    }
+
+    /** The normalised privilege keys of a user, read through the dialect as admin. */
+    async function privilegeKeys(username: string, base: string): Promise<string[]> {
+      const dialect = new PostgresDialect();
+      const session = await connectPostgres(
+        {
+          host: server.host,
+          port: server.port,
+          username: server.admin.username,
+          password: server.admin.password,
+          dbname: 'postgres',
+          tls: { mode: 'disable' },
+        },
+        { signal: new AbortController().signal, connectTimeoutMs: 5_000 },
+      );
+      try {
+        const pair = { current: username, pending: username, base, clone: `${base}_clone` };
+        return (await dialect.privileges(session, username, pair)).map((p) => p.key).sort();
+      } finally {
+        await session.close();
+      }
+    }
+
+    async function asUser(secret: Record<string, unknown>, sql: string): Promise<unknown[]> {
+      const client = new pg.Client({
+        host: server.host,
+        port: server.port,
+        user: secret.username as string,
+        password: secret.password as string,
+        database: 'postgres',
+      });
+      await client.connect();
+      try {
+        return (await client.query(sql)).rows;
+      } finally {
+        await client.end();
+      }
+    }
+
+    describeStrategyConformance('postgres alternating-users', {
+      createStrategy: () => strategy(),
+      seed: async () => (await seedApp()).secret,
+      works: async (s) => {
+        const secret = JSON.parse(s) as { username: string; password: string };
+        return server.canLogin(secret.username, secret.password);
+      },
+      corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
+      env: ENV,
+      extraSecrets: () => [server.admin.password],
+    });
+
+    it('alternates user and user_clone; the previous user keeps working; the clone has the same privileges', async () => {
+      const { secret, tag, username } = await seedApp();
+      const rig = rotationRig(strategy(), secret, ENV);
+      await rig.rotate();
+      const first = rig.current();
+      expect(first.username).toBe(`${username}_clone`);
+      expect(first.extra).toBe('kept');
+      expect(first.masterarn).toBe(admin.arn);
+      expect(await server.canLogin(first.username as string, first.password as string)).toBe(true);
+      const previous = rig.previous() as Record<string, unknown>;
+      expect(await server.canLogin(previous.username as string, previous.password as string)).toBe(
+        true,
+      );
+      expect(await privilegeKeys(`${username}_clone`, username)).toEqual(
+        await privilegeKeys(username, username),
+      );
+      // search_path came along: the clone finds the base user's table unqualified.
+      await asUser(first, 'INSERT INTO owned (v) VALUES (1)');
+      await asUser(first, `INSERT INTO ${ident(`shared_${tag}`)} VALUES (1)`);
+
+      await rig.rotate();
+      const second = rig.current();
+      expect(second.username).toBe(username);
+      expect(second.password).not.toBe(previous.password);
+      expect(await server.canLogin(username, second.password as string)).toBe(true);
+      expect(await server.canLogin(first.username as string, first.password as string)).toBe(true);
+      expect(await server.canLogin(username, previous.password as string)).toBe(false);
+      expect(await privilegeKeys(`${username}_clone`, username)).toEqual(
+        await privilegeKeys(username, username),
+      );
+      const serverLog = await server.readLog();
+      for (const value of [previous.password, first.password, second.password] as string[]) {
+        expect(serverLog.includes(value)).toBe(false);
+      }
+      logs.assertNoneContain([
+        previous.password as string,
+        first.password as string,
+        second.password as string,
+        server.admin.password,
+      ]);
+    });
+
+    it('repairs grant drift: grants given to the active clone and objects it created reach the user about to take over', async () => {
+      const { secret, tag, username } = await seedApp();
+      const rig = rotationRig(strategy(), secret, ENV);
+      await rig.rotate();
+      const clone = rig.current();
+      // While the clone is active: it creates a table, and an operator grants it (only) a table.
+      await asUser(clone, 'CREATE TABLE made_by_clone (id int)');
+      await server.query(`CREATE TABLE public.${ident(`extra_${tag}`)} (id int)`);
+      await server.query(
+        `GRANT SELECT ON public.${ident(`extra_${tag}`)} TO ${ident(clone.username as string)}`,
+      );
+      await server.query(`CREATE ROLE ${ident(`auditors_${tag}`)} NOLOGIN`);
+      await server.query(`GRANT ${ident(`auditors_${tag}`)} TO ${ident(clone.username as string)}`);
+      expect(await privilegeKeys(username, username)).not.toEqual(
+        await privilegeKeys(clone.username as string, username),
+      );
+
+      await rig.rotate();
+      const base = rig.current();
+      expect(base.username).toBe(username);
+      await asUser(base, 'SELECT * FROM made_by_clone');
+      await asUser(base, `SELECT * FROM ${ident(`extra_${tag}`)}`);
+      await asUser(base, 'DROP TABLE made_by_clone');
+      expect(await privilegeKeys(clone.username as string, username)).toEqual(
+        await privilegeKeys(username, username),
+      );
+      const parityLines = logs
+        .json()
+        .filter((line) => String(line.message).startsWith('Grant parity'));
+      expect(parityLines.length).toBeGreaterThan(0);
+    });
+
+    it('reports drift the admin login cannot repair with GrantParityError, listing what differs, and promotes nothing', async () => {
+      // An admin that can manage roles but has no rights on other people's tables.
+      const limited = { username: `limited_${randomSuffix()}`, password: randomPassword() };
+      await server.query(
+        `CREATE ROLE ${ident(limited.username)} LOGIN CREATEROLE PASSWORD ${literal(scramSha256Verifier(limited.password))}`,
+      );
+      const limitedAdmin = adminSecretRig(
+        JSON.stringify({ username: limited.username, password: limited.password }),
+      );
+      // The clone is active and was granted a table the base user lacks; the admin has no
+      // rights on that table, so it cannot give it to the base user about to take over.
+      const tag = randomSuffix();
+      const base = `app_${tag}`;
+      const username = `${base}_clone`;
+      const password = randomPassword();
+      await server.query(
+        `CREATE ROLE ${ident(base)} LOGIN PASSWORD ${literal(scramSha256Verifier(randomPassword()))}`,
+      );
+      await server.query(
+        `CREATE ROLE ${ident(username)} LOGIN PASSWORD ${literal(scramSha256Verifier(password))}`,
+      );
+      await server.query(`GRANT ${ident(base)} TO ${ident(username)}`);
+      await server.query(`CREATE TABLE public.${ident(`secret_${tag}`)} (id int)`);
+      await server.query(`GRANT SELECT ON public.${ident(`secret_${tag}`)} TO ${ident(username)}`);
+      const secret = JSON.stringify({
+        engine: 'postgres',
+        host: server.host,
+        port: server.port,
+        username,
+        password,
+        masterarn: limitedAdmin.arn,
+        ssl: false,
+      });
+      const rig = rotationRig(strategy(limitedAdmin.source), secret, ENV);
+      const token = rig.sm.startRotation();
+      await rig.run('createSecret', token);
+      const error = await rig.run('setSecret', token).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(GrantParityError);
+      const missing = (error as GrantParityError).missing;
+      expect(missing).toEqual([`SELECT ON TABLE "public".${ident(`secret_${tag}`)}`]);
+      expect((error as Error).message).toContain(
+        `SELECT ON TABLE "public".${ident(`secret_${tag}`)}`,
+      );
+      expect((error as Error).message).not.toContain(limited.password);
+      expect(rig.sm.versionWith('AWSCURRENT')).not.toBe(token);
+    });
+
+    it('works with hostile usernames and passwords', async () => {
+      const username = hostileUsername();
+      const password = hostilePassword();
+      const env = { ...ENV, EXCLUDE_CHARACTERS: '', PASSWORD_LENGTH: '48' };
+      const { secret } = await seedApp(username, password);
+      const rig = rotationRig(
+        databaseStrategyFromEnv(postgresDialects(), env, { admins: admin.source }),
+        secret,
+        env,
+      );
+      await rig.rotate();
+      await rig.rotate();
+      const current = rig.current();
+      const previous = rig.previous() as Record<string, unknown>;
+      expect(current.username).toBe(username);
+      expect(previous.username).toBe(`${username}_clone`);
+      expect(await server.canLogin(username, current.password as string)).toBe(true);
+      expect(await server.canLogin(previous.username as string, previous.password as string)).toBe(
+        true,
+      );
+      const serverLog = await server.readLog();
+      expect(serverLog.includes(current.password as string)).toBe(false);
+      expect(serverLog.includes(previous.password as string)).toBe(false);
+    });
+
+    it('refuses to act as admin when the current value cannot log in (confused deputy), without reading the admin secret', async () => {
+      const { secret, username } = await seedApp();
+      const rig = rotationRig(strategy(), secret, ENV);
+      const token = rig.sm.startRotation();
+      await rig.run('createSecret', token);
+      await setPassword(username, randomPassword());
+      const fetchesBefore = admin.fetches();
+      const error = await rig.run('setSecret', token).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CredentialRejectedError);
+      expect((error as Error).message).toMatch(/AWSCURRENT/);
+      expect(admin.fetches()).toBe(fetchesBefore);
+      expect(
+        await server.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [`${username}_clone`]),
+      ).toHaveLength(0);
+    });
+
+    it('re-reads the admin secret once (forceFetch) when the cached admin password is refused', async () => {
+      const adminUser = { username: `rotadmin_${randomSuffix()}`, password: randomPassword() };
+      await server.query(
+        `CREATE ROLE ${ident(adminUser.username)} LOGIN SUPERUSER PASSWORD ${literal(scramSha256Verifier(adminUser.password))}`,
+      );
+      const rotating = adminSecretRig(JSON.stringify(adminUser));
+      const first = await seedApp(undefined, undefined, rotating.arn);
+      const rig = rotationRig(strategy(rotating.source), first.secret, ENV);
+      await rig.rotate();
+      expect(rotating.fetches()).toBe(1);
+      // The admin secret is rotated behind our back; the provider still caches the old value.
+      const next = { ...adminUser, password: randomPassword() };
+      await setPassword(adminUser.username, next.password);
+      rotating.replace(JSON.stringify(next));
+      await rig.rotate();
+      expect(rotating.fetches()).toBe(2);
+      expect(
+        await server.canLogin(rig.current().username as string, rig.current().password as string),
+      ).toBe(true);
+    });
+
+    it('fails createSecret with UsernameLengthError when user_clone would exceed 63 bytes', async () => {
+      const username = `u${'x'.repeat(52)}${randomSuffix(6)}`;
+      const { secret } = await seedApp(username);
+      const rig = rotationRig(strategy(), secret, ENV);
+      const error = await rig.rotate().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UsernameLengthError);
+      expect((error as Error).message).toMatch(/63 bytes/);
+    });
+  },
+);
