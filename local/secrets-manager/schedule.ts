@@ -101,6 +101,10 @@ function validateDuration(duration: string, schedule: Schedule | undefined): voi
   if (schedule?.kind === 'hours' && hours > schedule.hours) {
     throw new ScheduleError('The rotation window must not extend into the next rotation window.');
   }
+  // "The rotation window must not extend into the next UTC day" (API RotationRulesType).
+  if (schedule?.kind === 'cron' && [...schedule.cron.hours].some((h) => h + hours > 24)) {
+    throw new ScheduleError('The rotation window must not extend into the next UTC day.');
+  }
 }
 
 /** A parsed AWS cron expression: allowed values per field (UTC). */

@@ -214,6 +214,7 @@ describe('local Secrets Manager: RotateSecret and the rotation function', () => 
       [{ ScheduleExpression: 'every day' }],
       [{ ScheduleExpression: 'rate(1 day)', Duration: '30h' }],
       [{ ScheduleExpression: 'rate(4 hours)', Duration: '5h' }],
+      [{ ScheduleExpression: 'cron(0 22 * * ? *)', Duration: '3h' }],
     ])('refuses invalid RotationRules %j with InvalidParameterException', async (rules) => {
       const { client } = await twinWithScript();
       const secret = await createSecret(client);
