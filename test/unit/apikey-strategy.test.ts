@@ -9,7 +9,7 @@ import {
   labelForToken,
   overlapModeFor,
 } from '../../shared/strategies/apikey/ApiKeyStrategy.js';
-import { UnsafeRevocationError } from '../../shared/strategies/apikey/errors.js';
+import { ProviderCallError, UnsafeRevocationError } from '../../shared/strategies/apikey/errors.js';
 import type {
   KeyProvider,
   ListedKey,
@@ -25,6 +25,8 @@ class FakeProvider implements KeyProvider {
   readonly revoked: string[] = [];
   testAnswer: 'valid' | 'rejected' = 'valid';
   tests = 0;
+  /** The first this-many tests fail as a provider outage (503). */
+  failingTests = 0;
   listed: ListedKey[] = [];
   constructor(readonly capabilities: ProviderCapabilities) {}
   async mint(request: { label: string; idempotencyKey: string }) {
@@ -33,6 +35,12 @@ class FakeProvider implements KeyProvider {
   }
   async test() {
     this.tests += 1;
+    if (this.tests <= this.failingTests) {
+      throw new ProviderCallError('test', 'unexpected HTTP status 503', {
+        status: 503,
+        retryable: true,
+      });
+    }
     return this.testAnswer;
   }
   async revoke(request: { id: string }) {
@@ -193,6 +201,20 @@ describe('ApiKeyStrategy with a provider', () => {
     expect(error).toBeInstanceOf(StepTimeoutError);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(provider.tests).toBeGreaterThan(1);
+  });
+
+  it('verify rides out a provider outage within the propagation window, and reports it after', async () => {
+    const pending = { apiKey: key(), keyId: 'k1', provider: { type: 'fake' } };
+    const patient = new FakeProvider(caps({ propagationDelayMs: 2_000 }));
+    patient.failingTests = 2;
+    await strategyWith(patient).verify(request({ pending }));
+    expect(patient.tests).toBe(3);
+
+    const impatient = new FakeProvider(caps({ propagationDelayMs: 0 }));
+    impatient.failingTests = 1;
+    await expect(strategyWith(impatient).verify(request({ pending }))).rejects.toBeInstanceOf(
+      ProviderCallError,
+    );
   });
 
   it('a key of this rotation found by listing with its value is reused instead of minted', async () => {

@@ -375,7 +375,8 @@ export class HttpKeyProvider implements KeyProvider {
     if (answer.status < 200 || answer.status >= 300) {
       throw new ProviderCallError('test', `unexpected HTTP status ${answer.status}`, {
         status: answer.status,
-        retryable: false,
+        // A provider still failing after our retries may recover within the propagation window.
+        retryable: answer.status === 429 || answer.status >= 500,
       });
     }
     if (test.idPath && request.expectedId !== undefined) {
