@@ -196,8 +196,39 @@ describe.skipIf(!support.available)(
         expect((error as Error).message).toMatch(/does not support SSL/);
         const serverLog = await server.readLog();
         // log_connections: a plaintext fallback would have shown up as an authorization or a failure.
+        expect(serverLog).toContain(`connection authorized: user=${server.admin.username}`);
         expect(serverLog).not.toContain(`user=${username}`);
         expect(serverLog).not.toContain(`failed for user "${username}"`);
+      },
+    );
+
+    it.each([
+      ['ASCII', 'pencil'],
+      ['soft hyphen (mapped to nothing)', 'pen\u00ADcil'],
+      ['no-break space (mapped to space)', 'pen\u00A0cil'],
+      ['compatibility character (NFKC)', '\u2168pencil'],
+      ['precomposed and combining letters', 'p\u00E9nc\u0065\u0301il密'],
+      ['prohibited character (hashed raw)', 'pen\uE000cil'],
+      ['bidi violation (hashed raw)', '\u05D0pencil'],
+      ['ASCII control character (ASCII is never prepared)', 'pen\u0007cil'],
+    ])(
+      'computes the same SCRAM verifier as PostgreSQL for the same salt: %s',
+      async (_label, password) => {
+        const role = `scram_${randomSuffix()}`;
+        // This one test hands PostgreSQL a plaintext on purpose, to learn its own verifier.
+        await server.query(`CREATE ROLE ${ident(role)} LOGIN PASSWORD ${literal(password)}`);
+        const [row] = await server.query<{ rolpassword: string }>(
+          'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
+          [role],
+        );
+        const stored = row?.rolpassword as string;
+        const match = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(stored);
+        expect(match).not.toBeNull();
+        const ours = scramSha256Verifier(password, {
+          iterations: Number(match?.[1]),
+          salt: Buffer.from(match?.[2] as string, 'base64'),
+        });
+        expect(ours).toBe(stored);
       },
     );
 

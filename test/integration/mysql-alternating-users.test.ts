@@ -1,0 +1,319 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CredentialRejectedError } from '../../shared/errors.js';
+import { createRotationLogger } from '../../shared/logging/logger.js';
+import { GrantParityError, UsernameLengthError } from '../../shared/strategies/database/errors.js';
+import { ensureGrantParity } from '../../shared/strategies/database/grantParity.js';
+import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
+import { connectMysql } from '../../shared/strategies/mysql/connect.js';
+import { MysqlDialect, mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
+import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePassword.js';
+import { captureLogs } from '../helpers/captureLogs.js';
+import {
+  hostilePassword,
+  hostileUsername,
+  randomPassword,
+  randomSuffix,
+} from '../helpers/databases/credentials.js';
+import { type MariadbServer, startMariadb } from '../helpers/databases/mariadbServer.js';
+import { type AdminSecretRig, adminSecretRig, rotationRig } from '../helpers/databases/rig.js';
+import { serverSupport } from '../helpers/databases/support.js';
+import { describeStrategyConformance } from '../helpers/strategyConformance.js';
+
+const support = serverSupport('mariadb');
+const ENV = { ROTATION_MODE: 'alternating-users' };
+
+describe.skipIf(!support.available)(
+  `MariaDB alternating-users rotation (real server) ${support.reason}`,
+  () => {
+    let server: MariadbServer;
+    let admin: AdminSecretRig;
+    const logs = captureLogs();
+
+    beforeAll(async () => {
+      server = await startMariadb();
+      await server.query('CREATE DATABASE appdb');
+      await server.query('CREATE TABLE appdb.t (id int)');
+      admin = adminSecretRig(
+        JSON.stringify({ username: server.admin.username, password: server.admin.password }),
+      );
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    const strategy = (admins = admin.source) =>
+      databaseStrategyFromEnv(mysqlDialects(ENV), ENV, { admins });
+
+    /**
+     * An application user with accounts at two hosts, database and table grants (one WITH
+     * GRANT OPTION), a role and a default role.
+     */
+    async function seedApp(
+      username = `app_${randomSuffix()}`,
+      password = randomPassword(),
+      masterarn = admin.arn,
+    ) {
+      const role = `r_${randomSuffix()}`;
+      const hash = mysqlNativePasswordHash(password);
+      for (const host of ['%', '127.0.0.1']) {
+        await server.query('CREATE USER ?@? IDENTIFIED BY PASSWORD ?', [username, host, hash]);
+        await server.query('GRANT SELECT, INSERT ON appdb.* TO ?@?', [username, host]);
+      }
+      await server.query("GRANT UPDATE ON appdb.t TO ?@'%' WITH GRANT OPTION", [username]);
+      await server.query('CREATE ROLE ?', [role]);
+      await server.query('GRANT DELETE ON appdb.* TO ?', [role]);
+      await server.query("GRANT ? TO ?@'%'", [role, username]);
+      await server.query("SET DEFAULT ROLE ? FOR ?@'%'", [role, username]);
+      const secret = JSON.stringify({
+        engine: 'mariadb',
+        host: server.host,
+        port: server.port,
+        username,
+        password,
+        dbname: 'appdb',
+        masterarn,
+        ssl: false,
+        extra: 'kept',
+      });
+      return { secret, username };
+    }
+
+    async function adminSession() {
+      return connectMysql(
+        {
+          host: server.host,
+          port: server.port,
+          username: server.admin.username,
+          password: server.admin.password,
+          dbname: undefined,
+          tls: { mode: 'disable' },
+        },
+        { signal: new AbortController().signal, connectTimeoutMs: 5_000 },
+      );
+    }
+
+    async function privilegeKeys(username: string): Promise<string[]> {
+      const session = await adminSession();
+      try {
+        return (
+          await new MysqlDialect({ label: 'MariaDB', maxUsernameLength: 80 }).privileges(
+            session,
+            username,
+          )
+        )
+          .map((p) => p.key)
+          .sort();
+      } finally {
+        await session.close();
+      }
+    }
+
+    describeStrategyConformance('mariadb alternating-users', {
+      createStrategy: () => strategy(),
+      seed: async () => (await seedApp()).secret,
+      works: async (s) => {
+        const secret = JSON.parse(s) as { username: string; password: string };
+        return server.canLogin(secret.username, secret.password);
+      },
+      corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
+      env: ENV,
+      extraSecrets: () => [server.admin.password],
+    });
+
+    it('alternates user and user_clone at every host; the previous user keeps working; grants and roles are equal', async () => {
+      const { secret, username } = await seedApp();
+      const rig = rotationRig(strategy(), secret, ENV);
+      await rig.rotate();
+      const first = rig.current();
+      const initial = rig.previous() as Record<string, unknown>;
+      expect(first.username).toBe(`${username}_clone`);
+      expect(first.extra).toBe('kept');
+      expect(await server.canLogin(first.username as string, first.password as string)).toBe(true);
+      expect(await server.canLogin(username, initial.password as string)).toBe(true);
+      expect(await privilegeKeys(`${username}_clone`)).toEqual(await privilegeKeys(username));
+      const hosts = await server.query<{ Host: string }>(
+        'SELECT Host FROM mysql.user WHERE User = ? ORDER BY Host',
+        [`${username}_clone`],
+      );
+      expect(hosts.map((h) => h.Host)).toEqual(['%', '127.0.0.1']);
+
+      await rig.rotate();
+      const second = rig.current();
+      expect(second.username).toBe(username);
+      expect(await server.canLogin(username, second.password as string)).toBe(true);
+      expect(await server.canLogin(username, initial.password as string)).toBe(false);
+      expect(await server.canLogin(first.username as string, first.password as string)).toBe(true);
+      const generalLog = await server.readGeneralLog();
+      for (const value of [initial.password, first.password, second.password] as string[])
+        expect(generalLog.includes(value)).toBe(false);
+      logs.assertNoneContain([
+        initial.password as string,
+        first.password as string,
+        second.password as string,
+        server.admin.password,
+      ]);
+    });
+
+    it('repairs grant drift on the next rotation', async () => {
+      const { secret, username } = await seedApp();
+      const rig = rotationRig(strategy(), secret, ENV);
+      await rig.rotate();
+      await server.query("GRANT CREATE ON appdb.* TO ?@'%'", [`${username}_clone`]);
+      await server.query("REVOKE INSERT ON appdb.* FROM ?@'127.0.0.1'", [username]);
+      expect(await privilegeKeys(username)).not.toEqual(await privilegeKeys(`${username}_clone`));
+      await rig.rotate();
+      expect(rig.current().username).toBe(username);
+      expect(await privilegeKeys(username)).toEqual(await privilegeKeys(`${username}_clone`));
+    });
+
+    it('copies TLS requirements (REQUIRE SSL) and restores them when they drift', async () => {
+      const username = `tls_${randomSuffix()}`;
+      await server.query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ? REQUIRE SSL", [
+        username,
+        mysqlNativePasswordHash(randomPassword()),
+      ]);
+      await server.query("GRANT SELECT ON appdb.t TO ?@'%'", [username]);
+      const dialect = new MysqlDialect({ label: 'MariaDB', maxUsernameLength: 80 });
+      const pair = {
+        current: username,
+        pending: `${username}_clone`,
+        base: username,
+        clone: `${username}_clone`,
+      };
+      const registered: string[] = [];
+      const change = {
+        username: pair.pending,
+        password: randomPassword(),
+        register: (v: string) => registered.push(v),
+      };
+      const logger = createRotationLogger({ serviceName: 'test' });
+      const session = await adminSession();
+      try {
+        expect(await dialect.ensureUser(session, username, change)).toBe(true);
+        const report = await ensureGrantParity(dialect, session, pair, logger);
+        expect(report.repaired.join('\n')).toContain('REQUIRE ANY');
+        await session.query("ALTER USER ?@'%' REQUIRE NONE", [pair.pending]);
+        await ensureGrantParity(dialect, session, pair, logger);
+      } finally {
+        await session.close();
+      }
+      const [row] = await server.query<{ ssl_type: string }>(
+        "SELECT ssl_type FROM mysql.user WHERE User = ? AND Host = '%'",
+        [pair.pending],
+      );
+      expect(row?.ssl_type).toBe('ANY');
+      expect(registered).toEqual([mysqlNativePasswordHash(change.password)]);
+    });
+
+    it('reports drift the admin login cannot repair with GrantParityError and promotes nothing', async () => {
+      const limited = { username: `lim_${randomSuffix()}`, password: randomPassword() };
+      await server.query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ?", [
+        limited.username,
+        mysqlNativePasswordHash(limited.password),
+      ]);
+      await server.query("GRANT CREATE USER ON *.* TO ?@'%'", [limited.username]);
+      await server.query("GRANT SELECT ON mysql.* TO ?@'%'", [limited.username]);
+      const limitedAdmin = adminSecretRig(JSON.stringify(limited));
+      const username = `app_${randomSuffix()}`;
+      const password = randomPassword();
+      await server.query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ?", [
+        username,
+        mysqlNativePasswordHash(password),
+      ]);
+      await server.query("GRANT SELECT ON appdb.* TO ?@'%'", [username]);
+      const secret = JSON.stringify({
+        engine: 'mariadb',
+        host: server.host,
+        port: server.port,
+        username,
+        password,
+        masterarn: limitedAdmin.arn,
+        ssl: false,
+      });
+      const rig = rotationRig(strategy(limitedAdmin.source), secret, ENV);
+      const token = rig.sm.startRotation();
+      await rig.run('createSecret', token);
+      const error = await rig.run('setSecret', token).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(GrantParityError);
+      expect((error as GrantParityError).missing).toEqual([
+        'ACCOUNT @%: GRANT SELECT ON `appdb`.* TO <user>',
+      ]);
+      expect((error as Error).message).not.toContain(limited.password);
+      expect(rig.sm.versionWith('AWSCURRENT')).not.toBe(token);
+    });
+
+    it('works with hostile usernames and passwords', async () => {
+      const username = hostileUsername();
+      const password = hostilePassword();
+      const env = { ...ENV, EXCLUDE_CHARACTERS: '', PASSWORD_LENGTH: '48' };
+      const { secret } = await seedApp(username, password);
+      const rig = rotationRig(
+        databaseStrategyFromEnv(mysqlDialects(env), env, { admins: admin.source }),
+        secret,
+        env,
+      );
+      await rig.rotate();
+      await rig.rotate();
+      const current = rig.current();
+      const previous = rig.previous() as Record<string, unknown>;
+      expect(current.username).toBe(username);
+      expect(previous.username).toBe(`${username}_clone`);
+      expect(await server.canLogin(username, current.password as string)).toBe(true);
+      expect(await server.canLogin(previous.username as string, previous.password as string)).toBe(
+        true,
+      );
+      expect(await privilegeKeys(`${username}_clone`)).toEqual(await privilegeKeys(username));
+      const generalLog = await server.readGeneralLog();
+      expect(generalLog.includes(current.password as string)).toBe(false);
+      expect(generalLog.includes(previous.password as string)).toBe(false);
+    });
+
+    it('refuses to act as admin when the current value cannot log in (confused deputy)', async () => {
+      const { secret, username } = await seedApp();
+      const rig = rotationRig(strategy(), secret, ENV);
+      const token = rig.sm.startRotation();
+      await rig.run('createSecret', token);
+      await server.query("SET PASSWORD FOR ?@'%' = ?", [
+        username,
+        mysqlNativePasswordHash(randomPassword()),
+      ]);
+      await server.query("SET PASSWORD FOR ?@'127.0.0.1' = ?", [
+        username,
+        mysqlNativePasswordHash(randomPassword()),
+      ]);
+      const fetchesBefore = admin.fetches();
+      await expect(rig.run('setSecret', token)).rejects.toBeInstanceOf(CredentialRejectedError);
+      expect(admin.fetches()).toBe(fetchesBefore);
+      expect(
+        await server.query('SELECT 1 FROM mysql.user WHERE User = ?', [`${username}_clone`]),
+      ).toHaveLength(0);
+    });
+
+    it.each([
+      ['mysql', 'USERNAME_CHARACTER_LIMIT default 16', `a${randomSuffix(10)}`, /16 characters/],
+      [
+        'mariadb',
+        'the MariaDB limit of 80',
+        `a${'b'.repeat(70)}${randomSuffix(8)}`,
+        /80 characters/,
+      ],
+    ])(
+      'fails createSecret with UsernameLengthError for engine %s (%s)',
+      async (engine, _label, username, message) => {
+        const secret = JSON.stringify({
+          engine,
+          host: server.host,
+          port: server.port,
+          username,
+          password: randomPassword(),
+          masterarn: admin.arn,
+          ssl: false,
+        });
+        const rig = rotationRig(strategy(), secret, ENV);
+        const error = await rig.rotate().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(UsernameLengthError);
+        expect((error as Error).message).toMatch(message);
+      },
+    );
+  },
+);
