@@ -6,6 +6,7 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  InternalServiceError,
   InvalidRequestException,
   PutSecretValueCommand,
   RotateSecretCommand,
@@ -257,6 +258,21 @@ describe('local Secrets Manager: encrypted state file', () => {
     expect(
       (await second.client.send(new GetSecretValueCommand({ SecretId: ARN }))).SecretString,
     ).toBe(pendingValue.SecretString);
+  });
+
+  it('does not acknowledge a write it could not make durable: HTTP 500 InternalServiceError', async () => {
+    const dir = tempDir();
+    const statePath = join(dir, 'sub', 'state.json');
+    const twin = await start({ statePath, masterKey: randomBytes(32) });
+    await twin.client.send(new CreateSecretCommand({ Name: uniqueName(), SecretString: randomValue() }));
+    // Replace the state directory by a plain file: no write can succeed any more.
+    rmSync(join(dir, 'sub'), { recursive: true, force: true });
+    writeFileSync(join(dir, 'sub'), '');
+    const error = await twin.client
+      .send(new CreateSecretCommand({ Name: uniqueName(), SecretString: randomValue() }))
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(InternalServiceError);
+    expect(error.$metadata.httpStatusCode).toBe(500);
   });
 
   it('logs operations and secret ids but never secret values', async () => {
