@@ -1,0 +1,477 @@
+import { GetFunctionConfigurationCommand, GetPolicyCommand } from '@aws-sdk/client-lambda';
+import type { CommandContext } from '../lib/context.js';
+import { formatAge, shellQuote, shortId } from '../lib/output.js';
+import { loginFromSecret, type Prober } from '../lib/probe.js';
+import {
+  functionName,
+  loadSecretState,
+  parseJsonObject,
+  readVersionValue,
+  type SecretState,
+} from '../lib/secretState.js';
+import {
+  CONNECTION_STRING_HAZARDS,
+  classifySecret,
+  defaultPort,
+  fieldProblems,
+  isDatabase,
+  passwordPolicyHazards,
+  type StrategyKind,
+} from '../lib/strategy.js';
+
+/** How bad a finding is. Only `error` makes `doctor` exit non-zero. */
+export type Severity = 'error' | 'warning' | 'info' | 'ok';
+
+/** One thing `doctor` found, in plain language, with the command that fixes it. */
+export interface Finding {
+  /** Stable identifier for scripts (`rotation-disabled`, `pending-left-behind`, ...). */
+  id: string;
+  severity: Severity;
+  title: string;
+  detail?: string;
+  fix?: string;
+}
+
+/** What `doctor --json` prints. */
+export interface DoctorReport {
+  secret: string;
+  arn: string;
+  strategy: StrategyKind;
+  strategyBecause: string;
+  findings: Finding[];
+}
+
+/** Options of {@link doctorCommand}. */
+export interface DoctorOptions {
+  secret: string;
+  connectTimeoutMs: number;
+  prober: Prober;
+}
+
+interface FunctionFacts {
+  env: Record<string, string> | undefined;
+}
+
+function errorName(error: unknown): string {
+  return (error as { name?: string })?.name ?? 'Error';
+}
+
+async function lambdaFindings(
+  ctx: CommandContext,
+  state: SecretState,
+  findings: Finding[],
+): Promise<FunctionFacts> {
+  const arn = state.rotationLambdaArn;
+  if (!arn) return { env: undefined };
+  if (!ctx.lambda) {
+    findings.push({
+      id: 'lambda-checks-skipped',
+      severity: 'info',
+      title:
+        'Function checks skipped: the Secrets Manager endpoint is local, so there is no Lambda to ask.',
+      detail:
+        'The invoke permission and the function environment are checked against AWS only (set AWS_ENDPOINT_URL_LAMBDA for an emulator). Password policy: the defaults are assumed.',
+    });
+    return { env: undefined };
+  }
+  let env: Record<string, string> | undefined;
+  try {
+    const config = await ctx.lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: arn }),
+    );
+    env = config.Environment?.Variables ?? {};
+  } catch (error) {
+    if (errorName(error) === 'ResourceNotFoundException') {
+      findings.push({
+        id: 'function-missing',
+        severity: 'error',
+        title: `The rotation function ${functionName(arn)} does not exist.`,
+        detail: `RotationLambdaARN is ${arn}. Every rotation fails until it names a function that exists in this account and Region.`,
+        fix: `sam deploy   # or: aws secretsmanager rotate-secret --secret-id ${shellQuote(state.name)} --rotation-lambda-arn <existing-function-arn> --no-rotate-immediately`,
+      });
+      return { env: undefined };
+    }
+    findings.push({
+      id: 'function-unreadable',
+      severity: 'info',
+      title: `Could not read the function's configuration (${errorName(error)}); password policy defaults are assumed.`,
+    });
+  }
+  const addPermission = `aws lambda add-permission --function-name ${arn} --statement-id SecretsManagerAccess --action lambda:InvokeFunction --principal secretsmanager.amazonaws.com --source-account ${arn.split(':')[4] ?? '<account-id>'}`;
+  try {
+    const { Policy } = await ctx.lambda.send(new GetPolicyCommand({ FunctionName: arn }));
+    const statements =
+      (JSON.parse(Policy ?? '{}') as { Statement?: PolicyStatement[] }).Statement ?? [];
+    const grant = statements.find(
+      (s) =>
+        s.Effect === 'Allow' &&
+        principals(s).includes('secretsmanager.amazonaws.com') &&
+        actions(s).some((a) => a === 'lambda:InvokeFunction' || a === 'lambda:*'),
+    );
+    if (!grant) {
+      findings.push({
+        id: 'invoke-permission-missing',
+        severity: 'error',
+        title: 'Secrets Manager may not invoke the rotation function.',
+        detail:
+          'The function has a resource policy, but no statement lets secretsmanager.amazonaws.com call lambda:InvokeFunction; rotation fails with access denied.',
+        fix: addPermission,
+      });
+    } else if (!JSON.stringify(grant.Condition ?? {}).includes('AWS:SourceAccount')) {
+      findings.push({
+        id: 'invoke-permission-unscoped',
+        severity: 'warning',
+        title: 'The invoke permission has no SourceAccount condition.',
+        detail:
+          "Any account's Secrets Manager could ask the function to rotate (confused deputy). Scope it to your account.",
+        fix: `aws lambda remove-permission --function-name ${arn} --statement-id ${grant.Sid ?? '<sid>'} && ${addPermission}`,
+      });
+    } else {
+      findings.push({
+        id: 'invoke-permission',
+        severity: 'ok',
+        title: 'Secrets Manager may invoke the rotation function (scoped to the account).',
+      });
+    }
+  } catch (error) {
+    if (errorName(error) === 'ResourceNotFoundException') {
+      findings.push({
+        id: 'invoke-permission-missing',
+        severity: 'error',
+        title: 'Secrets Manager may not invoke the rotation function.',
+        detail: 'The function has no resource policy at all; rotation fails with access denied.',
+        fix: addPermission,
+      });
+    } else {
+      findings.push({
+        id: 'invoke-permission-unknown',
+        severity: 'info',
+        title: `Could not read the function's resource policy (${errorName(error)}).`,
+      });
+    }
+  }
+  return { env };
+}
+
+interface PolicyStatement {
+  Sid?: string;
+  Effect?: string;
+  Principal?: { Service?: string | string[] } | string;
+  Action?: string | string[];
+  Condition?: unknown;
+}
+
+function principals(s: PolicyStatement): string[] {
+  if (typeof s.Principal === 'string') return [s.Principal];
+  const service = s.Principal?.Service;
+  return service === undefined ? [] : Array.isArray(service) ? service : [service];
+}
+
+function actions(s: PolicyStatement): string[] {
+  return s.Action === undefined ? [] : Array.isArray(s.Action) ? s.Action : [s.Action];
+}
+
+function rotationFindings(ctx: CommandContext, state: SecretState, findings: Finding[]): void {
+  const name = shellQuote(state.name);
+  if (state.deletedDate) {
+    findings.push({
+      id: 'secret-deleted',
+      severity: 'error',
+      title: 'The secret is scheduled for deletion; it cannot rotate.',
+      fix: `aws secretsmanager restore-secret --secret-id ${name}`,
+    });
+  }
+  if (!state.rotationLambdaArn) {
+    findings.push({
+      id: 'no-rotator',
+      severity: 'error',
+      title: 'No rotation function is configured.',
+      detail:
+        'Secrets Manager has nothing to invoke. Point the secret at the function deployed for its kind (template outputs *FunctionArn).',
+      fix: `aws secretsmanager rotate-secret --secret-id ${name} --rotation-lambda-arn <function-arn> --rotation-rules '{"ScheduleExpression":"rate(30 days)"}' --no-rotate-immediately`,
+    });
+  }
+  if (state.rotationEnabled !== true) {
+    findings.push({
+      id: 'rotation-disabled',
+      severity: 'error',
+      title: 'Rotation is disabled: the secret is never rotated on a schedule.',
+      detail:
+        'RotationEnabled is false (never configured, or turned off by CancelRotateSecret). A rotation function that finds rotation disabled refuses to run.',
+      fix: `aws secretsmanager rotate-secret --secret-id ${name} --rotation-lambda-arn ${state.rotationLambdaArn ?? '<function-arn>'} --rotation-rules '{"ScheduleExpression":"rate(30 days)"}' --no-rotate-immediately`,
+    });
+  } else {
+    findings.push({
+      id: 'rotation-enabled',
+      severity: 'ok',
+      title: `Rotation is enabled (rotator ${functionName(state.rotationLambdaArn)}).`,
+    });
+  }
+  if (state.pending && state.pendingLeftBehind) {
+    const record = state.local?.versionId === state.pending ? state.local : undefined;
+    const created = state.created.get(state.pending);
+    const age = created ? ` ${formatAge(ctx.now() - created.getTime())} ago` : '';
+    if (record?.state === 'InProgress') {
+      findings.push({
+        id: 'rotation-in-progress',
+        severity: 'info',
+        title: `A rotation is running (version ${shortId(state.pending)}${record.step ? `, at ${record.step}` : ''}).`,
+        fix: `npx rotator rotate ${name} --wait`,
+      });
+    } else {
+      const step = record?.step
+        ? ` It failed at ${record.step}${record.message ? `: ${record.message}` : ''}.`
+        : '';
+      findings.push({
+        id: 'pending-left-behind',
+        severity: 'error',
+        title: `A rotation was left pending: AWSPENDING is on version ${shortId(state.pending)} (created${age || ' at an unknown time'}).${step}`,
+        detail:
+          (record?.step
+            ? ''
+            : `Secrets Manager does not say which step failed: see the log group /aws/lambda/${functionName(state.rotationLambdaArn) ?? '<function>'} or CloudTrail RotationFailed events. `) +
+          'Until it is resolved, RotateSecret answers "A previous rotation isn\'t complete" and scheduled rotations do not start. `unstick` tries each stored credential and proposes the safe fix.',
+        fix: `npx rotator unstick ${name}   # or: aws secretsmanager update-secret-version-stage --secret-id ${name} --version-stage AWSPENDING --remove-from-version-id ${state.pending}`,
+      });
+    }
+  } else if (state.pending) {
+    findings.push({
+      id: 'pending-on-current',
+      severity: 'info',
+      title:
+        'AWSPENDING sits on the AWSCURRENT version: a finished rotation (a valid end state; the next rotation moves it).',
+    });
+  }
+}
+
+function policyFinding(
+  kind: StrategyKind,
+  env: Record<string, string> | undefined,
+  state: SecretState,
+  findings: Finding[],
+): void {
+  if (!isDatabase(kind)) return;
+  const hazards = passwordPolicyHazards(kind, env);
+  if (hazards.unsafe.length === 0) {
+    findings.push({
+      id: 'password-policy',
+      severity: 'ok',
+      title: `Generated passwords avoid connection-string metacharacters (${hazards.source}).`,
+    });
+    return;
+  }
+  const shown = hazards.unsafe.map((c) => (c === ' ' ? 'space' : c)).join(' ');
+  const exclude = `${hazards.policy.excludeCharacters}${hazards.unsafe.join('')}`;
+  findings.push({
+    id: 'password-policy-unsafe-characters',
+    severity: 'warning',
+    title: `Generated passwords may contain characters that break connection strings: ${shown}`,
+    detail: `${hazards.unsafe
+      .slice(0, 4)
+      .map((c) => `"${c === ' ' ? 'space' : c}" ${CONNECTION_STRING_HAZARDS[c]}`)
+      .join(
+        '; ',
+      )}. Safe only if every consumer escapes the password (policy from the ${hazards.source}${env ? ` of ${functionName(state.rotationLambdaArn)}` : ''}).`,
+    fix: `sam deploy --parameter-overrides ${shellQuote(`ExcludeCharacters=${exclude}`)}`,
+  });
+}
+
+async function reachFindings(
+  kind: StrategyKind,
+  json: Record<string, unknown>,
+  env: Record<string, string> | undefined,
+  options: DoctorOptions,
+  findings: Finding[],
+): Promise<void> {
+  let host: string | undefined;
+  let port: number | undefined;
+  let tlsKind: 'postgres' | 'mysql' | 'direct' = 'direct';
+  let mode: 'disable' | 'require' | 'verify-full' = 'verify-full';
+  let ca: string | undefined;
+  let what = 'the database';
+  if (isDatabase(kind)) {
+    const defaultMode =
+      (env?.DEFAULT_SSL_MODE?.toLowerCase() as typeof mode | undefined) ?? 'verify-full';
+    const login = loginFromSecret(kind, { password: '', username: '', ...json }, defaultMode);
+    if (!login) return;
+    host = login.host;
+    port = login.port ?? defaultPort(kind);
+    tlsKind = kind;
+    mode = login.sslMode;
+    ca = login.ca;
+  } else if (kind === 'apikey') {
+    const baseUrl = (json.provider as { baseUrl?: unknown } | undefined)?.baseUrl;
+    if (typeof baseUrl !== 'string') return;
+    try {
+      const url = new URL(baseUrl);
+      host = url.hostname.replace(/^\[|\]$/g, '');
+      port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+      mode = url.protocol === 'https:' ? 'verify-full' : 'disable';
+      what = 'the API key provider';
+    } catch {
+      return;
+    }
+  }
+  if (!host || !port) return;
+  const reach = await options.prober.reach(host, port, options.connectTimeoutMs);
+  if (!reach.ok) {
+    findings.push({
+      id: 'target-unreachable',
+      severity: 'warning',
+      title: `Cannot reach ${what} at ${host}:${port} from where this CLI runs (${reach.detail ?? 'no answer'}).`,
+      detail:
+        "The function runs inside its VPC, so this can be expected from a laptop. If the function cannot reach it either, setSecret fails after the connect timeout: check the function's subnets and security groups, the database's inbound rules, and that host/port in the secret are right.",
+      fix: `aws lambda get-function-configuration --function-name <rotator> --query VpcConfig   # compare with the database's VPC and security groups`,
+    });
+    return;
+  }
+  findings.push({
+    id: 'target-reachable',
+    severity: 'ok',
+    title: `${what[0]?.toUpperCase()}${what.slice(1)} at ${host}:${port} accepts connections (${reach.ms} ms).`,
+  });
+  if (mode === 'disable') {
+    findings.push({
+      id: 'tls-disabled',
+      severity: 'warning',
+      title: 'The secret turns TLS off: credentials and data cross the network in plaintext.',
+      fix: 'set "sslMode": "verify-full" in the secret (with "sslCa" if the server\'s CA is not in the trust store)',
+    });
+    return;
+  }
+  const tls = await options.prober.tls(
+    tlsKind,
+    { host, port, ...(ca ? { ca } : {}) },
+    options.connectTimeoutMs,
+  );
+  if (!tls.supported) {
+    findings.push({
+      id: 'tls-unsupported',
+      severity: 'error',
+      title: `${what[0]?.toUpperCase()}${what.slice(1)} does not accept TLS (${tls.detail ?? 'refused'}), and the rotator never falls back to plaintext.`,
+      fix: 'enable TLS on the server, or (only on a trusted network) set "sslMode": "disable" in the secret',
+    });
+    return;
+  }
+  if (!tls.verified) {
+    findings.push({
+      id: 'tls-unverified',
+      severity: mode === 'verify-full' ? 'error' : 'info',
+      title: `The server's certificate does not verify for ${host} (${tls.detail ?? 'unknown reason'}).`,
+      detail:
+        mode === 'verify-full'
+          ? 'With sslMode verify-full (the default) the rotation fails at setSecret. Give the function the CA that signed the certificate, or connect by the name the certificate carries.'
+          : 'sslMode is require: the connection is encrypted but the server is not authenticated.',
+      fix: 'put the CA bundle in the secret as "sslCa" (PEM text or a path in the bundle), or set NODE_EXTRA_CA_CERTS on the function; "sslMode": "require" encrypts without verifying',
+    });
+    return;
+  }
+  findings.push({
+    id: 'tls-verified',
+    severity: 'ok',
+    title: `TLS verifies for ${host}${tls.protocol ? ` (${tls.protocol})` : ''}.`,
+  });
+}
+
+/**
+ * `doctor <secret>`: checks what blocks or endangers rotation and explains each finding in
+ * plain language with the command that fixes it. Exit 1 when any finding is an error.
+ */
+export async function doctorCommand(ctx: CommandContext, options: DoctorOptions): Promise<number> {
+  const state = await loadSecretState(ctx, options.secret);
+  const findings: Finding[] = [];
+  rotationFindings(ctx, state, findings);
+  const { env } = await lambdaFindings(ctx, state, findings);
+  const currentText = state.current
+    ? await readVersionValue(ctx, state.arn, state.current)
+    : undefined;
+  const json = parseJsonObject(currentText);
+  const { kind, because } = classifySecret(json, state.rotationLambdaArn);
+  if (state.current === undefined || currentText === undefined) {
+    findings.push({
+      id: 'no-current-value',
+      severity: 'error',
+      title: 'The secret has no AWSCURRENT value to rotate from.',
+      fix: `aws secretsmanager put-secret-value --secret-id ${shellQuote(state.name)} --secret-string file://secret.json`,
+    });
+  } else if (!json) {
+    findings.push({
+      id: 'value-not-json',
+      severity: kind === 'unknown' ? 'warning' : 'error',
+      title: 'The AWSCURRENT value is not a JSON object; every rotator here reads JSON.',
+      fix: `aws secretsmanager put-secret-value --secret-id ${shellQuote(state.name)} --secret-string file://secret.json   # a JSON object with the fields of its kind`,
+    });
+  } else if (kind === 'unknown') {
+    findings.push({
+      id: 'strategy-unknown',
+      severity: 'warning',
+      title: `Cannot tell which kind of credential this is (${because}); field checks skipped.`,
+    });
+  } else {
+    const problems = fieldProblems(kind, json, env ?? {});
+    const errors = problems.filter((p) => p.severity === 'error');
+    const warnings = problems.filter((p) => p.severity === 'warning');
+    if (errors.length > 0) {
+      findings.push({
+        id: 'fields-missing',
+        severity: 'error',
+        title: `The AWSCURRENT value lacks what the ${kind} rotator needs: ${errors.map((p) => `${p.field} ${p.problem}`).join(', ')}.`,
+        detail:
+          'createSecret copies the current value and fails on a missing field ("Key is missing from secret JSON" in AWS\'s functions).',
+        fix: `aws secretsmanager put-secret-value --secret-id ${shellQuote(state.name)} --secret-string file://secret.json   # every existing field plus ${errors.map((p) => p.field).join(', ')}`,
+      });
+    }
+    for (const w of warnings) {
+      findings.push({
+        id: `field-${w.field}`,
+        severity: 'warning',
+        title: `The AWSCURRENT value's ${w.field} ${w.problem}; the ${kind} function assumes its default.`,
+      });
+    }
+    if (problems.length === 0)
+      findings.push({
+        id: 'fields',
+        severity: 'ok',
+        title: `The value has every field the ${kind} rotator needs (${because}).`,
+      });
+    policyFinding(kind, env, state, findings);
+    await reachFindings(kind, json, env, options, findings);
+  }
+  const report: DoctorReport = {
+    secret: state.name,
+    arn: state.arn,
+    strategy: kind,
+    strategyBecause: because,
+    findings,
+  };
+  const failed = findings.some((f) => f.severity === 'error');
+  if (ctx.json) {
+    ctx.out.json(report);
+    return failed ? 1 : 0;
+  }
+  const { style } = ctx.out;
+  ctx.out.line(`${style.bold(state.name)}  ${style.dim(`${kind} (${because})`)}`);
+  const icon: Record<Severity, string> = {
+    error: style.red('✗'),
+    warning: style.yellow('!'),
+    info: style.dim('i'),
+    ok: style.green('✓'),
+  };
+  const order: Severity[] = ['error', 'warning', 'info', 'ok'];
+  for (const f of [...findings].sort(
+    (a, b) => order.indexOf(a.severity) - order.indexOf(b.severity),
+  )) {
+    ctx.out.line(`${icon[f.severity]} ${f.title}`);
+    if (f.detail) ctx.out.line(`    ${style.dim(f.detail)}`);
+    if (f.fix) ctx.out.line(`    fix: ${style.cyan(f.fix)}`);
+  }
+  const counts = order
+    .map((s) => `${findings.filter((f) => f.severity === s).length} ${s}`)
+    .join(', ');
+  ctx.out.line(
+    failed
+      ? style.red(`Rotation is blocked or will fail (${counts}).`)
+      : `No blocking problem found (${counts}).`,
+  );
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,139 @@
+import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import type { CommandContext } from '../lib/context.js';
+import { OperatorError } from '../lib/errors.js';
+import { shellQuote, shortId } from '../lib/output.js';
+import type { Prober } from '../lib/probe.js';
+import {
+  AWSCURRENT,
+  AWSPREVIOUS,
+  loadSecretState,
+  parseJsonObject,
+  readVersionValue,
+} from '../lib/secretState.js';
+import { classifySecret, isDatabase } from '../lib/strategy.js';
+import { describeProbe, probeVersions } from '../lib/versions.js';
+
+/** Options of {@link rollbackCommand}. */
+export interface RollbackOptions {
+  secret: string;
+  /** Show what would happen, change nothing. */
+  dryRun: boolean;
+  connectTimeoutMs: number;
+  prober: Prober;
+}
+
+/** What `rollback --json` prints. */
+export interface RollbackReport {
+  secret: string;
+  outcome: 'rolled-back' | 'would-roll-back' | 'refused';
+  reason: string;
+  fromVersionId?: string;
+  toVersionId?: string;
+  command?: string;
+}
+
+/**
+ * `rollback <secret>`: moves AWSCURRENT back to the AWSPREVIOUS version, but only after
+ * proving the previous credential still works (alternating users; API keys, which keep the
+ * previous key valid until the next rotation). Refuses, with the reason, where the move
+ * would hand clients a dead password (single-user rotation changed it) or where the CLI
+ * cannot check.
+ */
+export async function rollbackCommand(
+  ctx: CommandContext,
+  options: RollbackOptions,
+): Promise<number> {
+  const state = await loadSecretState(ctx, options.secret);
+  const { out } = ctx;
+  const refuse = (reason: string, fix?: string): never => {
+    throw new OperatorError(`Refusing to roll back ${state.name}: ${reason}`, fix ? { fix } : {});
+  };
+  if (state.pendingLeftBehind) {
+    refuse(
+      `a rotation is pending (AWSPENDING on version ${shortId(state.pending ?? '')}). Resolve it first.`,
+      `npx rotator unstick ${shellQuote(state.name)}`,
+    );
+  }
+  const current = state.current;
+  const previous = state.previous;
+  if (!current || !previous || previous === current) {
+    refuse('there is no AWSPREVIOUS version to go back to.');
+  }
+  const currentJson = parseJsonObject(await readVersionValue(ctx, state.arn, current as string));
+  const previousText = await readVersionValue(ctx, state.arn, previous as string);
+  if (previousText === undefined) refuse('the AWSPREVIOUS version has no value.');
+  const { kind } = classifySecret(currentJson, state.rotationLambdaArn);
+  let reason: string;
+  if (isDatabase(kind)) {
+    const [probe] = await probeVersions(
+      ctx,
+      state,
+      kind,
+      options.prober,
+      options.connectTimeoutMs,
+      [AWSPREVIOUS],
+    );
+    if (!probe) refuse('the AWSPREVIOUS version could not be read.');
+    const p = probe as NonNullable<typeof probe>;
+    if (!ctx.json) out.line(`  ${describeProbe(p)}`);
+    if (p.outcome === 'rejected') {
+      const previousJson = parseJsonObject(previousText);
+      const sameUser =
+        previousJson?.username !== undefined && previousJson.username === currentJson?.username;
+      refuse(
+        sameUser
+          ? `the database no longer accepts the previous password of ${String(previousJson?.username)}: single-user rotation changed it at setSecret. Moving AWSCURRENT back would give every client a dead password and lock them out. Rotate forward instead.`
+          : `the database refuses the previous login (${p.detail ?? 'auth failed'}); moving AWSCURRENT back would lock clients out.`,
+        `npx rotator rotate ${shellQuote(state.name)} --wait`,
+      );
+    }
+    if (p.outcome !== 'accepted') {
+      refuse(
+        `the previous login could not be checked (${p.outcome}${p.detail ? `: ${p.detail}` : ''}). Run rollback from a host that reaches the database.`,
+      );
+    }
+    reason = `the database accepts the previous login${p.username ? ` (${p.username})` : ''}`;
+  } else if (kind === 'apikey') {
+    reason = 'the API-key rotator keeps the previous key valid until the next rotation retires it';
+  } else if (kind === 'example') {
+    reason = 'example secrets are checked by nothing but their readers';
+  } else {
+    refuse(
+      'the CLI cannot tell whether the previous credential still works for this kind of secret.',
+    );
+    return 1;
+  }
+  const command = `aws secretsmanager update-secret-version-stage --secret-id ${shellQuote(state.name)} --version-stage AWSCURRENT --move-to-version-id ${previous} --remove-from-version-id ${current}`;
+  if (!options.dryRun) {
+    await ctx.sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: state.arn,
+        VersionStage: AWSCURRENT,
+        MoveToVersionId: previous,
+        RemoveFromVersionId: current,
+      }),
+    );
+  }
+  const report: RollbackReport = {
+    secret: state.name,
+    outcome: options.dryRun ? 'would-roll-back' : 'rolled-back',
+    reason,
+    fromVersionId: current as string,
+    toVersionId: previous as string,
+    command,
+  };
+  if (ctx.json) out.json(report);
+  else if (options.dryRun) {
+    out.line(
+      `Would move AWSCURRENT from ${shortId(current as string)} back to ${shortId(previous as string)}: ${reason}.`,
+    );
+    out.line(`  ${command}`);
+  } else {
+    out.line(
+      out.style.green(
+        `Rolled back ${state.name}: AWSCURRENT is version ${shortId(previous as string)} again (${reason}); ${shortId(current as string)} is now AWSPREVIOUS.`,
+      ),
+    );
+  }
+  return 0;
+}

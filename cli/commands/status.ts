@@ -1,0 +1,199 @@
+import { ListSecretsCommand, type SecretListEntry } from '@aws-sdk/client-secrets-manager';
+import type { CommandContext } from '../lib/context.js';
+import { formatAge, formatDate, renderTable, shortId } from '../lib/output.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  functionName,
+  type LocalRotationRecord,
+  loadSecretState,
+  localRotationRecords,
+  type SecretState,
+  versionWith,
+} from '../lib/secretState.js';
+
+/** Options of {@link statusCommand}. */
+export interface StatusOptions {
+  secrets: string[];
+  /** List every secret, not only rotation-enabled ones. */
+  all: boolean;
+}
+
+/** One row of `status --json`. */
+export interface StatusRow {
+  name: string;
+  arn: string;
+  rotationEnabled: boolean;
+  rotator: string | undefined;
+  schedule: string | undefined;
+  lastRotated: string | undefined;
+  nextRotation: string | undefined;
+  versions: { versionId: string; labels: string[] }[];
+  /** `ok`, `in-progress`, `pending-left-behind`, `failed` (twin), `disabled`. */
+  state: string;
+  /** Set when a rotation is left pending: what is known about it. */
+  pending?: { versionId: string; ageSeconds?: number; step?: string; message?: string };
+}
+
+function schedule(rules: SecretState['rotationRules']): string | undefined {
+  if (!rules) return undefined;
+  const base =
+    rules.ScheduleExpression ??
+    (rules.AutomaticallyAfterDays ? `every ${rules.AutomaticallyAfterDays} days` : undefined);
+  return base && rules.Duration ? `${base} (${rules.Duration} window)` : base;
+}
+
+function toRow(
+  s: Pick<
+    SecretState,
+    | 'arn'
+    | 'name'
+    | 'rotationEnabled'
+    | 'rotationLambdaArn'
+    | 'rotationRules'
+    | 'lastRotatedDate'
+    | 'nextRotationDate'
+    | 'stages'
+    | 'created'
+  >,
+  local: LocalRotationRecord | undefined,
+  now: number,
+): StatusRow {
+  const current = versionWith(s.stages, AWSCURRENT);
+  const pending = versionWith(s.stages, AWSPENDING);
+  const left = pending !== undefined && pending !== current;
+  const record = local && local.versionId === pending ? local : undefined;
+  let state = s.rotationEnabled ? 'ok' : 'disabled';
+  if (left) {
+    state =
+      record?.state === 'InProgress'
+        ? 'in-progress'
+        : record?.state === 'Failed'
+          ? 'failed'
+          : 'pending-left-behind';
+  }
+  const created = pending ? s.created.get(pending) : undefined;
+  return {
+    name: s.name,
+    arn: s.arn,
+    rotationEnabled: s.rotationEnabled === true,
+    rotator: functionName(s.rotationLambdaArn),
+    schedule: schedule(s.rotationRules),
+    lastRotated: s.lastRotatedDate?.toISOString(),
+    nextRotation: s.nextRotationDate?.toISOString(),
+    versions: Object.entries(s.stages).map(([versionId, labels]) => ({ versionId, labels })),
+    state,
+    ...(left && pending
+      ? {
+          pending: {
+            versionId: pending,
+            ...(created ? { ageSeconds: Math.round((now - created.getTime()) / 1000) } : {}),
+            ...(record?.step ? { step: record.step } : {}),
+            ...(record?.message ? { message: record.message } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+function fromListEntry(e: SecretListEntry): Parameters<typeof toRow>[0] {
+  return {
+    arn: e.ARN ?? '',
+    name: e.Name ?? '',
+    rotationEnabled: e.RotationEnabled,
+    rotationLambdaArn: e.RotationLambdaARN,
+    rotationRules: e.RotationRules,
+    lastRotatedDate: e.LastRotatedDate,
+    nextRotationDate: e.NextRotationDate,
+    stages: e.SecretVersionsToStages ?? {},
+    created: new Map(),
+  };
+}
+
+/**
+ * `status [<secret>…]`: a table of rotation-enabled secrets (or the named ones): rotator,
+ * schedule, last and next rotation, labelled versions, and a warning for every rotation left
+ * pending. Exit 1 when any rotation is left pending or failed, so scripts can alert on it.
+ */
+export async function statusCommand(ctx: CommandContext, options: StatusOptions): Promise<number> {
+  const now = ctx.now();
+  let rows: StatusRow[];
+  if (options.secrets.length > 0) {
+    rows = [];
+    for (const id of options.secrets) {
+      const state = await loadSecretState(ctx, id);
+      rows.push(toRow(state, state.local, now));
+    }
+  } else {
+    const entries: SecretListEntry[] = [];
+    let token: string | undefined;
+    do {
+      const page = await ctx.sm.send(
+        new ListSecretsCommand({ MaxResults: 100, ...(token ? { NextToken: token } : {}) }),
+      );
+      entries.push(...(page.SecretList ?? []));
+      token = page.NextToken;
+    } while (token);
+    const locals = await localRotationRecords(ctx);
+    rows = entries
+      .map((e) => toRow(fromListEntry(e), locals?.get(e.ARN ?? ''), now))
+      .filter((r) => options.all || r.rotationEnabled || r.pending !== undefined)
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+  const troubled = rows.filter((r) => r.pending && r.state !== 'in-progress');
+  if (ctx.json) {
+    ctx.out.json({ secrets: rows });
+    return troubled.length > 0 ? 1 : 0;
+  }
+  const { style } = ctx.out;
+  if (rows.length === 0) {
+    ctx.out.line(
+      options.all ? 'No secrets.' : 'No rotation-enabled secrets. (--all lists every secret)',
+    );
+    return 0;
+  }
+  const stateCell = (r: StatusRow) =>
+    r.state === 'ok'
+      ? style.green('ok')
+      : r.state === 'in-progress'
+        ? style.cyan('rotating')
+        : r.state === 'disabled'
+          ? style.dim('disabled')
+          : style.red(r.state === 'failed' ? 'FAILED' : 'PENDING');
+  const versionsCell = (r: StatusRow) =>
+    r.versions
+      .map((v) => `${shortId(v.versionId)}:${v.labels.map((l) => l.replace(/^AWS/, '')).join('+')}`)
+      .join(' ');
+  const date = (iso: string | undefined) => formatDate(iso ? new Date(iso) : undefined);
+  const lines = renderTable(
+    ['SECRET', 'STATE', 'ROTATOR', 'SCHEDULE', 'LAST ROTATED', 'NEXT ROTATION', 'VERSIONS'],
+    rows.map((r) => [
+      r.name,
+      stateCell(r),
+      r.rotator ?? '-',
+      r.schedule ?? '-',
+      date(r.lastRotated),
+      date(r.nextRotation),
+      versionsCell(r),
+    ]),
+    style,
+  );
+  for (const line of lines) ctx.out.line(line);
+  for (const r of troubled) {
+    const p = r.pending;
+    if (!p) continue;
+    const age = p.ageSeconds !== undefined ? ` for ${formatAge(p.ageSeconds * 1000)}` : '';
+    const where = p.step ? `, failed at ${p.step}` : '';
+    ctx.out.line();
+    ctx.out.line(
+      style.yellow(
+        `! ${r.name}: AWSPENDING left on version ${shortId(p.versionId)}${age}${where}. RotateSecret is refused until it is resolved.`,
+      ),
+    );
+    if (p.message) ctx.out.line(`  ${p.message}`);
+    ctx.out.line(
+      `  diagnose: npx rotator doctor ${r.name}    recover: npx rotator unstick ${r.name}`,
+    );
+  }
+  return troubled.length > 0 ? 1 : 0;
+}

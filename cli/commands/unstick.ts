@@ -1,0 +1,206 @@
+import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import type { CommandContext } from '../lib/context.js';
+import { OperatorError } from '../lib/errors.js';
+import { shellQuote, shortId } from '../lib/output.js';
+import type { Prober } from '../lib/probe.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  loadSecretState,
+  parseJsonObject,
+  readVersionValue,
+  type SecretState,
+} from '../lib/secretState.js';
+import { classifySecret, isDatabase, type StrategyKind } from '../lib/strategy.js';
+import { describeProbe, probeVersions, type VersionProbe } from '../lib/versions.js';
+
+/** One label move of a plan. */
+export type PlanStep =
+  | { action: 'remove-pending'; versionId: string }
+  | { action: 'promote-pending'; versionId: string; fromVersionId: string };
+
+/** What `unstick` proposes, and why. */
+export interface UnstickPlan {
+  secret: string;
+  arn: string;
+  strategy: StrategyKind;
+  probes: VersionProbe[];
+  /** Empty when nothing is stuck or nothing can safely be done. */
+  steps: PlanStep[];
+  reason: string;
+  /** The same plan as AWS CLI commands, to run by hand. */
+  commands: string[];
+  /** False when the CLI could not decide (both logins refused, database unreachable). */
+  decided: boolean;
+  applied?: boolean;
+}
+
+/** Options of {@link unstickCommand}. */
+export interface UnstickOptions {
+  secret: string;
+  apply: boolean;
+  connectTimeoutMs: number;
+  prober: Prober;
+}
+
+function commandFor(state: SecretState, step: PlanStep): string[] {
+  const id = shellQuote(state.name);
+  if (step.action === 'remove-pending') {
+    return [
+      `aws secretsmanager update-secret-version-stage --secret-id ${id} --version-stage AWSPENDING --remove-from-version-id ${step.versionId}`,
+    ];
+  }
+  return [
+    `aws secretsmanager update-secret-version-stage --secret-id ${id} --version-stage AWSCURRENT --move-to-version-id ${step.versionId} --remove-from-version-id ${step.fromVersionId}`,
+    `aws secretsmanager update-secret-version-stage --secret-id ${id} --version-stage AWSPENDING --remove-from-version-id ${step.versionId}`,
+  ];
+}
+
+/** Decides the plan from what the probes showed. Pure: exported for unit tests. */
+export function decideUnstick(
+  state: Pick<SecretState, 'current' | 'pending'>,
+  kind: StrategyKind,
+  probes: VersionProbe[],
+): Pick<UnstickPlan, 'steps' | 'reason' | 'decided'> {
+  const pendingId = state.pending as string;
+  const pending = probes.find((p) => p.label === AWSPENDING);
+  const current = probes.find((p) => p.label === AWSCURRENT);
+  const remove: PlanStep = { action: 'remove-pending', versionId: pendingId };
+  if (!pending?.hasValue) {
+    return {
+      steps: [remove],
+      reason:
+        'The pending version has no value: createSecret never stored one, so nothing was changed anywhere. Removing AWSPENDING lets the next rotation start cleanly.',
+      decided: true,
+    };
+  }
+  if (!isDatabase(kind)) {
+    return {
+      steps: [remove],
+      reason: `The CLI cannot try ${kind === 'unknown' ? 'this kind of' : kind} credential, so which one the target accepts is unknown. Removing AWSPENDING keeps AWSCURRENT (what clients read today) and lets the next rotation start over.${kind === 'apikey' ? ' A provider-issued key minted for the pending version may remain at the provider until you revoke it.' : ''}`,
+      decided: true,
+    };
+  }
+  const currentWorks = current?.outcome === 'accepted';
+  const pendingWorks = pending.outcome === 'accepted';
+  if (currentWorks) {
+    return {
+      steps: [remove],
+      reason: pendingWorks
+        ? 'Both the current and the pending logins work (alternating users): removing AWSPENDING is the conservative fix; the next rotation starts over.'
+        : 'The current login works and the pending one does not: the rotation died before the database changed. Removing AWSPENDING from the dead version is safe.',
+      decided: true,
+    };
+  }
+  if (pendingWorks && state.current) {
+    return {
+      steps: [{ action: 'promote-pending', versionId: pendingId, fromVersionId: state.current }],
+      reason:
+        'The database already uses the pending login and refuses the current one: setSecret succeeded and the rotation stopped before finishSecret. Clients reading AWSCURRENT are failing now; finishing the rotation (AWSCURRENT → pending version) fixes them.',
+      decided: true,
+    };
+  }
+  const unreachable = probes.some((p) => p.outcome === 'unreachable');
+  return {
+    steps: [],
+    reason: unreachable
+      ? "The database is not reachable from here, so the CLI cannot tell which login works. Run unstick from a host inside the database's network, or decide by hand with the commands below."
+      : 'Neither the current nor the pending login works: the database password matches no stored version. Reset it by hand (as an admin) to the AWSCURRENT value, then remove AWSPENDING.',
+    decided: false,
+  };
+}
+
+/**
+ * `unstick <secret> [--apply]`: for a rotation left pending, tries the stored logins,
+ * prints a plan (remove AWSPENDING from a dead version, or finish a rotation whose new
+ * credential already works) and carries it out only with `--apply`.
+ */
+export async function unstickCommand(
+  ctx: CommandContext,
+  options: UnstickOptions,
+): Promise<number> {
+  const state = await loadSecretState(ctx, options.secret);
+  const { out } = ctx;
+  if (!state.pending || !state.pendingLeftBehind) {
+    if (ctx.json)
+      out.json({
+        secret: state.name,
+        arn: state.arn,
+        steps: [],
+        reason: 'No rotation is pending.',
+        decided: true,
+      });
+    else out.line(`${state.name}: no rotation is pending; nothing to unstick.`);
+    return 0;
+  }
+  if (state.local?.versionId === state.pending && state.local.state === 'InProgress') {
+    throw new OperatorError(
+      `${state.name}: a rotation is running right now (version ${shortId(state.pending)}); wait for it before unsticking.`,
+      {
+        fix: `npx rotator rotate ${shellQuote(state.name)} --wait`,
+      },
+    );
+  }
+  const currentJson = state.current
+    ? parseJsonObject(await readVersionValue(ctx, state.arn, state.current))
+    : undefined;
+  const { kind } = classifySecret(currentJson, state.rotationLambdaArn);
+  const probes = await probeVersions(ctx, state, kind, options.prober, options.connectTimeoutMs);
+  const decision = decideUnstick(state, kind, probes);
+  const plan: UnstickPlan = {
+    secret: state.name,
+    arn: state.arn,
+    strategy: kind,
+    probes,
+    ...decision,
+    commands: decision.steps.flatMap((s) => commandFor(state, s)),
+  };
+  if (options.apply && plan.decided) {
+    for (const step of plan.steps) {
+      if (step.action === 'promote-pending') {
+        await ctx.sm.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: state.arn,
+            VersionStage: AWSCURRENT,
+            MoveToVersionId: step.versionId,
+            RemoveFromVersionId: step.fromVersionId,
+          }),
+        );
+      }
+      await ctx.sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: state.arn,
+          VersionStage: AWSPENDING,
+          RemoveFromVersionId: step.versionId,
+        }),
+      );
+    }
+    plan.applied = true;
+  }
+  if (ctx.json) {
+    out.json(plan);
+  } else {
+    const { style } = out;
+    const record = state.local?.versionId === state.pending ? state.local : undefined;
+    out.line(
+      `${style.bold(state.name)}: AWSPENDING left on version ${shortId(state.pending)}${record?.step ? ` (failed at ${record.step})` : ''}. Strategy: ${kind}.`,
+    );
+    for (const p of probes) out.line(`  ${describeProbe(p)}`);
+    out.line();
+    out.line(plan.reason);
+    if (plan.commands.length > 0) {
+      out.line();
+      out.line(plan.applied ? style.green('Applied:') : 'Plan:');
+      for (const c of plan.commands) out.line(`  ${c}`);
+      if (!plan.applied)
+        out.line(
+          style.dim(
+            `Run again with --apply to carry it out: npx rotator unstick ${shellQuote(state.name)} --apply`,
+          ),
+        );
+      else out.line(`Next: npx rotator rotate ${shellQuote(state.name)} --wait`);
+    }
+  }
+  if (!plan.decided) return 1;
+  return 0;
+}

@@ -1,0 +1,201 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { scrubError } from '../shared/logging/redaction.js';
+import { doctorCommand } from './commands/doctor.js';
+import { rollbackCommand } from './commands/rollback.js';
+import { rotateCommand } from './commands/rotate.js';
+import { statusCommand } from './commands/status.js';
+import { unstickCommand } from './commands/unstick.js';
+import { type CommandContext, createContext, type GlobalOptions } from './lib/context.js';
+import { OperatorError, UsageError } from './lib/errors.js';
+import { type Output, processOutput } from './lib/output.js';
+import { networkProber, type Prober } from './lib/probe.js';
+
+/** The usage text of `rotator --help`. */
+export const USAGE = `Usage: rotator <command> [options]
+
+Operate secret rotation in AWS Secrets Manager (or the local twin: npm start).
+
+Commands:
+  rotate <secret> [--wait]     start a rotation now; --wait follows the four steps to the end
+  status [<secret>...]         rotation-enabled secrets: rotator, schedule, last/next, versions
+  doctor <secret>              what blocks or endangers rotation, each with the fixing command
+  unstick <secret> [--apply]   resolve a rotation left pending (probes the stored logins)
+  rollback <secret>            move AWSCURRENT back to AWSPREVIOUS if the previous login works
+
+Global options:
+  --endpoint-url <url>   Secrets Manager endpoint (else AWS_ENDPOINT_URL_SECRETS_MANAGER,
+                         SECRETS_MANAGER_ENDPOINT, AWS_ENDPOINT_URL; else AWS)
+  --region <region>      AWS Region (else AWS_REGION / the profile's region)
+  --profile <name>       named profile from ~/.aws/config and ~/.aws/credentials
+  --json                 machine-readable output on stdout
+  --no-color             no ANSI colours (also NO_COLOR; colour is only used on a TTY)
+  -h, --help             this help
+
+Command options:
+  rotate:   --wait  --timeout <seconds> (300)  --poll-ms <ms> (2000)
+  status:   --all   (every secret, not only rotation-enabled ones)
+  doctor:   --connect-timeout-ms <ms> (3000)
+  unstick:  --apply  --connect-timeout-ms <ms> (5000)
+  rollback: --dry-run  --connect-timeout-ms <ms> (5000)
+
+Exit codes: 0 success; 1 failure, refusal, or a finding that blocks rotation; 2 usage error.
+Secret values are never printed.`;
+
+const GLOBAL_OPTIONS = {
+  'endpoint-url': { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'no-color': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+const COMMAND_OPTIONS = {
+  rotate: {
+    wait: { type: 'boolean', default: false },
+    timeout: { type: 'string' },
+    'poll-ms': { type: 'string' },
+  },
+  status: { all: { type: 'boolean', default: false } },
+  doctor: { 'connect-timeout-ms': { type: 'string' } },
+  unstick: { apply: { type: 'boolean', default: false }, 'connect-timeout-ms': { type: 'string' } },
+  rollback: {
+    'dry-run': { type: 'boolean', default: false },
+    'connect-timeout-ms': { type: 'string' },
+  },
+} as const satisfies Record<string, ParseArgsConfig['options']>;
+
+type CommandName = keyof typeof COMMAND_OPTIONS;
+
+function isCommand(name: string | undefined): name is CommandName {
+  return name !== undefined && Object.hasOwn(COMMAND_OPTIONS, name);
+}
+
+function positiveNumber(value: string | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${option} must be a positive number`);
+  return n;
+}
+
+/** Hooks for tests that run the CLI in process. */
+export interface MainDependencies {
+  out?: Output;
+  prober?: Prober;
+  env?: NodeJS.ProcessEnv;
+  /** Adjusts the context (e.g. a fake clock). */
+  context?: (ctx: CommandContext) => CommandContext;
+}
+
+/**
+ * Runs one CLI invocation and returns its exit code: 0 success; 1 failure, refusal or a
+ * blocking finding; 2 usage error. Never throws.
+ */
+export async function main(argv: string[], deps: MainDependencies = {}): Promise<number> {
+  let out = deps.out ?? processOutput();
+  let json = argv.includes('--json');
+  try {
+    // First pass: find the command among the positionals (global options may come first).
+    const first = parseArgs({
+      args: argv,
+      options: GLOBAL_OPTIONS,
+      allowPositionals: true,
+      strict: false,
+    });
+    const name = first.positionals[0];
+    if (first.values.help === true || name === undefined || name === 'help') {
+      out.line(USAGE);
+      return name === undefined && first.values.help !== true ? 2 : 0;
+    }
+    if (!isCommand(name)) throw new UsageError(`unknown command "${name}"`);
+    let parsed: { values: Record<string, unknown>; positionals: string[] };
+    try {
+      parsed = parseArgs({
+        args: argv,
+        options: { ...GLOBAL_OPTIONS, ...COMMAND_OPTIONS[name] } as ParseArgsConfig['options'],
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const values = parsed.values as Record<string, string | boolean | undefined>;
+    const args = parsed.positionals.slice(1);
+    json = values.json === true;
+    if (!deps.out) out = processOutput({ color: values['no-color'] !== true });
+    const global: GlobalOptions = {
+      ...(typeof values['endpoint-url'] === 'string'
+        ? { endpointUrl: values['endpoint-url'] }
+        : {}),
+      ...(typeof values.region === 'string' ? { region: values.region } : {}),
+      ...(typeof values.profile === 'string' ? { profile: values.profile } : {}),
+      json,
+      color: values['no-color'] !== true,
+    };
+    let ctx = createContext(global, out, deps.env ?? process.env);
+    if (deps.context) ctx = deps.context(ctx);
+    const prober = deps.prober ?? networkProber;
+    const one = (): string => {
+      const [secret, ...rest] = args;
+      if (!secret) throw new UsageError(`${name} needs a secret name or ARN`);
+      if (rest.length > 0) throw new UsageError(`${name} takes one secret, got ${args.length}`);
+      return secret;
+    };
+    const str = (key: string) =>
+      typeof values[key] === 'string' ? (values[key] as string) : undefined;
+    switch (name) {
+      case 'rotate':
+        return await rotateCommand(ctx, {
+          secret: one(),
+          wait: values.wait === true,
+          timeoutMs: positiveNumber(str('timeout'), 'timeout', 300) * 1000,
+          pollMs: positiveNumber(str('poll-ms'), 'poll-ms', 2000),
+        });
+      case 'status':
+        return await statusCommand(ctx, { secrets: args, all: values.all === true });
+      case 'doctor':
+        return await doctorCommand(ctx, {
+          secret: one(),
+          connectTimeoutMs: positiveNumber(str('connect-timeout-ms'), 'connect-timeout-ms', 3000),
+          prober,
+        });
+      case 'unstick':
+        return await unstickCommand(ctx, {
+          secret: one(),
+          apply: values.apply === true,
+          connectTimeoutMs: positiveNumber(str('connect-timeout-ms'), 'connect-timeout-ms', 5000),
+          prober,
+        });
+      case 'rollback':
+        return await rollbackCommand(ctx, {
+          secret: one(),
+          dryRun: values['dry-run'] === true,
+          connectTimeoutMs: positiveNumber(str('connect-timeout-ms'), 'connect-timeout-ms', 5000),
+          prober,
+        });
+    }
+  } catch (error) {
+    scrubError(error);
+    if (error instanceof UsageError) {
+      out.error(`rotator: ${error.message}`);
+      out.error('Run "rotator --help" for usage.');
+      return 2;
+    }
+    const e = error as { name?: string; message?: string; fix?: string };
+    const message =
+      error instanceof OperatorError
+        ? error.message
+        : e?.name === 'CredentialsProviderError'
+          ? `no AWS credentials found (${e.message}). Use --profile, AWS_PROFILE or AWS_ACCESS_KEY_ID.`
+          : /Region is missing/i.test(e?.message ?? '')
+            ? 'no AWS Region: pass --region or set AWS_REGION.'
+            : `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`;
+    const fix = error instanceof OperatorError ? error.fix : undefined;
+    if (json) out.json({ error: message, ...(fix ? { fix } : {}) });
+    else {
+      out.error(out.style.red(`rotator: ${message}`));
+      if (fix) out.error(`  fix: ${fix}`);
+    }
+    return 1;
+  }
+}
