@@ -113,6 +113,7 @@ describe('HTTP provider declaration', () => {
     ['provider.list', { list: undefined }],
     ['provider.capabilities.maxLiveKeys', { capabilities: { maxLiveKeys: 0, canList: false } }],
     ['provider.timeoutMs', { timeoutMs: 10 }],
+    ['provider.mint.body', { mint: { path: '/keys', keyPath: 'key', idPath: 'id' } }],
   ])('names %s when it is wrong', (field, overrides) => {
     let error: unknown;
     try {

@@ -152,6 +152,28 @@ describe('ApiKeyStrategy with a provider', () => {
     expect(provider.revoked).toEqual([]);
   });
 
+  it('never revokes the key the labelled AWSPREVIOUS version holds, even if the id fields say so', async () => {
+    const provider = new FakeProvider(caps());
+    // A hand-edited chain: retiringKeyId names the key AWSPREVIOUS actually holds.
+    const promoted = {
+      apiKey: key(),
+      keyId: 'k3',
+      previousKeyId: 'k2',
+      retiringKeyId: 'k-real-prev',
+      provider: { type: 'fake' },
+    };
+    const req = request({ pending: promoted });
+    const previous = JSON.stringify({
+      apiKey: key(),
+      keyId: 'k-real-prev',
+      provider: { type: 'fake' },
+    });
+    await expect(
+      strategyWith(provider).afterPromotion({ ...req, previous: async () => previous }),
+    ).rejects.toBeInstanceOf(UnsafeRevocationError);
+    expect(provider.revoked).toEqual([]);
+  });
+
   it('single-key mode revokes the previous key at finishSecret and warns when it cannot', async () => {
     const provider = new FakeProvider(caps({ maxLiveKeys: 1 }));
     const strategy = strategyWith(provider);

@@ -173,6 +173,10 @@ export class ApiKeyStrategy implements RotationStrategy {
       currentId,
       ...(mode === 'single-key' || !previousId ? [] : [previousId]),
     ]);
+    // Belt and braces against a hand-edited id field: also protect the ids the labelled
+    // versions themselves hold (the engine gives this hook the post-promotion labels).
+    for (const id of await this.#labelledKeyIds(request, mode !== 'single-key'))
+      protectedIds.add(id);
     const targets = [retiringId, ...(mode === 'single-key' ? [previousId] : [])].filter(
       (id): id is string => id !== undefined,
     );
@@ -187,6 +191,20 @@ export class ApiKeyStrategy implements RotationStrategy {
     for (const id of new Set(targets)) {
       await this.#revoke(provider, id, protectedIds, request, 'finishSecret');
     }
+  }
+
+  async #labelledKeyIds(request: PendingRequest, includePrevious: boolean): Promise<string[]> {
+    const values = [
+      await request.current(),
+      includePrevious ? await request.previous() : undefined,
+    ];
+    const ids: string[] = [];
+    for (const value of values) {
+      if (value === undefined) continue;
+      const id = parseSecretObject(value)[API_KEY_FIELDS.keyId];
+      if (typeof id === 'string' && id !== '') ids.push(id);
+    }
+    return ids;
   }
 
   async #readPending(request: PendingRequest): Promise<Secret> {

@@ -236,7 +236,7 @@ export function parseHttpProviderConfig(
   const adminField = admin.optionalString('field');
   const mintExpiresAt = mint.optionalPath('expiresAtPath');
   const testIdPath = test.optionalPath('idPath');
-  return {
+  const config: HttpProviderConfig = {
     type: 'http',
     baseUrl: baseUrl.toString().replace(/\/+$/, ''),
     timeoutMs: root.integer('timeoutMs', 5_000, 100, 120_000) ?? 5_000,
@@ -275,6 +275,16 @@ export function parseHttpProviderConfig(
           },
         }),
   };
+  if (config.list?.labelPath !== undefined) {
+    // Finding a retried mint by label only works if the mint sets the label.
+    if (!JSON.stringify([config.mint.path, config.mint.body ?? null]).includes('{label}')) {
+      throw new SecretFormatError(
+        'provider.mint.body',
+        'must carry "{label}" (in the body or path) when provider.list.labelPath is declared',
+      );
+    }
+  }
+  return config;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
