@@ -78,6 +78,22 @@ function positiveNumber(value: string | undefined, option: string, fallback: num
   return n;
 }
 
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'EAI_AGAIN',
+]);
+
+function endpointOf(argv: string[]): string {
+  const i = argv.indexOf('--endpoint-url');
+  const inline = argv.find((a) => a.startsWith('--endpoint-url='));
+  const url = i >= 0 ? argv[i + 1] : inline?.slice('--endpoint-url='.length);
+  return url ? ` ${url}` : '';
+}
+
 /** Hooks for tests that run the CLI in process. */
 export interface MainDependencies {
   out?: Output;
@@ -189,7 +205,9 @@ export async function main(argv: string[], deps: MainDependencies = {}): Promise
           ? `no AWS credentials found (${e.message}). Use --profile, AWS_PROFILE or AWS_ACCESS_KEY_ID.`
           : /Region is missing/i.test(e?.message ?? '')
             ? 'no AWS Region: pass --region or set AWS_REGION.'
-            : `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`;
+            : NETWORK_ERRORS.has(String((error as { code?: unknown })?.code))
+              ? `cannot reach the Secrets Manager endpoint${endpointOf(argv)} (${String((error as { code?: unknown }).code)}).`
+              : `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`;
     const fix = error instanceof OperatorError ? error.fix : undefined;
     if (json) out.json({ error: message, ...(fix ? { fix } : {}) });
     else {
