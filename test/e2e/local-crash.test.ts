@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -75,7 +75,12 @@ describe('local Secrets Manager: a SIGKILL mid-rotation loses nothing', () => {
     dirs.push(dir);
     const statePath = join(dir, 'state.json');
     const env = { ...process.env, [MASTER_KEY_ENV]: randomBytes(32).toString('base64') };
-    const first = await spawn(statePath, { ...env, LOCAL_TWIN_HANG_AT: 'setSecret' });
+    const marker = join(dir, 'hanging');
+    const first = await spawn(statePath, {
+      ...env,
+      LOCAL_TWIN_HANG_AT: 'setSecret',
+      LOCAL_TWIN_HANG_MARKER: marker,
+    });
     const client1 = new SecretsManagerClient(localClientConfig(first.url, 'us-east-1'));
     const values = [randomCredential(), randomCredential()];
     const { ARN } = await client1.send(
@@ -90,9 +95,10 @@ describe('local Secrets Manager: a SIGKILL mid-rotation loses nothing', () => {
       }),
     );
     const token = rotated.VersionId as string;
-    await eventually(async () => {
-      const status = await rotationStatus(first.url, arn);
-      return status?.State === 'InProgress' && status.Step === 'setSecret' ? status : undefined;
+    await eventually(async () => (existsSync(marker) ? true : undefined));
+    expect(await rotationStatus(first.url, arn)).toMatchObject({
+      State: 'InProgress',
+      Step: 'setSecret',
     });
     const pending = await client1.send(
       new GetSecretValueCommand({ SecretId: arn, VersionId: token, VersionStage: 'AWSPENDING' }),

@@ -264,7 +264,9 @@ describe('local Secrets Manager: encrypted state file', () => {
     const dir = tempDir();
     const statePath = join(dir, 'sub', 'state.json');
     const twin = await start({ statePath, masterKey: randomBytes(32) });
-    await twin.client.send(new CreateSecretCommand({ Name: uniqueName(), SecretString: randomValue() }));
+    await twin.client.send(
+      new CreateSecretCommand({ Name: uniqueName(), SecretString: randomValue() }),
+    );
     // Replace the state directory by a plain file: no write can succeed any more.
     rmSync(join(dir, 'sub'), { recursive: true, force: true });
     writeFileSync(join(dir, 'sub'), '');
