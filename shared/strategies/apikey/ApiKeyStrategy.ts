@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import type {
   GenerateRequest,
   PendingRequest,
@@ -9,6 +10,7 @@ import type {
 import { SecretFormatError, StepTimeoutError } from '../../errors.js';
 import { parseSecretObject } from '../example/ExampleStrategy.js';
 import { AdminCredentialSource } from './adminCredentials.js';
+import { ProviderDeclarationSource } from './declarations.js';
 import { ApiKeyRejectedError, ProviderCallError, UnsafeRevocationError } from './errors.js';
 import type { KeyProvider, MintedKey, ProviderCapabilities } from './KeyProvider.js';
 import {
@@ -65,6 +67,10 @@ export interface ApiKeyStrategyOptions {
   client?: SecretsManagerClient;
   /** Admin credential reader; by default one over `client`. */
   adminCredentials?: AdminCredentialSource;
+  /** SSM client for declarations kept in parameters (`provider.ssmParameter`). */
+  ssmClient?: SSMClient;
+  /** Declaration resolver; by default one over `ssmClient`. */
+  declarations?: ProviderDeclarationSource;
   /** Extra provider factories by `provider.type`, next to the built-in `http`. */
   providers?: Record<string, ProviderFactory>;
   /** `fetch` for the HTTP provider; the global one by default. */
@@ -97,6 +103,7 @@ export class ApiKeyStrategy implements RotationStrategy {
   readonly #keyField: string;
   readonly #allowedHosts: string[];
   readonly #adminCredentials: AdminCredentialSource;
+  readonly #declarations: ProviderDeclarationSource;
   readonly #factories: Record<string, ProviderFactory>;
   readonly #fetch: typeof fetch | undefined;
   readonly #verifyPollMs: number;
@@ -111,6 +118,9 @@ export class ApiKeyStrategy implements RotationStrategy {
     this.#adminCredentials =
       options.adminCredentials ??
       new AdminCredentialSource(options.client ? { client: options.client } : {});
+    this.#declarations =
+      options.declarations ??
+      new ProviderDeclarationSource(options.ssmClient ? { ssmClient: options.ssmClient } : {});
     this.#factories = { ...BUILT_IN_PROVIDERS, ...(options.providers ?? {}) };
     this.#fetch = options.fetch;
     this.#verifyPollMs = options.verifyPollMs ?? 1_000;
@@ -162,7 +172,7 @@ export class ApiKeyStrategy implements RotationStrategy {
   async afterPromotion(request: PendingRequest): Promise<void> {
     const promoted = await this.#readPending(request);
     if (resolveApiKeyMode(promoted, this.#defaultMode) === 'self-issued') return;
-    const provider = this.#provider(promoted, request);
+    const provider = await this.#provider(promoted, request);
     const mode = overlapModeFor(provider.capabilities);
     const currentId = requiredStringField(promoted, API_KEY_FIELDS.keyId);
     const previousId = optionalStringField(promoted, API_KEY_FIELDS.previousKeyId);
@@ -215,8 +225,9 @@ export class ApiKeyStrategy implements RotationStrategy {
     return pending;
   }
 
-  #provider(secret: Secret, request: RotationRequest): KeyProvider {
-    return providerFromDeclaration(secret[API_KEY_FIELDS.provider], this.#factories, {
+  async #provider(secret: Secret, request: RotationRequest): Promise<KeyProvider> {
+    const declaration = await this.#declarations.resolve(secret[API_KEY_FIELDS.provider]);
+    return providerFromDeclaration(declaration, this.#factories, {
       adminCredentials: this.#adminCredentials,
       register: (value) => request.registerSecret(value),
       allowedHosts: this.#allowedHosts,
@@ -225,7 +236,7 @@ export class ApiKeyStrategy implements RotationStrategy {
   }
 
   async #mintPending(request: GenerateRequest, current: Secret): Promise<Secret> {
-    const provider = this.#provider(current, request);
+    const provider = await this.#provider(current, request);
     const mode = overlapModeFor(provider.capabilities);
     const currentId = optionalStringField(current, API_KEY_FIELDS.keyId);
     const previousId = optionalStringField(current, API_KEY_FIELDS.previousKeyId);
@@ -329,7 +340,7 @@ export class ApiKeyStrategy implements RotationStrategy {
    * key minted a moment ago may not be known to every provider node yet.
    */
   async #verifyAtProvider(request: PendingRequest, pending: Secret): Promise<void> {
-    const provider = this.#provider(pending, request);
+    const provider = await this.#provider(pending, request);
     const key = requiredStringField(pending, this.#keyField);
     const keyId = optionalStringField(pending, API_KEY_FIELDS.keyId);
     const deadline = Date.now() + provider.capabilities.propagationDelayMs;

@@ -1,4 +1,5 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { RotationStateError } from '../../errors.js';
 import {
   AWSCURRENT,
@@ -8,6 +9,7 @@ import {
 } from '../../secrets/SecretsGateway.js';
 import { parseSecretObject } from '../example/ExampleStrategy.js';
 import { AdminCredentialSource } from './adminCredentials.js';
+import { ProviderDeclarationSource } from './declarations.js';
 import type { ProviderCapabilities } from './KeyProvider.js';
 import {
   allowedHostsFromEnv,
@@ -58,6 +60,8 @@ export interface ReconcileApiKeysOptions {
   client: SecretsManagerClient;
   /** Client for the provider's admin secret, when it lives elsewhere; `client` by default. */
   adminClient?: SecretsManagerClient;
+  /** SSM client, for declarations kept in a parameter (`provider.ssmParameter`). */
+  ssmClient?: SSMClient;
   signal?: AbortSignal;
   /** Flag keys older than this many days (needs the provider's `createdAt`). */
   maxKeyAgeDays?: number;
@@ -118,8 +122,11 @@ export async function reconcileApiKeys(
   };
   if (mode === 'self-issued') return { ...base, listed: false, healthy: true };
 
+  const declaration = await new ProviderDeclarationSource(
+    options.ssmClient ? { ssmClient: options.ssmClient } : {},
+  ).resolve(current[API_KEY_FIELDS.provider]);
   const provider = providerFromDeclaration(
-    current[API_KEY_FIELDS.provider],
+    declaration,
     { ...BUILT_IN_PROVIDERS, ...(options.providers ?? {}) },
     {
       adminCredentials: new AdminCredentialSource({
