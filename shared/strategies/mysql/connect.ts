@@ -1,10 +1,11 @@
 import mysql from 'mysql2';
 import { StepTimeoutError } from '../../errors.js';
-import type {
-  ConnectOptions,
-  Connector,
-  DatabaseSession,
-  LoginTarget,
+import {
+  type ConnectOptions,
+  type Connector,
+  type DatabaseSession,
+  type LoginTarget,
+  untilAborted,
 } from '../database/driver.js';
 import { DatabaseConnectionError, LoginRefusedError } from '../database/errors.js';
 import { tlsConnectionOptions } from '../database/tls.js';
@@ -47,13 +48,10 @@ export const connectMysql: Connector = async (
     charset: 'utf8mb4_general_ci',
   });
   connection.on('error', () => {});
-  const onAbort = () => connection.destroy();
-  options.signal.addEventListener('abort', onAbort, { once: true });
   const client = connection.promise();
   try {
-    await client.connect();
+    await untilAborted(client.connect(), options.signal);
   } catch (error) {
-    options.signal.removeEventListener('abort', onAbort);
     connection.destroy();
     if (options.signal.aborted) {
       throw new StepTimeoutError(`Connect to ${where} aborted: the step is about to time out`, {
@@ -78,12 +76,23 @@ export const connectMysql: Connector = async (
   }
   const session: DatabaseSession = {
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
-      const [rows] = await client.query(sql, params ? [...params] : undefined);
-      return (Array.isArray(rows) ? rows : []) as Row[];
+      try {
+        const [rows] = await untilAborted(
+          client.query(sql, params ? [...params] : undefined),
+          options.signal,
+        );
+        return (Array.isArray(rows) ? rows : []) as Row[];
+      } catch (error) {
+        if (!options.signal.aborted) throw error;
+        connection.destroy();
+        throw new StepTimeoutError(`Query on ${where} aborted: the step is about to time out`, {
+          cause: error,
+        });
+      }
     },
     async close(): Promise<void> {
-      options.signal.removeEventListener('abort', onAbort);
-      await client.end().catch(() => connection.destroy());
+      if (options.signal.aborted) connection.destroy();
+      else await client.end().catch(() => connection.destroy());
     },
   };
   try {

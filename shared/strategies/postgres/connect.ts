@@ -1,10 +1,11 @@
 import pg from 'pg';
 import { StepTimeoutError } from '../../errors.js';
-import type {
-  ConnectOptions,
-  Connector,
-  DatabaseSession,
-  LoginTarget,
+import {
+  type ConnectOptions,
+  type Connector,
+  type DatabaseSession,
+  type LoginTarget,
+  untilAborted,
 } from '../database/driver.js';
 import { DatabaseConnectionError, LoginRefusedError } from '../database/errors.js';
 import { tlsConnectionOptions } from '../database/tls.js';
@@ -37,15 +38,17 @@ export const connectPostgres: Connector = async (
   });
   // An error event after connect (server restart) must not crash the process.
   client.on('error', () => {});
-  const onAbort = () => {
+  // Destroys the socket: pg's end() waits for a server that may never answer.
+  const destroy = () => {
+    (
+      client as unknown as { connection?: { stream?: { destroy(): void } } }
+    ).connection?.stream?.destroy();
     client.end().catch(() => {});
   };
-  options.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    await client.connect();
+    await untilAborted(client.connect(), options.signal);
   } catch (error) {
-    options.signal.removeEventListener('abort', onAbort);
-    await client.end().catch(() => {});
+    destroy();
     if (options.signal.aborted) {
       throw new StepTimeoutError(`Connect to ${where} aborted: the step is about to time out`, {
         cause: error,
@@ -68,12 +71,23 @@ export const connectPostgres: Connector = async (
   }
   return {
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
-      const result = await client.query(sql, params ? [...params] : undefined);
-      return result.rows as Row[];
+      try {
+        const result = await untilAborted(
+          client.query(sql, params ? [...params] : undefined),
+          options.signal,
+        );
+        return result.rows as Row[];
+      } catch (error) {
+        if (!options.signal.aborted) throw error;
+        destroy();
+        throw new StepTimeoutError(`Query on ${where} aborted: the step is about to time out`, {
+          cause: error,
+        });
+      }
     },
     async close(): Promise<void> {
-      options.signal.removeEventListener('abort', onAbort);
-      await client.end().catch(() => {});
+      if (options.signal.aborted) destroy();
+      else await client.end().catch(() => {});
     },
   };
 };
