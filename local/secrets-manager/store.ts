@@ -292,10 +292,11 @@ export class SecretsStore {
 
   private attachLabel(secret: SecretRecord, version: VersionRecord, label: string): void {
     if (version.stages.includes(label)) return;
-    const from = this.detachLabel(secret, label);
+    // Checked before anything changes, so a refused request leaves no partial move behind.
     if (version.stages.length >= MAX_LABELS_PER_VERSION) {
       throw limitExceeded('A version can have at most 20 staging labels.');
     }
+    const from = this.detachLabel(secret, label);
     version.stages.push(label);
     // "Moving AWSCURRENT automatically moves AWSPREVIOUS onto the version it left" (API).
     if (label === AWSCURRENT && from && from !== version) {
@@ -534,10 +535,11 @@ export class SecretsStore {
     const token = readToken(input) ?? randomUUID();
     const description = optionalString(input, 'Description', { max: 2048 });
     const kmsKeyId = optionalString(input, 'KmsKeyId');
+    // The value first: if it is refused (token reuse), the metadata stays unchanged too.
+    const version = value ? this.writeValue(secret, value, token, undefined) : undefined;
     if (description !== undefined) secret.description = description;
     if (kmsKeyId !== undefined) secret.kmsKeyId = kmsKeyId;
     secret.lastChangedDate = this.now();
-    const version = value ? this.writeValue(secret, value, token, undefined) : undefined;
     return prune({ ARN: secret.arn, Name: secret.name, VersionId: version?.versionId });
   }
 

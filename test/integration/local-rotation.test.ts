@@ -152,8 +152,9 @@ describe('local Secrets Manager: RotateSecret and the rotation function', () => 
     const rotated = await client.send(
       new RotateSecretCommand({ SecretId: secret.arn, RotationLambdaARN: FUNCTION }),
     );
-    await twin.rotations.settled();
+    const record = await twin.rotations.waitFor(secret.arn);
     const described = await client.send(new DescribeSecretCommand({ SecretId: secret.arn }));
+    expect(record).toMatchObject({ state: 'Succeeded', versionId: rotated.VersionId });
     expect(script.invocations.at(-1)?.stagesOfToken).toEqual(['AWSPENDING']);
     expect(described.VersionIdsToStages).toEqual({
       [secret.versionId]: ['AWSPREVIOUS'],
