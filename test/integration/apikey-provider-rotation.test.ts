@@ -312,6 +312,25 @@ describe('reconcileApiKeys', () => {
     expect(broken.healthy).toBe(false);
   });
 
+  it('reports the key a failed finishSecret clean-up left live, whatever its label', async () => {
+    const f = await fixture();
+    const first = f.secret('AWSCURRENT')?.keyId as string;
+    await f.rotate();
+    // The second rotation's finishSecret should revoke the first key, but the provider is down
+    // for good: the rotation is promoted and the clean-up fails.
+    f.server.failNext('revoke', '5xx', 10);
+    const token = f.sm.startRotation();
+    for (const step of STEPS.slice(0, 3)) await f.run(step, token);
+    await expect(f.run('finishSecret', token)).rejects.toThrow(/"revoke"/);
+    expect(f.sm.versionWith('AWSCURRENT')).toBe(token);
+
+    const report = await reconcileApiKeys(reconcileOptions(f));
+
+    expect(f.server.keys.get(first)?.label).toBe('initial');
+    expect(report.stranded).toEqual([first]);
+    expect(report.healthy).toBe(false);
+  });
+
   it('flags keys older than the age policy', async () => {
     const f = await fixture();
     await f.rotate();

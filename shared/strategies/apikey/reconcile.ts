@@ -65,7 +65,10 @@ export interface ReconcileApiKeysOptions {
   signal?: AbortSignal;
   /** Flag keys older than this many days (needs the provider's `createdAt`). */
   maxKeyAgeDays?: number;
-  /** Only keys whose label starts with this are considered ours; default `rotator-`. `""`: every key. */
+  /**
+   * Only keys whose label starts with this are considered ours (besides keys a rotation was
+   * meant to revoke); default `rotator-`. `""`: every key.
+   */
   labelPrefix?: string;
   /** Extra provider factories, as for the strategy. */
   providers?: Record<string, ProviderFactory>;
@@ -142,6 +145,14 @@ export async function reconcileApiKeys(
   }
   const listed = await provider.list({ signal });
   const labelPrefix = options.labelPrefix ?? 'rotator-';
+  // Ids the labelled versions say were to be revoked: finishSecret's targets.
+  const dueForRevocation = new Set(
+    [current, previous]
+      .map((secret) =>
+        secret ? optionalStringField(secret, API_KEY_FIELDS.retiringKeyId) : undefined,
+      )
+      .filter((id): id is string => id !== undefined),
+  );
   const now = (options.now ?? (() => new Date()))().getTime();
   const maxAgeMs =
     options.maxKeyAgeDays === undefined ? undefined : options.maxKeyAgeDays * 86_400_000;
@@ -155,8 +166,14 @@ export async function reconcileApiKeys(
           : key.id === referenced.pending
             ? 'pending'
             : 'stranded';
-    // Keys someone made by hand for another purpose are not ours to report.
-    if (status === 'stranded' && labelPrefix !== '' && !key.label?.startsWith(labelPrefix))
+    // Keys someone made by hand for another purpose are not ours to report, unless a
+    // rotation meant to revoke them (a finishSecret whose clean-up failed).
+    if (
+      status === 'stranded' &&
+      labelPrefix !== '' &&
+      !key.label?.startsWith(labelPrefix) &&
+      !dueForRevocation.has(key.id)
+    )
       continue;
     const created = key.createdAt ? Date.parse(key.createdAt) : Number.NaN;
     const tooOld = maxAgeMs !== undefined && Number.isFinite(created) && now - created > maxAgeMs;
