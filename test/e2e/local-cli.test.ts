@@ -13,14 +13,21 @@ import {
 const run = promisify(execFile);
 const start = useLocalSecretsManager();
 
-/** The first `aws` on PATH (or $AWS_CLI_PATH, /usr/bin, /usr/local/bin) that is CLI v2. */
+/**
+ * `$AWS_CLI_PATH` when set (and only it), else the first `aws` on PATH, `/usr/local/bin` or
+ * `/usr/bin` that reports CLI v2: PATH may start with a v1 shim (e.g. pyenv).
+ */
 function findAwsCliV2(): string | undefined {
-  const candidates = [
-    process.env.AWS_CLI_PATH,
-    ...(process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'aws')),
-    '/usr/local/bin/aws',
-    '/usr/bin/aws',
-  ].filter((p): p is string => typeof p === 'string' && p.length > 0 && existsSync(p));
+  const explicit = process.env.AWS_CLI_PATH;
+  const candidates = (
+    explicit
+      ? [explicit]
+      : [
+          ...(process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'aws')),
+          '/usr/local/bin/aws',
+          '/usr/bin/aws',
+        ]
+  ).filter((p) => p.length > 0 && existsSync(p));
   for (const candidate of candidates) {
     try {
       const version = execFileSync(candidate, ['--version'], {
@@ -37,7 +44,7 @@ function findAwsCliV2(): string | undefined {
 
 const aws = findAwsCliV2();
 const MISSING =
-  'AWS CLI v2 not found (looked at $AWS_CLI_PATH, PATH, /usr/local/bin, /usr/bin). Install it: apt-get install -y awscli';
+  'AWS CLI v2 not found ($AWS_CLI_PATH if set, else PATH, /usr/local/bin, /usr/bin). Install it: apt-get install -y awscli (Debian 12 ships v2)';
 
 describe('local Secrets Manager: driven by the real AWS CLI v2', () => {
   it('create-secret, put-secret-value, describe-secret, update-secret-version-stage, rotate-secret, get-random-password, cancel-rotate-secret', async (context) => {
