@@ -19,7 +19,7 @@ export function hostilePassword(): string {
   return `'"\\%?$1;-- DROP ROLE x; ü密${randomPassword(12)}\`'`;
 }
 
-/** A random username with quotes, backslash, `%`, a keyword and non-ASCII letters. */
-export function hostileUsername(maxLength = 40): string {
-  return `o'b"r\\%_sélect ${randomSuffix(6)}`.slice(0, maxLength);
+/** A random username with quotes, backslash, `%`, `;`, a SQL keyword and non-ASCII letters. */
+export function hostileUsername(): string {
+  return `o'b"r\\%ü;SELECT ${randomSuffix(6)}`;
 }
