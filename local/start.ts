@@ -10,7 +10,7 @@ import { seedExampleSecrets } from './secrets-manager/seed.js';
 /** `npm start`: the local Secrets Manager twin on 127.0.0.1. */
 const USAGE = `Usage: npm start -- [options]
   --port <n>              TCP port on 127.0.0.1 (default: $PORT or 4599; 0 = any free port)
-  --state <file>          encrypted state file (default: .rotator-local/secrets-manager.json)
+  --state <file>          encrypted state file (default: .local-state/secrets-manager.json)
   --in-memory             keep state in memory only
   --master-key-file <f>   master key file (default: <state>.key, created with mode 0600;
                           ${MASTER_KEY_ENV} takes precedence)
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     throw new Error(`Invalid port: ${values.port}`);
   const statePath = values['in-memory']
     ? undefined
-    : resolve(values.state ?? '.rotator-local/secrets-manager.json');
+    : resolve(values.state ?? '.local-state/secrets-manager.json');
   const functions = values.functions;
   const timeout = values['function-timeout-ms'];
   const twin = await startLocalSecretsManager({
