@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import {
+  GetFunctionConfigurationCommand,
+  GetPolicyCommand,
+  LambdaClient,
+  ResourceNotFoundException as LambdaNotFound,
+} from '@aws-sdk/client-lambda';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createStyle, type Output } from '../../cli/lib/output.js';
+import type { Prober } from '../../cli/lib/probe.js';
+import { main } from '../../cli/rotator.js';
+
+const ACCOUNT = '111122223333';
+const FUNCTION_ARN = `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:rotator-postgres`;
+const SECRET_ARN = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:prod/db-AbCdEf`;
+
+function captureOutput(): Output & { text(): string } {
+  const lines: string[] = [];
+  return {
+    tty: false,
+    style: createStyle(false),
+    line: (t = '') => lines.push(t),
+    error: (t) => lines.push(t),
+    json: (v) => lines.push(JSON.stringify(v)),
+    status: (t) => lines.push(t),
+    text: () => lines.join('\n'),
+  };
+}
+
+const unreachable: Prober = {
+  reach: async () => ({ ok: false, ms: 1, detail: 'ETIMEDOUT' }),
+  tls: async () => ({ supported: false, verified: false }),
+  login: async () => ({ outcome: 'unreachable' }),
+};
+
+interface Finding {
+  id: string;
+  severity: string;
+  title: string;
+  fix?: string;
+}
+
+describe('doctor against AWS (mocked Secrets Manager and Lambda)', () => {
+  const sm = mockClient(SecretsManagerClient);
+  const lambda = mockClient(LambdaClient);
+  const password = randomBytes(18).toString('base64url');
+
+  beforeEach(() => {
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: SECRET_ARN,
+      Name: 'prod/db',
+      RotationEnabled: true,
+      RotationLambdaARN: FUNCTION_ARN,
+      VersionIdsToStages: { ['a'.repeat(32)]: ['AWSCURRENT'] },
+    });
+    sm.on(ListSecretVersionIdsCommand).resolves({ Versions: [] });
+    sm.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({
+        engine: 'postgres',
+        host: 'db.internal',
+        username: 'app',
+        password,
+      }),
+    });
+    lambda
+      .on(GetFunctionConfigurationCommand)
+      .resolves({ Environment: { Variables: { ROTATION_MODE: 'single-user' } } });
+  });
+
+  afterEach(() => {
+    sm.reset();
+    lambda.reset();
+  });
+
+  async function doctor(): Promise<{ code: number; findings: Finding[]; text: string }> {
+    const out = captureOutput();
+    const code = await main(['doctor', 'prod/db', '--json', '--region', 'eu-west-1'], {
+      out,
+      prober: unreachable,
+      env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+    });
+    const text = out.text();
+    expect(text).not.toContain(password);
+    return { code, findings: (JSON.parse(text) as { findings: Finding[] }).findings, text };
+  }
+
+  it('reports a missing invoke permission with the add-permission command', async () => {
+    lambda
+      .on(GetPolicyCommand)
+      .rejects(new LambdaNotFound({ message: 'No policy', $metadata: {} }));
+    const { code, findings } = await doctor();
+    expect(code).toBe(1);
+    const missing = findings.find((f) => f.id === 'invoke-permission-missing');
+    expect(missing?.fix).toBe(
+      `aws lambda add-permission --function-name ${FUNCTION_ARN} --statement-id SecretsManagerAccess --action lambda:InvokeFunction --principal secretsmanager.amazonaws.com --source-account ${ACCOUNT}`,
+    );
+  });
+
+  it('accepts a permission scoped with SourceAccount and warns about one without', async () => {
+    const statement = {
+      Sid: 'sm',
+      Effect: 'Allow',
+      Principal: { Service: 'secretsmanager.amazonaws.com' },
+      Action: 'lambda:InvokeFunction',
+      Resource: FUNCTION_ARN,
+    };
+    lambda.on(GetPolicyCommand).resolves({
+      Policy: JSON.stringify({
+        Statement: [
+          { ...statement, Condition: { StringEquals: { 'AWS:SourceAccount': ACCOUNT } } },
+        ],
+      }),
+    });
+    const scoped = await doctor();
+    expect(scoped.findings.find((f) => f.id === 'invoke-permission')?.severity).toBe('ok');
+    expect(scoped.code, 'an unreachable database is only a warning').toBe(0);
+
+    lambda.on(GetPolicyCommand).resolves({ Policy: JSON.stringify({ Statement: [statement] }) });
+    const unscoped = await doctor();
+    expect(unscoped.findings.find((f) => f.id === 'invoke-permission-unscoped')?.severity).toBe(
+      'warning',
+    );
+  });
+
+  it('reports a rotator that does not exist', async () => {
+    lambda
+      .on(GetFunctionConfigurationCommand)
+      .rejects(new LambdaNotFound({ message: 'Function not found', $metadata: {} }));
+    lambda
+      .on(GetPolicyCommand)
+      .rejects(new LambdaNotFound({ message: 'Function not found', $metadata: {} }));
+    const { code, findings } = await doctor();
+    expect(code).toBe(1);
+    expect(findings.find((f) => f.id === 'function-missing')?.title).toBe(
+      'The rotation function rotator-postgres does not exist.',
+    );
+  });
+
+  it("reads the password policy from the function's environment", async () => {
+    lambda
+      .on(GetPolicyCommand)
+      .rejects(new LambdaNotFound({ message: 'No policy', $metadata: {} }));
+    const defaults = await doctor();
+    expect(
+      defaults.findings.find((f) => f.id === 'password-policy-unsafe-characters')?.title,
+    ).toContain('%');
+
+    lambda
+      .on(GetFunctionConfigurationCommand)
+      .resolves({ Environment: { Variables: { EXCLUDE_PUNCTUATION: 'true' } } });
+    const safe = await doctor();
+    expect(safe.findings.find((f) => f.id === 'password-policy')?.title).toContain(
+      'function environment',
+    );
+  });
+});
