@@ -154,6 +154,26 @@ describe.skipIf(!support.available)(
       ]);
     });
 
+    it('completes a clone that exists at only some hosts, and sets the password of every account', async () => {
+      const { secret, username } = await seedApp();
+      await server.query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ?", [
+        `${username}_clone`,
+        mysqlNativePasswordHash(randomPassword()),
+      ]);
+      const rig = rotationRig(strategy(), secret, ENV);
+      await rig.rotate();
+      const hash = mysqlNativePasswordHash(rig.current().password as string);
+      const accounts = await server.query<{ Host: string; authentication_string: string }>(
+        'SELECT Host, authentication_string FROM mysql.user WHERE User = ? ORDER BY Host',
+        [`${username}_clone`],
+      );
+      expect(accounts).toEqual([
+        { Host: '%', authentication_string: hash },
+        { Host: '127.0.0.1', authentication_string: hash },
+      ]);
+      expect(await privilegeKeys(`${username}_clone`)).toEqual(await privilegeKeys(username));
+    });
+
     it('repairs grant drift on the next rotation', async () => {
       const { secret, username } = await seedApp();
       const rig = rotationRig(strategy(), secret, ENV);

@@ -100,11 +100,13 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       const created = await dialect.ensureUser(admin, current.username, change);
       if (created) request.logger.info('Created the alternate user', { user: pending.username });
       const parity = await ensureGrantParity(dialect, admin, pair, request.logger);
-      if (!pendingWorks && !created) await dialect.setUserPassword(admin, change);
+      // Also after a creation: ensureUser may have added only some accounts (MySQL hosts)
+      // of a user whose other accounts still hold an older password.
+      if (!pendingWorks) await dialect.setUserPassword(admin, change);
       request.logger.info('Alternate user ready', {
         user: pending.username,
         created,
-        passwordChanged: !pendingWorks || created,
+        passwordChanged: !pendingWorks,
         privilegesRepaired: parity.repaired.length,
       });
     } finally {

@@ -201,10 +201,11 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
 
   async setUserPassword(admin: DatabaseSession, change: PasswordChange): Promise<void> {
     const verifier = await this.#verifier(admin, change);
+    // LOGIN too: a pre-existing clone made NOLOGIN would otherwise fail testSecret later.
     await runQuery(
       admin,
       'set password',
-      `ALTER ROLE ${ident(change.username)} PASSWORD ${literal(verifier)}`,
+      `ALTER ROLE ${ident(change.username)} WITH LOGIN PASSWORD ${literal(verifier)}`,
     );
   }
 
