@@ -250,6 +250,18 @@ describe('HttpKeyProvider calls', () => {
     expect((error as Error).message).not.toContain(leaked);
   });
 
+  it('refuses an oversized answer without reading it all', async () => {
+    const { impl } = fakeFetch(() => ({
+      status: 200,
+      body: { data: [], pad: 'x'.repeat(2_000_000) },
+    }));
+    const error = await provider(parseHttpProviderConfig(declaration()), impl)
+      .p.list?.({ signal: signal() })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderCallError);
+    expect((error as Error).message).toMatch(/larger than/);
+  });
+
   it('lists keys with ids, labels and (when declared) values', async () => {
     const { impl } = fakeFetch(() => ({
       status: 200,

@@ -545,14 +545,20 @@ export class HttpKeyProvider implements KeyProvider {
         },
       );
     }
-    let text: string;
+    let text: string | undefined;
     try {
-      text = await response.text();
+      text = await readLimited(response, MAX_RESPONSE_BYTES);
     } catch (error) {
       throw new ProviderCallError(call, 'response body could not be read', {
         status: response.status,
         retryable: true,
         cause: error,
+      });
+    }
+    if (text === undefined) {
+      throw new ProviderCallError(call, `response body larger than ${MAX_RESPONSE_BYTES} bytes`, {
+        status: response.status,
+        retryable: false,
       });
     }
     let parsed: unknown;
@@ -565,4 +571,25 @@ export class HttpKeyProvider implements KeyProvider {
     }
     return { status: response.status, body: parsed };
   }
+}
+
+/** Provider answers are small JSON documents; anything this large is refused unread. */
+const MAX_RESPONSE_BYTES = 1_048_576;
+/** The body as text, or `undefined` once more than `limit` bytes arrive (then cancelled). */
+async function readLimited(response: Response, limit: number): Promise<string | undefined> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
