@@ -2,11 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Clock, ManualClock, systemClock } from './clock.js';
+import type { RotationRecord, SecretRecord } from './model.js';
 import { loadMasterKey, parseMasterKey, StateFile, StateFileError } from './persistence.js';
 import { type LocalLogger, type RotationRegistry, RotationRunner } from './rotation.js';
 import { RotationScheduler } from './scheduler.js';
 import { createRequestHandler } from './server.js';
-import { type RotationRecord, type SecretRecord, SecretsStore } from './store.js';
+import { SecretsStore } from './store.js';
 
 export type { Clock } from './clock.js';
 export { ManualClock, systemClock } from './clock.js';

@@ -1,6 +1,6 @@
 import { invalidParameter } from './errors.js';
 import { type Input, optionalStringList, requiredString } from './input.js';
-import type { SecretRecord } from './store.js';
+import type { SecretRecord } from './model.js';
 
 /** One ListSecrets filter (API `Filter`). */
 export interface Filter {

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { SecretRecord, SecretValue, StoreSnapshot, VersionRecord } from './store.js';
+import type { SecretRecord, SecretValue, StoreSnapshot, VersionRecord } from './model.js';
 
 /** Environment variable holding the master key: base64 of 32 random bytes. */
 export const MASTER_KEY_ENV = 'ROTATOR_LOCAL_MASTER_KEY';

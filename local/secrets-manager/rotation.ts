@@ -6,7 +6,8 @@ import {
   type RotationEvent,
   type RotationStep,
 } from '../../shared/engine/types.js';
-import type { RotationJob, RotationRecord, SecretsStore } from './store.js';
+import type { RotationJob, RotationRecord } from './model.js';
+import type { SecretsStore } from './store.js';
 
 /** A rotation function as Lambda would run it: the handler of a rotation Lambda. */
 export type RotationFunction = (event: RotationEvent, context: Context) => Promise<unknown>;
