@@ -8,6 +8,9 @@ import {
   parseHttpProviderConfig,
 } from '../../shared/strategies/apikey/HttpKeyProvider.js';
 
+/** The admin credential the fake provider is handed; random per run. */
+const ADMIN_CREDENTIAL = randomBytes(24).toString('base64url');
+
 const declaration = (overrides: Record<string, unknown> = {}) => ({
   type: 'http',
   baseUrl: 'https://keys.example.com/v2',
@@ -59,7 +62,7 @@ function fakeFetch(reply: (seen: Seen) => { status: number; body?: unknown } | P
 function provider(
   config: HttpProviderConfig,
   fetchImpl: typeof fetch,
-  credential = 'admin-cred-value',
+  credential = ADMIN_CREDENTIAL,
 ) {
   const loads: boolean[] = [];
   const p = new HttpKeyProvider({
@@ -151,7 +154,7 @@ describe('HttpKeyProvider calls', () => {
 
     expect(minted).toEqual({ id: '42', key });
     expect(seen[0]?.url).toBe('https://keys.example.com/v2/keys');
-    expect(seen[0]?.headers.authorization).toBe('Bearer admin-cred-value');
+    expect(seen[0]?.headers.authorization).toBe(`Bearer ${ADMIN_CREDENTIAL}`);
     expect(seen[0]?.headers['idempotency-key']).toBe(token);
     expect(JSON.parse(seen[0]?.body ?? '{}')).toEqual({
       label: `rotator-${token}`,
@@ -177,9 +180,11 @@ describe('HttpKeyProvider calls', () => {
     const { p, loads } = provider(parseHttpProviderConfig(declaration()), impl);
     expect(await p.test({ key, expectedId: 'k1', signal: signal() })).toBe('valid');
     expect(await p.test({ key, expectedId: 'k2', signal: signal() })).toBe('rejected');
-    expect(await p.test({ key: 'other-key-value', signal: signal() })).toBe('rejected');
+    expect(await p.test({ key: randomBytes(16).toString('hex'), signal: signal() })).toBe(
+      'rejected',
+    );
     expect(loads).toEqual([]);
-    expect(seen.every((s) => s.headers.authorization !== 'Bearer admin-cred-value')).toBe(true);
+    expect(seen.every((s) => s.headers.authorization !== `Bearer ${ADMIN_CREDENTIAL}`)).toBe(true);
   });
 
   it('re-reads the admin credential once (forceFetch) when the provider refuses it', async () => {

@@ -68,7 +68,7 @@ describe('self-issued API keys', () => {
 
   it('uses the per-secret keyFormat over the environment', async () => {
     const format = { prefix: 'whk_', length: 48, alphabet: 'base58' };
-    const { rotate } = setup({ apiKey: 'legacy-key-value', keyFormat: format });
+    const { rotate } = setup({ apiKey: randomBytes(20).toString('hex'), keyFormat: format });
 
     const after = await rotate();
 
@@ -105,7 +105,10 @@ describe('self-issued API keys', () => {
   });
 
   it('fails createSecret with an error naming the field when the secret asks for a weak format', async () => {
-    const { sm, handler } = setup({ apiKey: 'x'.repeat(20), keyFormat: { length: 10 } });
+    const { sm, handler } = setup({
+      apiKey: randomBytes(20).toString('hex'),
+      keyFormat: { length: 10 },
+    });
     const token = sm.startRotation();
     await expect(
       handler(rotationEvent('createSecret', sm.arn, token), lambdaContext()),
