@@ -14,6 +14,7 @@ import {
   parseScheduleExpression,
 } from '../../local/secrets-manager/schedule.js';
 import {
+  eventually,
   randomCredential,
   scriptedRotationFunction,
   uniqueName,
@@ -168,6 +169,50 @@ describe('local Secrets Manager: rotation schedules on an injectable clock', () 
     await twin.client.send(new RotateSecretCommand({ SecretId: arn })).catch(() => undefined);
     await twin.rotations.settled();
     expect(twin.rotations.status(arn)?.state).toBe('Succeeded');
+  });
+});
+
+describe('local Secrets Manager: scheduler with a clock that does not notify', () => {
+  it('polls the clock and starts the rotation once NextRotationDate has passed', async () => {
+    // Prepare: a plain Clock (not a ManualClock), as the wall clock is.
+    let now = Date.UTC(2026, 0, 1, 9);
+    let script: Script | undefined;
+    const twin = await start({
+      clock: { now: () => now },
+      schedulerIntervalMs: 10,
+      registry: ({ client }) => {
+        script = scriptedRotationFunction(client);
+        return new Map([['polled', script.fn]]);
+      },
+    });
+    const { ARN } = await twin.client.send(
+      new CreateSecretCommand({ Name: uniqueName('poll'), SecretString: randomCredential() }),
+    );
+    await twin.client.send(
+      new RotateSecretCommand({
+        SecretId: ARN,
+        RotationLambdaARN: 'polled',
+        RotationRules: { AutomaticallyAfterDays: 1 },
+        RotateImmediately: false,
+      }),
+    );
+    await twin.rotations.settled();
+    // Act
+    now = Date.UTC(2026, 0, 2, 0, 0, 1);
+    const state = await eventually(async () => {
+      await twin.rotations.settled();
+      const record = twin.rotations.status(ARN as string);
+      return record?.mode === 'rotate' && record.state !== 'InProgress' ? record.state : undefined;
+    }, 10_000);
+    // Assess
+    expect(state).toBe('Succeeded');
+    expect(script?.steps()).toEqual([
+      'testSecret',
+      'createSecret',
+      'setSecret',
+      'testSecret',
+      'finishSecret',
+    ]);
   });
 });
 
