@@ -150,6 +150,12 @@ describe('template.yaml', () => {
       .map((f) => readFileSync(f, 'utf8'))
       .join('\n');
     const platform = new Set(['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME']);
+    const globalVars = Object.keys(
+      envOf({ Type: 'Globals', Properties: template.Globals?.Function ?? {} }),
+    );
+    for (const name of globalVars.filter((v) => !platform.has(v))) {
+      expect(code.includes(name), `Globals set ${name}, which no code reads`).toBe(true);
+    }
     for (const [logicalId, fn] of functions) {
       const vars = Object.keys(envOf(fn));
       for (const name of vars.filter((v) => !platform.has(v))) {
@@ -261,11 +267,11 @@ describe('template.yaml', () => {
             // Resource "*" only where the API has no resource: GetRandomPassword and the
             // ENI calls Lambda makes for VPC functions (the latter only with a VPC).
             const ec2 = actions.every((a) => a.startsWith('ec2:'));
-            expect(
-              actions.every((a) => a === 'secretsmanager:GetRandomPassword') || ec2,
-              `${where}: Resource "*"`,
-            ).toBe(true);
+            const random = actions.every((a) => a === 'secretsmanager:GetRandomPassword');
+            expect(random || ec2, `${where}: Resource "*"`).toBe(true);
             if (ec2) expect(guard, where).toBe('HasVpc');
+            // Only a function that asks the service for passwords may call it.
+            if (random) expect(guard, where).toBe('UsePasswordService');
             continue;
           }
           if (secretActions.length > 0 && statement !== only?.statement) {
