@@ -591,8 +591,10 @@ export class SecretsStore {
       throw invalidRequest('Previous rotation request is still in progress.');
     }
     const functionArn = lambdaArn ?? secret.rotationLambdaArn;
-    if (!functionArn)
+    if (!functionArn) {
+      // The service's wording, as quoted from the AWS CLI in getmoto/moto#3912.
       throw invalidRequest('No Lambda rotation function ARN is associated with this secret.');
+    }
     if (!this.functionExists(functionArn)) {
       throw invalidRequest(
         `Secrets Manager cannot invoke the specified Lambda function ${functionArn}: the local function registry has no such function.`,
