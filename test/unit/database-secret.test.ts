@@ -122,6 +122,7 @@ describe('parseDatabaseSecret', () => {
   });
 
   it('withLogin keeps every other field, known or unknown, untouched', () => {
+    const newPassword = randomPassword();
     const parsed = parseDatabaseSecret(
       secret({
         engine: 'postgres',
@@ -133,9 +134,9 @@ describe('parseDatabaseSecret', () => {
       PG,
     );
     const next = JSON.parse(
-      withLogin(parsed, { username: 'app_clone', password: 'new-password' }),
+      withLogin(parsed, { username: 'app_clone', password: newPassword }),
     ) as Record<string, unknown>;
-    expect(next).toEqual({ ...parsed.fields, username: 'app_clone', password: 'new-password' });
+    expect(next).toEqual({ ...parsed.fields, username: 'app_clone', password: newPassword });
     expect(next.port).toBe('6543');
   });
 });
@@ -262,7 +263,7 @@ describe('admin login from masterarn', () => {
 
   it('uses the admin secret own port and TLS fields when present', () => {
     const login = adminLoginFor(
-      JSON.stringify({ username: 'root', password: 'pw-123456', port: '6001', ssl: true }),
+      JSON.stringify({ username: 'root', password: randomPassword(), port: '6001', ssl: true }),
       rotated,
     );
     expect(login.port).toBe(6001);
@@ -274,7 +275,7 @@ describe('admin login from masterarn', () => {
       (
         thrown(() =>
           adminLoginFor(
-            JSON.stringify({ username: 'r', password: 'p-123456', host: 'other' }),
+            JSON.stringify({ username: 'r', password: randomPassword(), host: 'other' }),
             rotated,
           ),
         ) as SecretFormatError

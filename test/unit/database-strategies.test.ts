@@ -288,7 +288,7 @@ describe('SingleUserStrategy', () => {
       .verify(
         request({
           current,
-          pending: value({ engine: 'oracle', username: 'app', password: 'x-123456' }),
+          pending: value({ engine: 'oracle', username: 'app', password: randomPassword() }),
         }),
       )
       .catch((e: unknown) => e);
@@ -319,11 +319,19 @@ describe('AlternatingUsersStrategy', () => {
     expect(JSON.parse(await strategy.generatePending(request({ current }))).username).toBe(
       'app_clone',
     );
-    const clone = value({ username: 'app_clone', password: 'p-1234567', masterarn: 'arn:admin' });
+    const clone = value({
+      username: 'app_clone',
+      password: randomPassword(),
+      masterarn: 'arn:admin',
+    });
     expect(JSON.parse(await strategy.generatePending(request({ current: clone }))).username).toBe(
       'app',
     );
-    const long = value({ username: 'a'.repeat(15), password: 'p-1234567', masterarn: 'arn:admin' });
+    const long = value({
+      username: 'a'.repeat(15),
+      password: randomPassword(),
+      masterarn: 'arn:admin',
+    });
     await expect(strategy.generatePending(request({ current: long }))).rejects.toThrow(
       /20 characters/,
     );
