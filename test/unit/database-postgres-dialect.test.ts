@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import type { DatabaseSession } from '../../shared/strategies/database/driver.js';
+import {
+  type PgPrivilege,
+  PostgresDialect,
+} from '../../shared/strategies/postgres/PostgresDialect.js';
+import { randomPassword } from '../helpers/databases/credentials.js';
+
+/** A session that records statements and answers from a script keyed by SQL prefix. */
+function recordingSession(answers: Record<string, unknown[]> = {}, failOn?: RegExp) {
+  const statements: string[] = [];
+  const session: DatabaseSession = {
+    async query<Row>(sql: string): Promise<Row[]> {
+      statements.push(sql);
+      if (failOn?.test(sql)) throw Object.assign(new Error('permission denied'), { code: '42501' });
+      for (const [prefix, rows] of Object.entries(answers))
+        if (sql.startsWith(prefix)) return rows as Row[];
+      return [];
+    },
+    close: async () => {},
+  };
+  return { session, statements };
+}
+
+const pair = (current: string, pending: string) => ({
+  current,
+  pending,
+  base: current.endsWith('_clone') ? pending : current,
+  clone: current.endsWith('_clone') ? current : pending,
+});
+
+describe('PostgresDialect repairs', () => {
+  const dialect = new PostgresDialect(async () => {
+    throw new Error('not used');
+  });
+
+  it('hands objects the clone created back to the base user when the base user takes over', async () => {
+    const { session, statements } = recordingSession();
+    const missing: PgPrivilege[] = [
+      { key: 'OWNER RIGHTS ON TABLE "s"."a"', kind: 'owner', owner: 'app_clone' },
+      { key: 'OWNER RIGHTS ON TABLE "s"."b"', kind: 'owner', owner: 'app_clone' },
+    ];
+    expect(await dialect.repair(session, missing, pair('app_clone', 'app'))).toEqual([]);
+    // Once for all objects: REASSIGN covers every object the clone owns.
+    expect(statements).toEqual([
+      'GRANT "app" TO "app_clone"',
+      'REASSIGN OWNED BY "app_clone" TO "app"',
+    ]);
+  });
+
+  it('gives the clone owner rights through membership, never ownership', async () => {
+    const { session, statements } = recordingSession();
+    await dialect.repair(
+      session,
+      [{ key: 'OWNER RIGHTS ON SCHEMA "s"', kind: 'owner', owner: 'app' }],
+      pair('app', 'app_clone'),
+    );
+    expect(statements).toEqual(['GRANT "app" TO "app_clone"']);
+  });
+
+  it('maps default-privilege grantees: self, the other user of the pair, PUBLIC and other roles', async () => {
+    const { session, statements } = recordingSession();
+    const base = {
+      kind: 'default' as const,
+      schema: 's',
+      objects: 'TABLES',
+      privilege: 'SELECT',
+      grantable: false,
+    };
+    await dialect.repair(
+      session,
+      [
+        { ...base, key: '1', grantee: '<self>' },
+        { ...base, key: '2', grantee: '<other user>' },
+        { ...base, key: '3', grantee: 'PUBLIC', schema: null },
+        { ...base, key: '4', grantee: 'read"ers', grantable: true },
+      ],
+      pair('app', 'app_clone'),
+    );
+    expect(statements).toEqual([
+      'ALTER DEFAULT PRIVILEGES FOR ROLE "app_clone" IN SCHEMA "s" GRANT SELECT ON TABLES TO "app_clone"',
+      'ALTER DEFAULT PRIVILEGES FOR ROLE "app_clone" IN SCHEMA "s" GRANT SELECT ON TABLES TO "app"',
+      'ALTER DEFAULT PRIVILEGES FOR ROLE "app_clone" GRANT SELECT ON TABLES TO PUBLIC',
+      'ALTER DEFAULT PRIVILEGES FOR ROLE "app_clone" IN SCHEMA "s" GRANT SELECT ON TABLES TO "read""ers" WITH GRANT OPTION',
+    ]);
+  });
+
+  it('re-quotes list settings element by element and quotes other values as literals', async () => {
+    const { session, statements } = recordingSession();
+    await dialect.repair(
+      session,
+      [
+        {
+          key: '1',
+          kind: 'setting',
+          database: null,
+          name: 'search_path',
+          value: '"$user", app, "we""ird"',
+        },
+        {
+          key: '2',
+          kind: 'setting',
+          database: 'appdb',
+          name: 'statement_timeout',
+          value: "5s'; DROP ROLE x; --",
+        },
+        { key: '3', kind: 'setting', database: null, name: 'app.tenant', value: 'acme' },
+      ],
+      pair('app', 'app_clone'),
+    );
+    expect(statements).toEqual([
+      'ALTER ROLE "app_clone" SET "search_path" TO "$user", "app", "we""ird"',
+      `ALTER ROLE "app_clone" IN DATABASE "appdb" SET "statement_timeout" TO '5s''; DROP ROLE x; --'`,
+      `ALTER ROLE "app_clone" SET "app"."tenant" TO 'acme'`,
+    ]);
+  });
+
+  it('reports each privilege it could not grant and carries on with the others', async () => {
+    const { session, statements } = recordingSession({}, /CREATEDB/);
+    const failures = await dialect.repair(
+      session,
+      [
+        { key: 'ROLE ATTRIBUTE CREATEDB', kind: 'attribute', attribute: 'CREATEDB' },
+        { key: 'MEMBER OF "r"', kind: 'membership', role: 'r' },
+      ],
+      pair('app', 'app_clone'),
+    );
+    expect(failures.map((f) => f.key)).toEqual(['ROLE ATTRIBUTE CREATEDB']);
+    expect(statements).toEqual([
+      'ALTER ROLE "app_clone" WITH CREATEDB',
+      'GRANT "r" TO "app_clone"',
+    ]);
+  });
+
+  it('sets passwords as a SCRAM verifier with the server iteration count, registering it', async () => {
+    const { session, statements } = recordingSession({
+      "SELECT current_setting('scram_iterations'": [{ iterations: '10000' }],
+    });
+    const registered: string[] = [];
+    const password = randomPassword();
+    await dialect.changeOwnPassword(session, {
+      username: 'we"ird',
+      password,
+      register: (v) => registered.push(v),
+    });
+    expect(statements[1]).toMatch(/^ALTER ROLE "we""ird" PASSWORD 'SCRAM-SHA-256\$10000:[^']+'$/);
+    expect(statements.join('\n')).not.toContain(password);
+    expect(registered).toHaveLength(1);
+    expect(statements[1]).toContain(registered[0]);
+  });
+
+  it('uses 4096 iterations where scram_iterations does not exist (PostgreSQL 15)', async () => {
+    const { session, statements } = recordingSession({
+      "SELECT current_setting('scram_iterations'": [{ iterations: null }],
+    });
+    await dialect.setUserPassword(session, {
+      username: 'app',
+      password: randomPassword(),
+      register: () => {},
+    });
+    expect(statements[1]).toMatch(/^ALTER ROLE "app" WITH LOGIN PASSWORD 'SCRAM-SHA-256\$4096:/);
+  });
+});
