@@ -93,7 +93,7 @@ Local Secrets Manager (rotator twin) listening on ${twin.url}
 Credentials are NOT checked: any signature is accepted. Use dummy ones:
 
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${twin.region} AWS_DEFAULT_REGION=${twin.region}
-  export AWS_ENDPOINT_URL_SECRETS_MANAGER=${twin.url}
+  export AWS_ENDPOINT_URL_SECRETS_MANAGER=${twin.url}   # SDK v3 and AWS CLI >= 2.13
   aws --endpoint-url ${twin.url} secretsmanager list-secrets
   aws --endpoint-url ${twin.url} secretsmanager rotate-secret --secret-id rotator/example
 
