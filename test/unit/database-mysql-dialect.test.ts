@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { DatabaseSession } from '../../shared/strategies/database/driver.js';
+import { MysqlDialect } from '../../shared/strategies/mysql/MysqlDialect.js';
+import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePassword.js';
+import { randomPassword } from '../helpers/databases/credentials.js';
+
+interface Call {
+  sql: string;
+  params: readonly unknown[] | undefined;
+}
+
+/** A session answering VERSION() and mysql.user look-ups, recording every statement. */
+function fakeServer(version: string, accounts: Record<string, Record<string, string>>) {
+  const calls: Call[] = [];
+  const session: DatabaseSession = {
+    async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
+      calls.push({ sql, params });
+      if (sql.startsWith('SELECT VERSION()')) return [{ version }] as Row[];
+      if (sql.startsWith('SELECT Host AS host, plugin FROM mysql.user')) {
+        const user = params?.[0] as string;
+        return Object.entries(accounts[user] ?? {}).map(([host, plugin]) => ({
+          host,
+          plugin,
+        })) as Row[];
+      }
+      return [];
+    },
+    close: async () => {},
+  };
+  return { session, calls };
+}
+
+const dialect = new MysqlDialect({
+  label: 'MySQL',
+  maxUsernameLength: 16,
+  connect: async () => Promise.reject(new Error('unused')),
+});
+
+describe('MysqlDialect password statements', () => {
+  it('MariaDB: a user sets its own password as the native hash, never the plaintext', async () => {
+    const { session, calls } = fakeServer('10.11.6-MariaDB', {});
+    const password = randomPassword();
+    const registered: string[] = [];
+    await dialect.changeOwnPassword(session, {
+      username: 'app',
+      password,
+      register: (v) => registered.push(v),
+    });
+    expect(calls.at(-1)).toEqual({
+      sql: 'SET PASSWORD = ?',
+      params: [mysqlNativePasswordHash(password)],
+    });
+    expect(registered).toEqual([mysqlNativePasswordHash(password)]);
+  });
+
+  it('MySQL 8: a user sets its own password with an escaped literal (the documented exception)', async () => {
+    const { session, calls } = fakeServer('8.0.36', {});
+    const password = randomPassword();
+    await dialect.changeOwnPassword(session, { username: 'app', password, register: () => {} });
+    expect(calls.at(-1)).toEqual({ sql: 'SET PASSWORD = ?', params: [password] });
+  });
+
+  it('MySQL 8 admin: native accounts get the hash, caching_sha2 accounts the escaped literal, per host', async () => {
+    const { session, calls } = fakeServer('8.0.36', {
+      app_clone: { '%': 'mysql_native_password', '10.0.%': 'caching_sha2_password' },
+    });
+    const password = randomPassword();
+    await dialect.setUserPassword(session, { username: 'app_clone', password, register: () => {} });
+    expect(calls.slice(-2)).toEqual([
+      {
+        sql: 'ALTER USER ?@? IDENTIFIED WITH mysql_native_password AS ?',
+        params: ['app_clone', '%', mysqlNativePasswordHash(password)],
+      },
+      { sql: 'ALTER USER ?@? IDENTIFIED BY ?', params: ['app_clone', '10.0.%', password] },
+    ]);
+  });
+
+  it('MariaDB admin: creates the missing accounts of the clone from the hash, at every host of the template', async () => {
+    const { session, calls } = fakeServer('10.11.6-MariaDB', {
+      app: { '%': 'mysql_native_password', '127.0.0.1': 'mysql_native_password' },
+      app_clone: { '%': 'mysql_native_password' },
+    });
+    const password = randomPassword();
+    expect(
+      await dialect.ensureUser(session, 'app', {
+        username: 'app_clone',
+        password,
+        register: () => {},
+      }),
+    ).toBe(true);
+    const creates = calls.filter((c) => c.sql.startsWith('CREATE USER'));
+    expect(creates).toEqual([
+      {
+        sql: 'CREATE USER ?@? IDENTIFIED BY PASSWORD ?',
+        params: ['app_clone', '127.0.0.1', mysqlNativePasswordHash(password)],
+      },
+    ]);
+    expect(calls.map((c) => JSON.stringify(c.params ?? [])).join('\n')).not.toContain(password);
+  });
+
+  it('refuses a template account whose plugin name is not a plain identifier', async () => {
+    const { session } = fakeServer('8.0.36', { app: { '%': 'weird plugin' } });
+    await expect(
+      dialect.ensureUser(session, 'app', {
+        username: 'app_clone',
+        password: randomPassword(),
+        register: () => {},
+      }),
+    ).rejects.toThrow(/unsupported authentication plugin/);
+  });
+});
