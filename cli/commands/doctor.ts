@@ -1,4 +1,5 @@
 import { GetFunctionConfigurationCommand, GetPolicyCommand } from '@aws-sdk/client-lambda';
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { CommandContext } from '../lib/context.js';
 import { formatAge, shellQuote, shortId } from '../lib/output.js';
 import { loginFromSecret, type Prober } from '../lib/probe.js';
@@ -373,6 +374,38 @@ async function reachFindings(
   });
 }
 
+async function adminSecretFinding(
+  ctx: CommandContext,
+  masterArn: string,
+  findings: Finding[],
+): Promise<void> {
+  try {
+    const admin = await ctx.sm.send(new DescribeSecretCommand({ SecretId: masterArn }));
+    findings.push({
+      id: 'admin-secret',
+      severity: 'ok',
+      title: `The admin secret ${admin.Name ?? masterArn} (masterarn) exists.`,
+    });
+  } catch (error) {
+    if (errorName(error) === 'ResourceNotFoundException') {
+      findings.push({
+        id: 'admin-secret-missing',
+        severity: 'error',
+        title: `The admin secret named by masterarn does not exist: ${masterArn}.`,
+        detail:
+          'Alternating-users rotation logs in as the admin to create or update the other user; setSecret fails without it.',
+        fix: "point masterarn at the admin secret's ARN (aws secretsmanager describe-secret --secret-id <admin-secret> --query ARN), and list it in the stack parameter AdminSecretArns",
+      });
+      return;
+    }
+    findings.push({
+      id: 'admin-secret-unknown',
+      severity: 'info',
+      title: `Could not read the admin secret named by masterarn (${errorName(error)}).`,
+    });
+  }
+}
+
 /**
  * `doctor <secret>`: checks what blocks or endangers rotation and explains each finding in
  * plain language with the command that fixes it. Exit 1 when any finding is an error.
@@ -434,6 +467,8 @@ export async function doctorCommand(ctx: CommandContext, options: DoctorOptions)
         severity: 'ok',
         title: `The value has every field the ${kind} rotator needs (${because}).`,
       });
+    if (isDatabase(kind) && typeof json.masterarn === 'string')
+      await adminSecretFinding(ctx, json.masterarn, findings);
     policyFinding(kind, env, state, findings);
     await reachFindings(kind, json, env, options, findings);
   }

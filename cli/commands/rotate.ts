@@ -153,6 +153,7 @@ async function follow(
   started: number,
 ): Promise<RotateReport> {
   let lastStep: string | undefined;
+  let announced = false;
   let state: SecretState | undefined;
   for (;;) {
     state = await loadSecretState(ctx, arn);
@@ -197,7 +198,10 @@ async function follow(
       };
     }
     const step = record?.step;
-    if (!ctx.json && (step !== lastStep || ctx.out.tty)) {
+    // On a TTY the line is redrawn every poll (the elapsed time moves); otherwise one line
+    // per step, so logs of CI jobs stay short.
+    if (!ctx.json && (ctx.out.tty || !announced || step !== lastStep)) {
+      announced = true;
       ctx.out.status(
         step
           ? progressLine(ctx, step, false)

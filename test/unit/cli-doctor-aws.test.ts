@@ -9,6 +9,7 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretVersionIdsCommand,
+  ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -141,6 +142,36 @@ describe('doctor against AWS (mocked Secrets Manager and Lambda)', () => {
     expect(findings.find((f) => f.id === 'function-missing')?.title).toBe(
       'The rotation function rotator-postgres does not exist.',
     );
+  });
+
+  it('reports an admin secret (masterarn) that does not exist', async () => {
+    const masterArn = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:rds-admin-Zz9Yy8`;
+    lambda
+      .on(GetPolicyCommand)
+      .rejects(new LambdaNotFound({ message: 'No policy', $metadata: {} }));
+    lambda
+      .on(GetFunctionConfigurationCommand)
+      .resolves({ Environment: { Variables: { ROTATION_MODE: 'alternating-users' } } });
+    sm.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({
+        engine: 'postgres',
+        host: 'db.internal',
+        username: 'app',
+        password,
+        masterarn: masterArn,
+      }),
+    });
+    sm.on(DescribeSecretCommand, { SecretId: masterArn }).rejects(
+      new ResourceNotFoundException({
+        message: "Secrets Manager can't find the specified secret.",
+        $metadata: {},
+      }),
+    );
+    const { findings } = await doctor();
+    expect(findings.find((f) => f.id === 'admin-secret-missing')?.title).toBe(
+      `The admin secret named by masterarn does not exist: ${masterArn}.`,
+    );
+    expect(findings.find((f) => f.id === 'fields-missing')).toBeUndefined();
   });
 
   it("reads the password policy from the function's environment", async () => {
