@@ -421,7 +421,7 @@ describe('local Secrets Manager: RotateSecret and the rotation function', () => 
     it('a step that outlives the function timeout fails with Lambda\'s "Task timed out" message', async () => {
       const { twin, script, client } = await twinWithScript(
         { blockAt: 'testSecret' },
-        { functionTimeoutMs: 200 },
+        { functionTimeoutMs: 1_500 },
       );
       const secret = await createSecret(client);
       await client.send(
@@ -434,7 +434,7 @@ describe('local Secrets Manager: RotateSecret and the rotation function', () => 
         step: 'testSecret',
       });
       expect(twin.rotations.status(secret.arn)?.message).toContain(
-        'Task timed out after 0.20 seconds',
+        'Task timed out after 1.50 seconds',
       );
     });
 
