@@ -49,6 +49,7 @@ import {
   type VersionRecord,
   valueOut,
 } from './model.js';
+import { redactValues, secretValuesOf } from './redaction.js';
 import {
   nextRotationTime,
   parseRotationRules,
@@ -771,7 +772,9 @@ export class SecretsStore {
     if (!secret || rotation?.versionId !== versionId || rotation.state !== 'InProgress') return;
     rotation.state = 'Failed';
     rotation.step = step;
-    rotation.message = `Error when executing lambda ${secret.rotationLambdaArn ?? ''} during ${step} step: ${message}`;
+    // The function's text is foreign: it may quote a value, and it is shown and persisted.
+    const scrubbed = redactValues(message, secretValuesOf(secret));
+    rotation.message = `Error when executing lambda ${secret.rotationLambdaArn ?? ''} during ${step} step: ${scrubbed}`;
     rotation.endedDate = this.now();
     if (rotation.mode === 'test') this.detachOwnPending(secret, versionId);
   }

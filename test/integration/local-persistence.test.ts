@@ -277,6 +277,49 @@ describe('local Secrets Manager: encrypted state file', () => {
     expect(error.$metadata.httpStatusCode).toBe(500);
   });
 
+  it('redacts secret values a failing function quotes in its error before showing or persisting it', async () => {
+    const dir = tempDir();
+    const statePath = join(dir, 'state.json');
+    let leaked = '';
+    const twin = await start({
+      statePath,
+      masterKey: randomBytes(32),
+      registry: ({ client }) => {
+        const script = scriptedRotationFunction(client);
+        return new Map([
+          [
+            'careless',
+            async (event: RotationEvent, context) => {
+              if (event.Step !== 'setSecret') return script.fn(event, context);
+              const pending = await client.send(
+                new GetSecretValueCommand({
+                  SecretId: event.SecretId,
+                  VersionId: event.ClientRequestToken,
+                  VersionStage: 'AWSPENDING',
+                }),
+              );
+              leaked = (JSON.parse(pending.SecretString as string) as { password: string })
+                .password;
+              throw new Error(`login failed for password ${leaked}`);
+            },
+          ],
+        ]);
+      },
+    });
+    const { ARN } = await twin.client.send(
+      new CreateSecretCommand({ Name: uniqueName(), SecretString: randomCredential() }),
+    );
+    await twin.client.send(
+      new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'careless' }),
+    );
+    await twin.rotations.settled();
+    const message = twin.rotations.status(ARN as string)?.message ?? '';
+    expect(leaked.length).toBeGreaterThan(8);
+    expect(message).toContain('login failed for password [REDACTED]');
+    expect(message.includes(leaked)).toBe(false);
+    expect(readFileSync(statePath, 'utf8').includes(leaked)).toBe(false);
+  });
+
   it('logs operations and secret ids but never secret values', async () => {
     const lines: string[] = [];
     const value = randomValue();

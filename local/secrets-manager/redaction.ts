@@ -1,0 +1,48 @@
+import type { SecretRecord } from './model.js';
+
+/** What replaces a secret value in text the twin shows or stores. */
+export const REDACTED = '[REDACTED]';
+
+/** Shorter strings are too likely to be ordinary words to redact. */
+const MIN_LENGTH = 4;
+
+function leaves(value: unknown, out: string[]): void {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const item of value) leaves(item, out);
+  else if (value !== null && typeof value === 'object') {
+    for (const item of Object.values(value)) leaves(item, out);
+  }
+}
+
+/**
+ * Every value of a secret that must not appear in text: each version's whole value and, for
+ * JSON values, every string inside it (a function may quote just the `password`).
+ */
+export function secretValuesOf(secret: SecretRecord): string[] {
+  const values: string[] = [];
+  for (const version of secret.versions) {
+    const value = version.value;
+    if (!value) continue;
+    if (value.kind === 'binary') {
+      values.push(value.base64, Buffer.from(value.base64, 'base64').toString('hex'));
+      continue;
+    }
+    values.push(value.text);
+    try {
+      leaves(JSON.parse(value.text) as unknown, values);
+    } catch {
+      // not JSON: the whole text is the value
+    }
+  }
+  return values;
+}
+
+/** Replaces every occurrence of the given values, longest first, with {@link REDACTED}. */
+export function redactValues(text: string, values: readonly string[]): string {
+  const sorted = [...new Set(values)]
+    .filter((v) => v.length >= MIN_LENGTH)
+    .sort((a, b) => b.length - a.length);
+  let result = text;
+  for (const value of sorted) result = result.split(value).join(REDACTED);
+  return result;
+}
