@@ -578,7 +578,15 @@ export class SecretsStore {
       const functionArn = secret.rotationLambdaArn;
       const mode =
         secret.rotation?.versionId === pending.versionId ? secret.rotation.mode : 'rotate';
-      if (!functionArn || this.isRotationRunning(secret.arn) || !this.functionExists(functionArn)) {
+      // A cancelled rotation is not re-attempted: CancelRotateSecret turned rotation off and
+      // "failing to clean up a cancelled rotation can block you from starting future
+      // rotations" (API CancelRotateSecret).
+      if (
+        !functionArn ||
+        secret.rotationEnabled === false ||
+        this.isRotationRunning(secret.arn) ||
+        !this.functionExists(functionArn)
+      ) {
         return { kind: 'refused', error };
       }
       this.recordAttempt(secret, pending.versionId, mode);

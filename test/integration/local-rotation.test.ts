@@ -476,7 +476,7 @@ describe('local Secrets Manager: RotateSecret and the rotation function', () => 
 
   describe('CancelRotateSecret', () => {
     it('turns rotation off and returns the in-progress VersionId, leaving AWSPENDING in place as AWS does', async () => {
-      const { twin, client } = await twinWithScript({
+      const { twin, script, client } = await twinWithScript({
         failAt: { step: 'setSecret', message: 'down' },
       });
       const secret = await createSecret(client);
@@ -494,6 +494,10 @@ describe('local Secrets Manager: RotateSecret and the rotation function', () => 
       await expect(
         client.send(new RotateSecretCommand({ SecretId: secret.arn })),
       ).rejects.toBeInstanceOf(InvalidRequestException);
+      await twin.rotations.settled();
+      // ...and the cancelled rotation is not re-attempted.
+      expect(script.steps()).toEqual(['createSecret', 'setSecret']);
+      expect(twin.rotations.status(secret.arn)?.state).toBe('Cancelled');
     });
 
     it('stops a running rotation before its next step', async () => {
