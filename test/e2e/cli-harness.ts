@@ -29,10 +29,15 @@ export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<CliRun> {
+  return runRotator(['--endpoint-url', twin.url, ...args], env);
+}
+
+/** Runs `bin/rotator.mjs` with exactly these arguments and a minimal environment plus `env`. */
+export function runRotator(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return new Promise((done) => {
     execFile(
       process.execPath,
-      [launcher, '--endpoint-url', twin.url, ...args],
+      [launcher, ...args],
       {
         cwd: root,
         timeout: 60_000,

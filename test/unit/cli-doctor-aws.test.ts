@@ -80,11 +80,13 @@ describe('doctor against AWS (mocked Secrets Manager and Lambda)', () => {
     lambda.reset();
   });
 
-  async function doctor(): Promise<{ code: number; findings: Finding[]; text: string }> {
+  async function doctor(
+    prober: Prober = unreachable,
+  ): Promise<{ code: number; findings: Finding[]; text: string }> {
     const out = captureOutput();
     const code = await main(['doctor', 'prod/db', '--json', '--region', 'eu-west-1'], {
       out,
-      prober: unreachable,
+      prober,
       env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
     });
     const text = out.text();
@@ -172,6 +174,46 @@ describe('doctor against AWS (mocked Secrets Manager and Lambda)', () => {
       `The admin secret named by masterarn does not exist: ${masterArn}.`,
     );
     expect(findings.find((f) => f.id === 'fields-missing')).toBeUndefined();
+  });
+
+  it("checks an API-key provider's reachability and TLS from provider.baseUrl", async () => {
+    const apiKey = randomBytes(18).toString('base64url');
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: SECRET_ARN,
+      Name: 'prod/api',
+      RotationEnabled: true,
+      RotationLambdaARN: FUNCTION_ARN.replace('rotator-postgres', 'rotator-apikey'),
+      VersionIdsToStages: { ['a'.repeat(32)]: ['AWSCURRENT'] },
+    });
+    sm.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({
+        apiKey,
+        provider: { type: 'http', baseUrl: 'https://keys.example.test:8443/v1' },
+      }),
+    });
+    lambda
+      .on(GetPolicyCommand)
+      .rejects(new LambdaNotFound({ message: 'No policy', $metadata: {} }));
+    const calls: unknown[] = [];
+    const prober: Prober = {
+      reach: async (host, port) => {
+        calls.push(['reach', host, port]);
+        return { ok: true, ms: 3 };
+      },
+      tls: async (kind, target) => {
+        calls.push(['tls', kind, target.host, target.port]);
+        return { supported: true, verified: false, detail: 'ERR_TLS_CERT_ALTNAME_INVALID' };
+      },
+      login: async () => ({ outcome: 'error' }),
+    };
+    const { findings, text } = await doctor(prober);
+    expect(text).not.toContain(apiKey);
+    expect(calls).toEqual([
+      ['reach', 'keys.example.test', 8443],
+      ['tls', 'direct', 'keys.example.test', 8443],
+    ]);
+    expect(findings.find((f) => f.id === 'tls-unverified')?.severity).toBe('error');
+    expect(findings.find((f) => f.id === 'fields')?.title).toContain('apikey');
   });
 
   it("reads the password policy from the function's environment", async () => {
