@@ -376,6 +376,36 @@ describe('local Secrets Manager: the JSON 1.1 API through the AWS SDK v3', () =>
     });
   });
 
+  describe('ClientRequestToken idempotency on UpdateSecret', () => {
+    it('ignores a repeated UpdateSecret with the same token and value, and refuses a different value', async () => {
+      const twin = await start();
+      const { ARN } = await twin.client.send(
+        new CreateSecretCommand({ Name: uniqueName(), SecretString: randomValue() }),
+      );
+      const value = randomValue();
+      const t = token();
+      const first = await twin.client.send(
+        new UpdateSecretCommand({ SecretId: ARN, SecretString: value, ClientRequestToken: t }),
+      );
+      const again = await twin.client.send(
+        new UpdateSecretCommand({ SecretId: ARN, SecretString: value, ClientRequestToken: t }),
+      );
+      await expect(
+        twin.client.send(
+          new UpdateSecretCommand({
+            SecretId: ARN,
+            SecretString: randomValue(),
+            ClientRequestToken: t,
+          }),
+        ),
+      ).rejects.toBeInstanceOf(ResourceExistsException);
+      const described = await twin.client.send(new DescribeSecretCommand({ SecretId: ARN }));
+      expect(again.VersionId).toBe(first.VersionId);
+      expect(versionWith(described.VersionIdsToStages, 'AWSCURRENT')).toBe(t);
+      expect(Object.keys(described.VersionIdsToStages ?? {})).toHaveLength(2);
+    });
+  });
+
   describe('DescribeSecret', () => {
     it('reports dates, tags and only labelled versions in VersionIdsToStages', async () => {
       const clock = new ManualClock(Date.UTC(2026, 4, 1, 12));
