@@ -118,7 +118,7 @@ async function lambdaFindings(
           'The function has a resource policy, but no statement lets secretsmanager.amazonaws.com call lambda:InvokeFunction; rotation fails with access denied.',
         fix: addPermission,
       });
-    } else if (!JSON.stringify(grant.Condition ?? {}).includes('AWS:SourceAccount')) {
+    } else if (!/"aws:sourceaccount"/i.test(JSON.stringify(grant.Condition ?? {}))) {
       findings.push({
         id: 'invoke-permission-unscoped',
         severity: 'warning',

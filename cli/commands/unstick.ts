@@ -1,7 +1,7 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { CommandContext } from '../lib/context.js';
 import { OperatorError } from '../lib/errors.js';
-import { shellQuote, shortId } from '../lib/output.js';
+import { formatAge, shellQuote, shortId } from '../lib/output.js';
 import type { Prober } from '../lib/probe.js';
 import {
   AWSCURRENT,
@@ -13,6 +13,12 @@ import {
 } from '../lib/secretState.js';
 import { classifySecret, isDatabase, type StrategyKind } from '../lib/strategy.js';
 import { describeProbe, probeVersions, type VersionProbe } from '../lib/versions.js';
+
+/**
+ * A pending version younger than this may belong to a rotation that is still running: four
+ * steps of at most 15 minutes each (Lambda's limit), plus Secrets Manager's retries.
+ */
+const RECENT_MS = 60 * 60 * 1000;
 
 /** One label move of a plan. */
 export type PlanStep =
@@ -32,6 +38,8 @@ export interface UnstickPlan {
   commands: string[];
   /** False when the CLI could not decide (both logins refused, database unreachable). */
   decided: boolean;
+  /** Cautions that do not change the plan (e.g. a rotation that may still be running). */
+  warnings: string[];
   applied?: boolean;
 }
 
@@ -147,12 +155,20 @@ export async function unstickCommand(
   const { kind } = classifySecret(currentJson, state.rotationLambdaArn);
   const probes = await probeVersions(ctx, state, kind, options.prober, options.connectTimeoutMs);
   const decision = decideUnstick(state, kind, probes);
+  const warnings: string[] = [];
+  const created = state.created.get(state.pending);
+  if (!state.local && created && ctx.now() - created.getTime() < RECENT_MS) {
+    warnings.push(
+      `The pending version is only ${formatAge(ctx.now() - created.getTime())} old: Secrets Manager may still be running or retrying this rotation. Prefer to wait until it is at least ${formatAge(RECENT_MS)} old before --apply.`,
+    );
+  }
   const plan: UnstickPlan = {
     secret: state.name,
     arn: state.arn,
     strategy: kind,
     probes,
     ...decision,
+    warnings,
     commands: decision.steps.flatMap((s) => commandFor(state, s)),
   };
   if (options.apply && plan.decided) {
@@ -188,6 +204,7 @@ export async function unstickCommand(
     for (const p of probes) out.line(`  ${describeProbe(p)}`);
     out.line();
     out.line(plan.reason);
+    for (const w of plan.warnings) out.line(style.yellow(`! ${w}`));
     if (plan.commands.length > 0) {
       out.line();
       out.line(plan.applied ? style.green('Applied:') : 'Plan:');
