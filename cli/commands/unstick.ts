@@ -137,6 +137,7 @@ export async function unstickCommand(
         steps: [],
         reason: 'No rotation is pending.',
         decided: true,
+        warnings: [],
       });
     else out.line(`${state.name}: no rotation is pending; nothing to unstick.`);
     return 0;
