@@ -438,7 +438,8 @@ export class SecretsStore {
       LastAccessedDate: seconds(secret.lastAccessedDate),
       DeletedDate: seconds(secret.deletedDate),
       NextRotationDate: secret.rotationEnabled ? seconds(secret.nextRotationDate) : undefined,
-      Tags: secret.tags.map((t) => ({ ...t })),
+      // "Secrets Manager only returns fields that have a value" (CLI describe-secret).
+      Tags: secret.tags.length > 0 ? secret.tags.map((t) => ({ ...t })) : undefined,
       [stagesField]: stages,
       CreatedDate: seconds(secret.createdDate),
     });

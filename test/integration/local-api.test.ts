@@ -433,6 +433,13 @@ describe('local Secrets Manager: the JSON 1.1 API through the AWS SDK v3', () =>
       expect(Object.keys(described.VersionIdsToStages ?? {})).toHaveLength(2);
       expect(described.DeletedDate).toBeUndefined();
       expect(described.RotationEnabled).toBeUndefined();
+      const untagged = await twin.client.send(
+        new CreateSecretCommand({ Name: uniqueName(), SecretString: randomValue() }),
+      );
+      // "Secrets Manager only returns fields that have a value in the response."
+      expect(
+        (await twin.client.send(new DescribeSecretCommand({ SecretId: untagged.ARN }))).Tags,
+      ).toBeUndefined();
     });
   });
 
