@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,6 +18,23 @@ const PSEUDO = {
   'AWS::AccountId': '123456789012',
   'AWS::Partition': 'aws',
 };
+
+/**
+ * cfn-lint on PATH, else where the image's pyenv puts it (a CI environment may have a PATH
+ * without pyenv's shims).
+ */
+function cfnLint(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, 'cfn-lint'))) return join(dir, 'cfn-lint');
+  }
+  const pyenv = process.env.PYENV_ROOT ?? join(homedir(), '.pyenv');
+  const versions = existsSync(join(pyenv, 'versions')) ? readdirSync(join(pyenv, 'versions')) : [];
+  const candidates = [
+    join(pyenv, 'shims', 'cfn-lint'),
+    ...versions.map((v) => join(pyenv, 'versions', v, 'bin', 'cfn-lint')),
+  ];
+  return candidates.find((c) => existsSync(c)) ?? 'cfn-lint';
+}
 
 describe('template.yaml against the build', () => {
   let outdir: string;
@@ -92,7 +109,7 @@ describe('template.yaml against the build', () => {
     // cfn-lint is Python and ships on this project's machine image (pip, with
     // aws-sam-translator); the npm "cfn-lint" package has a 2019 resource specification that
     // rejects current properties (RotateImmediatelyOnUpdate, ScheduleExpression).
-    const result = await run('cfn-lint', ['--format', 'parseable', 'template.yaml'], {
+    const result = await run(cfnLint(), ['--format', 'parseable', 'template.yaml'], {
       cwd: root,
     }).catch((error: { code?: unknown; stdout?: string; stderr?: string }) => {
       if (error.code === 'ENOENT') {
