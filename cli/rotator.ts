@@ -16,7 +16,8 @@ export const USAGE = `Usage: rotator <command> [options]
 Operate secret rotation in AWS Secrets Manager (or the local twin: npm start).
 
 Commands:
-  rotate <secret> [--wait]     start a rotation now; --wait follows the four steps to the end
+  rotate <secret> [--wait]     start a rotation now; --wait follows the four steps to the end;
+                               --check runs doctor first and does not rotate on an error
   status [<secret>...]         rotation-enabled secrets: rotator, schedule, last/next, versions
   doctor <secret>              what blocks or endangers rotation, each with the fixing command
   unstick <secret> [--apply]   resolve a rotation left pending (probes the stored logins)
@@ -32,7 +33,7 @@ Global options:
   -h, --help             this help
 
 Command options:
-  rotate:   --wait  --timeout <seconds> (300)  --poll-ms <ms> (2000)
+  rotate:   --wait  --check  --timeout <seconds> (300)  --poll-ms <ms> (2000)
   status:   --all   (every secret, not only rotation-enabled ones)
   doctor:   --connect-timeout-ms <ms> (3000)
   unstick:  --apply  --connect-timeout-ms <ms> (5000)
@@ -53,6 +54,8 @@ const GLOBAL_OPTIONS = {
 const COMMAND_OPTIONS = {
   rotate: {
     wait: { type: 'boolean', default: false },
+    check: { type: 'boolean', default: false },
+    'connect-timeout-ms': { type: 'string' },
     timeout: { type: 'string' },
     'poll-ms': { type: 'string' },
   },
@@ -166,6 +169,18 @@ export async function main(argv: string[], deps: MainDependencies = {}): Promise
           wait: values.wait === true,
           timeoutMs: positiveNumber(str('timeout'), 'timeout', 300) * 1000,
           pollMs: positiveNumber(str('poll-ms'), 'poll-ms', 2000),
+          ...(values.check === true
+            ? {
+                check: {
+                  prober,
+                  connectTimeoutMs: positiveNumber(
+                    str('connect-timeout-ms'),
+                    'connect-timeout-ms',
+                    3000,
+                  ),
+                },
+              }
+            : {}),
         });
       case 'status':
         return await statusCommand(ctx, { secrets: args, all: values.all === true });

@@ -411,6 +411,18 @@ async function adminSecretFinding(
  * plain language with the command that fixes it. Exit 1 when any finding is an error.
  */
 export async function doctorCommand(ctx: CommandContext, options: DoctorOptions): Promise<number> {
+  const report = await diagnose(ctx, options);
+  const failed = report.findings.some((f) => f.severity === 'error');
+  if (ctx.json) ctx.out.json(report);
+  else renderFindings(ctx, report);
+  return failed ? 1 : 0;
+}
+
+/**
+ * Runs every check of `doctor` and returns the findings without printing them (used by
+ * `doctor` and by `rotate --check`).
+ */
+export async function diagnose(ctx: CommandContext, options: DoctorOptions): Promise<DoctorReport> {
   const state = await loadSecretState(ctx, options.secret);
   const findings: Finding[] = [];
   rotationFindings(ctx, state, findings);
@@ -472,20 +484,17 @@ export async function doctorCommand(ctx: CommandContext, options: DoctorOptions)
     policyFinding(kind, env, state, findings);
     await reachFindings(kind, json, env, options, findings);
   }
-  const report: DoctorReport = {
-    secret: state.name,
-    arn: state.arn,
-    strategy: kind,
-    strategyBecause: because,
-    findings,
-  };
-  const failed = findings.some((f) => f.severity === 'error');
-  if (ctx.json) {
-    ctx.out.json(report);
-    return failed ? 1 : 0;
-  }
+  return { secret: state.name, arn: state.arn, strategy: kind, strategyBecause: because, findings };
+}
+
+/** Prints a report for a terminal: errors first, each with its detail and fix. */
+export function renderFindings(ctx: CommandContext, report: DoctorReport, only?: Severity[]): void {
   const { style } = ctx.out;
-  ctx.out.line(`${style.bold(state.name)}  ${style.dim(`${kind} (${because})`)}`);
+  const { findings } = report;
+  const failed = findings.some((f) => f.severity === 'error');
+  ctx.out.line(
+    `${style.bold(report.secret)}  ${style.dim(`${report.strategy} (${report.strategyBecause})`)}`,
+  );
   const icon: Record<Severity, string> = {
     error: style.red('✗'),
     warning: style.yellow('!'),
@@ -493,9 +502,9 @@ export async function doctorCommand(ctx: CommandContext, options: DoctorOptions)
     ok: style.green('✓'),
   };
   const order: Severity[] = ['error', 'warning', 'info', 'ok'];
-  for (const f of [...findings].sort(
-    (a, b) => order.indexOf(a.severity) - order.indexOf(b.severity),
-  )) {
+  for (const f of [...findings]
+    .filter((f) => !only || only.includes(f.severity))
+    .sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity))) {
     ctx.out.line(`${icon[f.severity]} ${f.title}`);
     if (f.detail) ctx.out.line(`    ${style.dim(f.detail)}`);
     if (f.fix) ctx.out.line(`    fix: ${style.cyan(f.fix)}`);
@@ -508,5 +517,4 @@ export async function doctorCommand(ctx: CommandContext, options: DoctorOptions)
       ? style.red(`Rotation is blocked or will fail (${counts}).`)
       : `No blocking problem found (${counts}).`,
   );
-  return failed ? 1 : 0;
 }

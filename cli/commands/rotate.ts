@@ -3,6 +3,7 @@ import { ROTATION_STEPS } from '../../shared/engine/types.js';
 import type { CommandContext } from '../lib/context.js';
 import { OperatorError } from '../lib/errors.js';
 import { formatAge, shortId } from '../lib/output.js';
+import type { Prober } from '../lib/probe.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -10,6 +11,7 @@ import {
   loadSecretState,
   type SecretState,
 } from '../lib/secretState.js';
+import { diagnose, renderFindings } from './doctor.js';
 
 /** Options of {@link rotateCommand}. */
 export interface RotateOptions {
@@ -19,13 +21,15 @@ export interface RotateOptions {
   timeoutMs: number;
   /** DescribeSecret polling interval (ms). */
   pollMs: number;
+  /** Run doctor's checks first and do not rotate when one finds an error. */
+  check?: { prober: Prober; connectTimeoutMs: number };
 }
 
 /** What `rotate --json` prints. */
 export interface RotateReport {
   secret: string;
   versionId: string;
-  outcome: 'started' | 'succeeded' | 'failed' | 'timed-out';
+  outcome: 'started' | 'succeeded' | 'failed' | 'timed-out' | 'not-started';
   /** The step that failed or was running, when known (the local twin records it). */
   step?: string;
   message?: string;
@@ -62,6 +66,24 @@ function progressLine(ctx: CommandContext, step: string | undefined, finished: b
 export async function rotateCommand(ctx: CommandContext, options: RotateOptions): Promise<number> {
   const { out } = ctx;
   const started = ctx.now();
+  if (options.check) {
+    const report = await diagnose(ctx, { secret: options.secret, ...options.check });
+    const errors = report.findings.filter((f) => f.severity === 'error');
+    if (errors.length > 0) {
+      if (ctx.json) out.json({ secret: report.secret, outcome: 'not-started', findings: errors });
+      else {
+        renderFindings(ctx, report, ['error']);
+        out.error(
+          out.style.red(
+            'Not rotating: fix the errors above first (npx rotator doctor shows every finding).',
+          ),
+        );
+      }
+      return 1;
+    }
+    if (!ctx.json)
+      out.line(out.style.dim(`Pre-flight checks passed (${report.findings.length} checked).`));
+  }
   const before = await loadSecretState(ctx, options.secret);
   if (!before.rotationLambdaArn) {
     throw new OperatorError(`${before.name} has no rotation function, so it cannot rotate.`, {

@@ -163,6 +163,36 @@ describe('rotator CLI: doctor, unstick and rollback against the local twin', () 
     });
   });
 
+  describe('rotate --check', () => {
+    it('runs the doctor first: rotates a healthy secret, refuses one that doctor blocks', async () => {
+      const healthy = await createSecret(
+        twin,
+        { username: 'app', password: password() },
+        EXAMPLE_FUNCTION_NAME,
+      );
+      const ok = await runCli(twin, [
+        'rotate',
+        healthy.name,
+        '--check',
+        '--wait',
+        '--poll-ms',
+        '100',
+      ]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('Pre-flight checks passed');
+      expect(ok.stdout).toContain('Rotated:');
+
+      const stuck = await createSecret(twin, { username: 'app', password: password() }, FAIL_SET);
+      await failRotation(stuck.name);
+      const refused = await runCli(twin, ['rotate', stuck.name, '--check', '--json']);
+      expect(refused.code).toBe(1);
+      const report = JSON.parse(refused.stdout) as { outcome: string; findings: Finding[] };
+      expect(report.outcome).toBe('not-started');
+      expect(report.findings.map((f) => f.id)).toEqual(['pending-left-behind']);
+      expectNoSecretIn(ok.stdout + ok.stderr + refused.stdout + refused.stderr);
+    });
+  });
+
   describe('unstick', () => {
     it('has nothing to do without a pending rotation', async () => {
       const { name } = await createSecret(
