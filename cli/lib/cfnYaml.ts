@@ -103,20 +103,22 @@ export class UnresolvableIntrinsicError extends Error {
 const NO_VALUE = Symbol('AWS::NoValue');
 
 /**
- * Resolves a template value with every parameter at its default: `Ref` to parameters and
- * pseudo parameters (given in `pseudo`), `Fn::If`/`Fn::Equals`/`Fn::Not`/`Fn::And`/`Fn::Or`,
- * `Condition`, `Fn::Join`, `Fn::Sub` (no variable map). `AWS::NoValue` removes the key or item.
+ * Resolves a template value with every parameter at its default, or at the value given in
+ * `given` (pseudo parameters such as `AWS::Region` go there too; lists for list parameters):
+ * `Ref` to parameters, `Fn::If`/`Fn::Equals`/`Fn::Not`/`Fn::And`/`Fn::Or`,
+ * `Condition`, `Fn::Join`, `Fn::Sub` (no variable map), and `Fn::GetAtt` as a `<Id.Attr>`
+ * placeholder. `AWS::NoValue` removes the key or item.
  * Used to check that a function starts with the environment the template gives it.
  */
 export function evaluateWithDefaults(
   template: CloudFormationTemplate,
   value: unknown,
-  pseudo: Record<string, string> = {},
+  given: Record<string, string | string[]> = {},
 ): unknown {
   const conditions = new Map<string, boolean>();
   const ref = (name: string): unknown => {
     if (name === 'AWS::NoValue') return NO_VALUE;
-    if (name in pseudo) return pseudo[name];
+    if (Object.hasOwn(given, name)) return given[name];
     const parameter = template.Parameters?.[name];
     if (!parameter) throw new UnresolvableIntrinsicError(`Ref ${name}`);
     const raw = parameter.Default ?? '';
@@ -159,6 +161,8 @@ export function evaluateWithDefaults(
         if (!Array.isArray(list)) throw new UnresolvableIntrinsicError('Fn::Join');
         return list.join(sep);
       }
+      // Resources have no value before deployment: a readable placeholder is enough for checks.
+      if (key === 'Fn::GetAtt' && Array.isArray(arg)) return `<${arg.join('.')}>`;
       if (key === 'Fn::Sub' && typeof arg === 'string') {
         return arg.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
           const resolved = ref(name);

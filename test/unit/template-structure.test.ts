@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type CloudFormationResource,
   type CloudFormationTemplate,
+  evaluateWithDefaults,
   parseCloudFormationYaml,
 } from '../../cli/lib/cfnYaml.js';
 
@@ -309,6 +310,54 @@ describe('template.yaml', () => {
           expect(text, `${roleId} references ${logicalId}`).not.toContain(`"${logicalId}"`);
         }
       }
+    });
+  });
+
+  it('resolves to the least privilege for the parameters given', () => {
+    const pseudo = {
+      'AWS::StackName': 'rotator',
+      'AWS::Region': 'eu-west-1',
+      'AWS::AccountId': '111122223333',
+      'AWS::Partition': 'aws',
+    };
+    const sids = (roleId: string, given: Record<string, string | string[]>) => {
+      const role = evaluateWithDefaults(template, template.Resources[roleId], {
+        ...pseudo,
+        ...given,
+      }) as {
+        Properties: { Policies: { PolicyDocument: { Statement: { Sid: string }[] } }[] };
+      };
+      return role.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement.map((s) => s.Sid));
+    };
+    expect(sids('PostgresRole', {})).toEqual(['Logs', 'RotateOnlySecretsNamingThisFunction']);
+    const everything = {
+      SubnetIds: ['subnet-1'],
+      SecurityGroupIds: ['sg-1'],
+      PasswordSource: 'service',
+      KmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      AdminSecretArns: ['arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds-admin-*'],
+    };
+    expect(sids('PostgresRole', everything)).toEqual([
+      'Logs',
+      'RotateOnlySecretsNamingThisFunction',
+      'RandomPasswordHasNoResource',
+      'ReadAdminSecretsForAlternatingUsers',
+      'CustomerManagedKeyThroughSecretsManagerOnly',
+      'VpcNetworkInterfaces',
+    ]);
+    expect(
+      sids('ExampleRole', everything),
+      'the example function never reads admin secrets',
+    ).not.toContain('ReadAdminSecretsForAlternatingUsers');
+    const vpc = (given: Record<string, string | string[]>) =>
+      evaluateWithDefaults(
+        template,
+        { VpcConfig: template.Globals?.Function?.VpcConfig },
+        { ...pseudo, ...given },
+      );
+    expect(vpc({})).toEqual({});
+    expect(vpc(everything)).toEqual({
+      VpcConfig: { SubnetIds: ['subnet-1'], SecurityGroupIds: ['sg-1'] },
     });
   });
 
