@@ -106,9 +106,10 @@ export function renderTable(header: string[], rows: string[][], style: Style): s
   return [style.bold(render(header)), ...rows.map(render)];
 }
 
-/** A duration in the largest sensible unit: `45s`, `12m`, `3h 5m`, `4d 2h`. */
+/** A duration in the largest sensible unit: `<1s`, `45s`, `12m`, `3h 5m`, `4d 2h`. */
 export function formatAge(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
+  if (s === 0) return '<1s';
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m`;
