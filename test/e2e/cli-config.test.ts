@@ -6,10 +6,10 @@ import {
   type LocalSecretsManager,
   startLocalSecretsManager,
 } from '../../local/secrets-manager/index.js';
-import { createSecret, randomValue, runRotator } from './cli-harness.js';
+import { CLI_TEST_TIMEOUT_MS, createSecret, randomValue, runRotator } from './cli-harness.js';
 
 /** The SDK's standard configuration chain, end to end: profiles, endpoint variables, region. */
-describe('rotator CLI configuration', () => {
+describe('rotator CLI configuration', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let twin: LocalSecretsManager;
   let home: string;
   let secretName: string;

@@ -13,7 +13,7 @@ import {
 import { serverSupport } from '../helpers/databases/support.js';
 import { selfSignedCertificate } from '../helpers/databases/tlsCertificate.js';
 import { scriptedRotationFunction } from '../helpers/localSecretsManager.js';
-import { createSecret, holder, runCli, stagesOf } from './cli-harness.js';
+import { CLI_TEST_TIMEOUT_MS, createSecret, holder, runCli, stagesOf } from './cli-harness.js';
 
 const support = serverSupport('postgres');
 const FAIL_TEST = 'rotator-postgres-fail-test';
@@ -26,6 +26,7 @@ interface Finding {
 
 describe.skipIf(!support.available)(
   'rotator CLI against a real PostgreSQL (password auth, TLS)',
+  { timeout: CLI_TEST_TIMEOUT_MS },
   () => {
     let pg: PostgresServer;
     let tls: ServerTls;

@@ -9,7 +9,15 @@ import {
   startLocalSecretsManager,
 } from '../../local/secrets-manager/index.js';
 import { scriptedRotationFunction } from '../helpers/localSecretsManager.js';
-import { closedPort, createSecret, holder, randomValue, runCli, stagesOf } from './cli-harness.js';
+import {
+  CLI_TEST_TIMEOUT_MS,
+  closedPort,
+  createSecret,
+  holder,
+  randomValue,
+  runCli,
+  stagesOf,
+} from './cli-harness.js';
 
 const FAIL_SET = 'rotator-fail-set';
 const FAIL_CREATE_ONCE = 'rotator-fail-create-once';
@@ -21,7 +29,9 @@ interface Finding {
   fix?: string;
 }
 
-describe('rotator CLI: doctor, unstick and rollback against the local twin', () => {
+describe('rotator CLI: doctor, unstick and rollback against the local twin', {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
   let twin: LocalSecretsManager;
   const printedNever: string[] = [];
 

@@ -12,6 +12,13 @@ import type { LocalSecretsManager } from '../../local/secrets-manager/index.js';
 const root = resolve(import.meta.dirname, '..', '..');
 const launcher = join(root, 'bin', 'rotator.mjs');
 
+/**
+ * Per-test timeout of the CLI end-to-end files: each CLI run is a fresh Node process that
+ * loads TypeScript through tsx (1–2 s idle, several seconds on a loaded 2-core CI machine),
+ * and a test makes up to six of them.
+ */
+export const CLI_TEST_TIMEOUT_MS = 120_000;
+
 /** What one CLI run produced. */
 export interface CliRun {
   code: number;

@@ -10,7 +10,7 @@ import type { ServerTls } from '../helpers/databases/postgresServer.js';
 import { serverSupport } from '../helpers/databases/support.js';
 import { selfSignedCertificate } from '../helpers/databases/tlsCertificate.js';
 import { scriptedRotationFunction } from '../helpers/localSecretsManager.js';
-import { createSecret, holder, runCli, stagesOf } from './cli-harness.js';
+import { CLI_TEST_TIMEOUT_MS, createSecret, holder, runCli, stagesOf } from './cli-harness.js';
 
 const support = serverSupport('mariadb');
 const FAIL_TEST = 'rotator-mysql-fail-test';
@@ -23,6 +23,7 @@ interface Finding {
 
 describe.skipIf(!support.available)(
   'rotator CLI against a real MariaDB (TLS negotiated in the MySQL protocol)',
+  { timeout: CLI_TEST_TIMEOUT_MS },
   () => {
     let db: MariadbServer;
     let tls: ServerTls;

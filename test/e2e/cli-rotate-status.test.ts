@@ -9,11 +9,20 @@ import {
   startLocalSecretsManager,
 } from '../../local/secrets-manager/index.js';
 import { scriptedRotationFunction } from '../helpers/localSecretsManager.js';
-import { createSecret, holder, randomValue, runCli, stagesOf } from './cli-harness.js';
+import {
+  CLI_TEST_TIMEOUT_MS,
+  createSecret,
+  holder,
+  randomValue,
+  runCli,
+  stagesOf,
+} from './cli-harness.js';
 
 const FAILING = 'rotator-failing';
 
-describe('rotator CLI: rotate and status against the local twin', () => {
+describe('rotator CLI: rotate and status against the local twin', {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
   let twin: LocalSecretsManager;
   const secretValues: string[] = [];
 
