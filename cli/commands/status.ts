@@ -8,7 +8,9 @@ import {
   type LocalRotationRecord,
   loadSecretState,
   localRotationRecords,
+  POSSIBLY_RUNNING_MS,
   type SecretState,
+  versionCreationDates,
   versionWith,
 } from '../lib/secretState.js';
 
@@ -63,16 +65,19 @@ function toRow(
   const pending = versionWith(s.stages, AWSPENDING);
   const left = pending !== undefined && pending !== current;
   const record = local && local.versionId === pending ? local : undefined;
+  const created = pending ? s.created.get(pending) : undefined;
+  // Without the twin's record (AWS), a young pending version is most likely a rotation that
+  // is still running; an old one is stuck.
+  const young = !local && created !== undefined && now - created.getTime() < POSSIBLY_RUNNING_MS;
   let state = s.rotationEnabled ? 'ok' : 'disabled';
   if (left) {
     state =
-      record?.state === 'InProgress'
+      record?.state === 'InProgress' || young
         ? 'in-progress'
         : record?.state === 'Failed'
           ? 'failed'
           : 'pending-left-behind';
   }
-  const created = pending ? s.created.get(pending) : undefined;
   return {
     name: s.name,
     arn: s.arn,
@@ -135,8 +140,17 @@ export async function statusCommand(ctx: CommandContext, options: StatusOptions)
       token = page.NextToken;
     } while (token);
     const locals = await localRotationRecords(ctx);
-    rows = entries
-      .map((e) => toRow(fromListEntry(e), locals?.get(e.ARN ?? ''), now))
+    const listed = entries.map(fromListEntry);
+    for (const entry of listed) {
+      const stages = entry.stages;
+      const pending = versionWith(stages, AWSPENDING);
+      // Ages only where they matter (a pending rotation), one call per such secret.
+      if (pending && pending !== versionWith(stages, AWSCURRENT)) {
+        entry.created = await versionCreationDates(ctx, entry.arn);
+      }
+    }
+    rows = listed
+      .map((e) => toRow(e, locals?.get(e.arn), now))
       .filter((r) => options.all || r.rotationEnabled || r.pending !== undefined)
       .sort((a, b) => a.name.localeCompare(b.name));
   }

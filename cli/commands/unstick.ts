@@ -7,18 +7,13 @@ import {
   AWSCURRENT,
   AWSPENDING,
   loadSecretState,
+  POSSIBLY_RUNNING_MS,
   parseJsonObject,
   readVersionValue,
   type SecretState,
 } from '../lib/secretState.js';
 import { classifySecret, isDatabase, type StrategyKind } from '../lib/strategy.js';
 import { describeProbe, probeVersions, type VersionProbe } from '../lib/versions.js';
-
-/**
- * A pending version younger than this may belong to a rotation that is still running: four
- * steps of at most 15 minutes each (Lambda's limit), plus Secrets Manager's retries.
- */
-const RECENT_MS = 60 * 60 * 1000;
 
 /** One label move of a plan. */
 export type PlanStep =
@@ -158,9 +153,9 @@ export async function unstickCommand(
   const decision = decideUnstick(state, kind, probes);
   const warnings: string[] = [];
   const created = state.created.get(state.pending);
-  if (!state.local && created && ctx.now() - created.getTime() < RECENT_MS) {
+  if (!state.local && created && ctx.now() - created.getTime() < POSSIBLY_RUNNING_MS) {
     warnings.push(
-      `The pending version is only ${formatAge(ctx.now() - created.getTime())} old: Secrets Manager may still be running or retrying this rotation. Prefer to wait until it is at least ${formatAge(RECENT_MS)} old before --apply.`,
+      `The pending version is only ${formatAge(ctx.now() - created.getTime())} old: Secrets Manager may still be running or retrying this rotation. Prefer to wait until it is at least ${formatAge(POSSIBLY_RUNNING_MS)} old before --apply.`,
     );
   }
   const plan: UnstickPlan = {

@@ -135,6 +135,40 @@ export async function localRotationRecords(
 }
 
 /**
+ * A pending version younger than this may belong to a rotation that is still running or
+ * being retried: four steps of at most 15 minutes each (Lambda's limit), plus Secrets
+ * Manager's retries. Against AWS, where steps are invisible, younger pending versions are
+ * reported as "rotating" rather than stuck.
+ */
+export const POSSIBLY_RUNNING_MS = 60 * 60 * 1000;
+
+/**
+ * Creation time of every version of a secret (ListSecretVersionIds). Empty when the caller
+ * may not list versions: ages are a nicety, every other answer still works.
+ */
+export async function versionCreationDates(
+  ctx: CommandContext,
+  arn: string,
+): Promise<Map<string, Date>> {
+  const created = new Map<string, Date>();
+  try {
+    let token: string | undefined;
+    do {
+      const page = await ctx.sm.send(
+        new ListSecretVersionIdsCommand({ SecretId: arn, ...(token ? { NextToken: token } : {}) }),
+      );
+      for (const v of page.Versions ?? []) {
+        if (v.VersionId && v.CreatedDate) created.set(v.VersionId, v.CreatedDate);
+      }
+      token = page.NextToken;
+    } while (token);
+  } catch {
+    // See above: not fatal.
+  }
+  return created;
+}
+
+/**
  * Describes a secret, with version creation times and, against the twin, its rotation
  * record. Throws {@link OperatorError} when the secret does not exist.
  */
@@ -152,24 +186,7 @@ export async function loadSecretState(ctx: CommandContext, secretId: string): Pr
     throw error;
   }
   const base = fromDescribe(described);
-  const created = new Map<string, Date>();
-  try {
-    let token: string | undefined;
-    do {
-      const page = await ctx.sm.send(
-        new ListSecretVersionIdsCommand({
-          SecretId: base.arn,
-          ...(token ? { NextToken: token } : {}),
-        }),
-      );
-      for (const v of page.Versions ?? []) {
-        if (v.VersionId && v.CreatedDate) created.set(v.VersionId, v.CreatedDate);
-      }
-      token = page.NextToken;
-    } while (token);
-  } catch {
-    // Ages are a nicety: a role without ListSecretVersionIds still gets every other answer.
-  }
+  const created = await versionCreationDates(ctx, base.arn);
   const records = await localRotationRecords(ctx);
   return { ...base, created, local: records?.get(base.arn) };
 }
