@@ -6,6 +6,7 @@ import { loginFromSecret, type Prober } from '../lib/probe.js';
 import {
   functionName,
   loadSecretState,
+  POSSIBLY_RUNNING_MS,
   parseJsonObject,
   readVersionValue,
   type SecretState,
@@ -212,7 +213,17 @@ function rotationFindings(ctx: CommandContext, state: SecretState, findings: Fin
     const record = state.local?.versionId === state.pending ? state.local : undefined;
     const created = state.created.get(state.pending);
     const age = created ? ` ${formatAge(ctx.now() - created.getTime())} ago` : '';
-    if (record?.state === 'InProgress') {
+    const young =
+      !state.local && created !== undefined && ctx.now() - created.getTime() < POSSIBLY_RUNNING_MS;
+    if (young) {
+      findings.push({
+        id: 'rotation-maybe-running',
+        severity: 'warning',
+        title: `A rotation is pending on version ${shortId(state.pending)} (created${age}): it may still be running or being retried by Secrets Manager.`,
+        detail: `Steps are not visible through the API. If it does not finish, the function's log group /aws/lambda/${functionName(state.rotationLambdaArn) ?? '<function>'} names the failing step; after an hour, doctor reports it as left behind.`,
+        fix: `npx rotator rotate ${name} --wait`,
+      });
+    } else if (record?.state === 'InProgress') {
       findings.push({
         id: 'rotation-in-progress',
         severity: 'info',

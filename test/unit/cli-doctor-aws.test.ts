@@ -216,6 +216,29 @@ describe('doctor against AWS (mocked Secrets Manager and Lambda)', () => {
     expect(findings.find((f) => f.id === 'fields')?.title).toContain('apikey');
   });
 
+  it.each([
+    [5 * 60_000, 'rotation-maybe-running', 'warning'],
+    [3 * 3_600_000, 'pending-left-behind', 'error'],
+  ])('a pending version %i ms old is %s (%s)', async (ageMs, id, severity) => {
+    lambda
+      .on(GetPolicyCommand)
+      .rejects(new LambdaNotFound({ message: 'No policy', $metadata: {} }));
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: SECRET_ARN,
+      Name: 'prod/db',
+      RotationEnabled: true,
+      RotationLambdaARN: FUNCTION_ARN,
+      VersionIdsToStages: { ['a'.repeat(32)]: ['AWSCURRENT'], ['b'.repeat(32)]: ['AWSPENDING'] },
+    });
+    sm.on(ListSecretVersionIdsCommand).resolves({
+      Versions: [{ VersionId: 'b'.repeat(32), CreatedDate: new Date(Date.now() - ageMs) }],
+    });
+    const { findings } = await doctor();
+    expect(
+      findings.filter((f) => f.id.startsWith('rotation-maybe') || f.id.startsWith('pending-')),
+    ).toEqual([expect.objectContaining({ id, severity })]);
+  });
+
   it("reads the password policy from the function's environment", async () => {
     lambda
       .on(GetPolicyCommand)
