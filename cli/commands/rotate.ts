@@ -137,7 +137,7 @@ export async function rotateCommand(ctx: CommandContext, options: RotateOptions)
       } satisfies RotateReport);
     } else {
       out.line(
-        `Follow it with: npx rotator rotate ${before.name} --wait   or   npx rotator status ${before.name}`,
+        `Follow it with: npx rotator status ${before.name}   (or start with --wait next time)`,
       );
     }
     return 0;
