@@ -1,12 +1,15 @@
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
 } from '../../local/secrets-manager/index.js';
 import { CLI_TEST_TIMEOUT_MS, createSecret, randomValue, runRotator } from './cli-harness.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
 
 /** The SDK's standard configuration chain, end to end: profiles, endpoint variables, region. */
 describe('rotator CLI configuration', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
@@ -62,6 +65,19 @@ describe('rotator CLI configuration', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('no AWS credentials found');
+  });
+
+  it('runs as `npx rotator` through the package.json bin entry', async () => {
+    const run = await new Promise<{ code: number; stdout: string }>((done) => {
+      execFile(
+        'npx',
+        ['--offline', 'rotator', '--help'],
+        { cwd: root, timeout: 60_000, env: { PATH: process.env.PATH, HOME: home } },
+        (error, stdout) => done({ code: error ? 1 : 0, stdout }),
+      );
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Usage: rotator <command> [options]');
   });
 
   it('rejects unknown options with usage exit code 2', async () => {
