@@ -66,43 +66,79 @@ describe('template.yaml against the build', () => {
     }
   });
 
-  it('starts every bundle with the environment the template gives it (parameter defaults)', async () => {
+  /** Loads a bundle in a fresh Node with `env`; resolves when it exports a handler. */
+  function load(bundle: string, env: Record<string, string>) {
+    // Loading the module runs each function's start-up validation (ROTATION_MODE,
+    // DEFAULT_SSL_MODE, password policy...): a template that sets a bad value fails here.
+    const probe = `const m = require(${JSON.stringify(bundle)}); if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(3); }`;
+    const { PATH, HOME } = process.env;
+    return run(process.execPath, ['-e', probe], {
+      env: {
+        PATH,
+        HOME,
+        AWS_REGION: PSEUDO['AWS::Region'],
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        ...env,
+      },
+    });
+  }
+
+  function functionEnvironments(given: Record<string, string | string[]>) {
     const globals = template.Globals?.Function ?? {};
-    for (const [logicalId, fn] of Object.entries(template.Resources).filter(
-      ([, r]) => r.Type === 'AWS::Serverless::Function',
-    )) {
-      const variables = evaluateWithDefaults(
-        template,
-        {
-          ...(globals.Environment as { Variables?: object } | undefined)?.Variables,
-          ...(fn.Properties?.Environment as { Variables?: object } | undefined)?.Variables,
-        },
-        PSEUDO,
-      ) as Record<string, string>;
-      const bundle = join(
-        outdir,
-        String(fn.Properties?.CodeUri).replace(/^dist\//, ''),
-        'index.js',
-      );
-      // Loading the module runs each function's start-up validation (ROTATION_MODE,
-      // DEFAULT_SSL_MODE, password policy...): a template that sets a bad value fails here.
-      const probe = `const m = require(${JSON.stringify(bundle)}); if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(3); }`;
-      const { PATH, HOME } = process.env;
-      await expect(
-        run(process.execPath, ['-e', probe], {
-          env: {
-            PATH,
-            HOME,
-            AWS_REGION: PSEUDO['AWS::Region'],
-            AWS_ACCESS_KEY_ID: 'test',
-            AWS_SECRET_ACCESS_KEY: 'test',
-            AWS_LAMBDA_FUNCTION_NAME: `rotator-${logicalId}`,
-            ...variables,
-          },
-        }),
+    return Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::Serverless::Function')
+      .map(([logicalId, fn]) => ({
         logicalId,
-      ).resolves.toBeDefined();
+        bundle: join(outdir, String(fn.Properties?.CodeUri).replace(/^dist\//, ''), 'index.js'),
+        env: evaluateWithDefaults(
+          template,
+          {
+            ...(globals.Environment as { Variables?: object } | undefined)?.Variables,
+            ...(fn.Properties?.Environment as { Variables?: object } | undefined)?.Variables,
+          },
+          { ...PSEUDO, ...given },
+        ) as Record<string, string>,
+      }));
+  }
+
+  it.each([
+    ['the parameter defaults', {}],
+    [
+      'every option set',
+      {
+        PasswordLength: '40',
+        ExcludeCharacters: ':/@"\'\\%;',
+        ExcludePunctuation: 'true',
+        ExcludeNumbers: 'false',
+        RequireEachIncludedType: 'false',
+        PasswordSource: 'service',
+        PostgresRotationMode: 'alternating-users',
+        MysqlRotationMode: 'alternating-users',
+        MysqlUsernameCharacterLimit: '32',
+        DefaultSslMode: 'require',
+        DatabaseConnectTimeoutMs: '10000',
+        ApiKeyMode: 'provider',
+        ApiKeyProviderAllowedHosts: 'api.example.com',
+        ApiKeyField: 'token',
+        ApiKeyPrefix: 'rk_',
+        ApiKeyLength: '48',
+        SecretsManagerEndpointUrl: 'https://vpce-0abc.secretsmanager.us-east-1.vpce.amazonaws.com',
+        LogLevel: 'DEBUG',
+      },
+    ],
+  ])('starts every bundle with the environment the template gives it: %s', async (_name, given) => {
+    for (const { logicalId, bundle, env } of functionEnvironments(given)) {
+      await expect(load(bundle, env), logicalId).resolves.toBeDefined();
     }
+  });
+
+  it('notices a bad value: the same load fails for an invalid ROTATION_MODE', async () => {
+    const postgres = functionEnvironments({}).find((f) => f.logicalId === 'PostgresFunction');
+    expect(postgres).toBeDefined();
+    await expect(
+      load(postgres?.bundle ?? '', { ...postgres?.env, ROTATION_MODE: 'sometimes' }),
+    ).rejects.toThrow(/ROTATION_MODE/);
   });
 
   it('passes cfn-lint (AWS CloudFormation Linter, with the SAM transform)', async () => {
