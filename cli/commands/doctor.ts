@@ -284,7 +284,7 @@ function policyFinding(
       .join(
         '; ',
       )}. Safe only if every consumer escapes the password (policy from the ${hazards.source}${env ? ` of ${functionName(state.rotationLambdaArn)}` : ''}).`,
-    fix: `sam deploy --parameter-overrides ${shellQuote(`ExcludeCharacters=${exclude}`)}`,
+    fix: `sam deploy --parameter-overrides ${shellQuote(`ExcludeCharacters=${exclude}`)}   # or ExcludePunctuation=true (letters and digits only)`,
   });
 }
 
