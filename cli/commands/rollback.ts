@@ -30,6 +30,8 @@ export interface RollbackReport {
   fromVersionId?: string;
   toVersionId?: string;
   command?: string;
+  /** Follow-ups the operator should know about (e.g. a provider key left valid). */
+  notes?: string[];
 }
 
 /**
@@ -64,6 +66,7 @@ export async function rollbackCommand(
   if (previousText === undefined) refuse('the AWSPREVIOUS version has no value.');
   const { kind } = classifySecret(currentJson, state.rotationLambdaArn);
   let reason: string;
+  const notes: string[] = [];
   if (isDatabase(kind)) {
     const [probe] = await probeVersions(
       ctx,
@@ -95,6 +98,13 @@ export async function rollbackCommand(
     reason = `the database accepts the previous login${p.username ? ` (${p.username})` : ''}`;
   } else if (kind === 'apikey') {
     reason = 'the API-key rotator keeps the previous key valid until the next rotation retires it';
+    const keyId = currentJson?.keyId;
+    if (currentJson?.provider !== undefined && typeof keyId === 'string') {
+      // The next rotation starts from the restored version and never learns of this key.
+      notes.push(
+        `The provider key ${keyId} of the version being rolled away from stays valid at the provider; revoke it there once nothing uses it.`,
+      );
+    }
   } else if (kind === 'example') {
     reason = 'example secrets are checked by nothing but their readers';
   } else {
@@ -121,6 +131,7 @@ export async function rollbackCommand(
     fromVersionId: current as string,
     toVersionId: previous as string,
     command,
+    ...(notes.length > 0 ? { notes } : {}),
   };
   if (ctx.json) out.json(report);
   else if (options.dryRun) {
@@ -135,5 +146,6 @@ export async function rollbackCommand(
       ),
     );
   }
+  if (!ctx.json) for (const note of notes) out.line(out.style.yellow(`! ${note}`));
   return 0;
 }

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStyle, type Output } from '../../cli/lib/output.js';
+import { main } from '../../cli/rotator.js';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/partner-api-AbCdEf';
+const CURRENT = 'c'.repeat(32);
+const PREVIOUS = 'b'.repeat(32);
+
+function captureOutput(): Output & { text(): string } {
+  const lines: string[] = [];
+  return {
+    tty: false,
+    style: createStyle(false),
+    line: (t = '') => lines.push(t),
+    error: (t) => lines.push(t),
+    json: (v) => lines.push(JSON.stringify(v)),
+    status: (t) => lines.push(t),
+    text: () => lines.join('\n'),
+  };
+}
+
+describe('rollback of a provider-issued API key (mocked Secrets Manager)', () => {
+  const sm = mockClient(SecretsManagerClient);
+  afterEach(() => sm.reset());
+
+  it('moves AWSCURRENT back and says which provider key stays valid, without printing keys', async () => {
+    const [currentKey, previousKey] = [
+      randomBytes(20).toString('hex'),
+      randomBytes(20).toString('hex'),
+    ];
+    const provider = { type: 'http', baseUrl: 'https://keys.example.test' };
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: SECRET_ARN,
+      Name: 'prod/partner-api',
+      RotationEnabled: true,
+      RotationLambdaARN: 'arn:aws:lambda:eu-west-1:111122223333:function:rotator-apikey',
+      VersionIdsToStages: { [CURRENT]: ['AWSCURRENT'], [PREVIOUS]: ['AWSPREVIOUS'] },
+    });
+    sm.on(ListSecretVersionIdsCommand).resolves({ Versions: [] });
+    sm.on(GetSecretValueCommand, { VersionId: CURRENT }).resolves({
+      SecretString: JSON.stringify({ apiKey: currentKey, provider, keyId: 'key_new' }),
+    });
+    sm.on(GetSecretValueCommand, { VersionId: PREVIOUS }).resolves({
+      SecretString: JSON.stringify({ apiKey: previousKey, provider, keyId: 'key_old' }),
+    });
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+    const out = captureOutput();
+    const code = await main(['rollback', 'prod/partner-api', '--region', 'eu-west-1'], {
+      out,
+      env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+    });
+    const text = out.text();
+    expect(code).toBe(0);
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        SecretId: SECRET_ARN,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: PREVIOUS,
+        RemoveFromVersionId: CURRENT,
+      },
+    ]);
+    expect(text).toContain('Rolled back prod/partner-api');
+    expect(text).toContain(
+      '! The provider key key_new of the version being rolled away from stays valid',
+    );
+    expect(text).not.toContain(currentKey);
+    expect(text).not.toContain(previousKey);
+  });
+});
