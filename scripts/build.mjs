@@ -41,8 +41,10 @@ for (const name of functions) {
     legalComments: 'none',
     logLevel: 'warning',
   });
-  // The repository is "type": "module"; this folder is CommonJS whoever loads it.
-  writeFileSync(join(outdir, 'package.json'), '{"type":"commonjs"}\n');
+  // The repository is "type": "module"; this folder is CommonJS whoever loads it. Name and
+  // version because `sam build`'s Node builder runs `npm pack` on the folder.
+  const manifest = { name: `rotator-${name}`, version: '0.0.0', private: true, type: 'commonjs' };
+  writeFileSync(join(outdir, 'package.json'), `${JSON.stringify(manifest)}\n`);
   report.push({ function: name, bytes: statSync(join(outdir, 'index.js')).size });
 }
 for (const { function: name, bytes } of report) {

@@ -55,6 +55,9 @@ describe('npm run build', () => {
       expect(code).not.toMatch(/require\(["']@aws-lambda-powertools\//);
       expect(code).not.toMatch(/require\(["']@middy\//);
       expect(JSON.parse(readFileSync(join(outdir, name, 'package.json'), 'utf8'))).toEqual({
+        name: `rotator-${name}`,
+        version: '0.0.0',
+        private: true,
         type: 'commonjs',
       });
     },
