@@ -1,5 +1,5 @@
-import { RotationError } from '../../errors.js';
-import { DatabaseQueryError } from './errors.js';
+import { RotationError, StepTimeoutError } from '../../errors.js';
+import { DatabaseConnectionError, DatabaseQueryError, LoginRefusedError } from './errors.js';
 import type { TlsSettings } from './tls.js';
 
 /** Everything needed to open one login to a database server. */
@@ -101,4 +101,36 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<
       },
     );
   });
+}
+
+/**
+ * The typed error for a connect that failed: the step's abort ({@link StepTimeoutError}), a
+ * refused login ({@link LoginRefusedError}, when `loginRefused` says the driver's code means
+ * that) or anything else, unreachable host and TLS failures included
+ * ({@link DatabaseConnectionError}). Messages name the target and user, never the password.
+ */
+export function connectFailure(
+  error: unknown,
+  context: { where: string; target: LoginTarget; signal: AbortSignal; loginRefused: boolean },
+): RotationError {
+  const { where, target } = context;
+  if (context.signal.aborted) {
+    return new StepTimeoutError(`Connect to ${where} aborted: the step is about to time out`, {
+      cause: error,
+    });
+  }
+  const code = (error as { code?: string }).code;
+  const message = (error as Error).message;
+  if (context.loginRefused) {
+    return new LoginRefusedError(
+      `${where} refused the login of user "${target.username}": ${message}`,
+      code,
+      { cause: error },
+    );
+  }
+  return new DatabaseConnectionError(
+    `Could not connect to ${where} as user "${target.username}" (sslMode ${target.tls.mode}): ${message}`,
+    code,
+    { cause: error },
+  );
 }

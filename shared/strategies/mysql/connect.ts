@@ -3,11 +3,12 @@ import { StepTimeoutError } from '../../errors.js';
 import {
   type ConnectOptions,
   type Connector,
+  connectFailure,
   type DatabaseSession,
   type LoginTarget,
   untilAborted,
 } from '../database/driver.js';
-import { DatabaseConnectionError, LoginRefusedError } from '../database/errors.js';
+import { DatabaseConnectionError } from '../database/errors.js';
 import { tlsConnectionOptions } from '../database/tls.js';
 
 /** ER_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR: the credentials are refused. */
@@ -53,26 +54,13 @@ export const connectMysql: Connector = async (
     await untilAborted(client.connect(), options.signal);
   } catch (error) {
     connection.destroy();
-    if (options.signal.aborted) {
-      throw new StepTimeoutError(`Connect to ${where} aborted: the step is about to time out`, {
-        cause: error,
-      });
-    }
     const errno = (error as { errno?: number }).errno;
-    const code = (error as { code?: string }).code;
-    const message = (error as Error).message;
-    if (errno !== undefined && LOGIN_REFUSED.has(errno)) {
-      throw new LoginRefusedError(
-        `${where} refused the login of user "${target.username}": ${message}`,
-        code,
-        { cause: error },
-      );
-    }
-    throw new DatabaseConnectionError(
-      `Could not connect to ${where} as user "${target.username}" (sslMode ${target.tls.mode}): ${message}`,
-      code,
-      { cause: error },
-    );
+    throw connectFailure(error, {
+      where,
+      target,
+      signal: options.signal,
+      loginRefused: errno !== undefined && LOGIN_REFUSED.has(errno),
+    });
   }
   const session: DatabaseSession = {
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {

@@ -3,11 +3,11 @@ import { StepTimeoutError } from '../../errors.js';
 import {
   type ConnectOptions,
   type Connector,
+  connectFailure,
   type DatabaseSession,
   type LoginTarget,
   untilAborted,
 } from '../database/driver.js';
-import { DatabaseConnectionError, LoginRefusedError } from '../database/errors.js';
 import { tlsConnectionOptions } from '../database/tls.js';
 
 /** SQLSTATEs that mean "these credentials are refused" (28P01 invalid_password, 28000). */
@@ -49,25 +49,13 @@ export const connectPostgres: Connector = async (
     await untilAborted(client.connect(), options.signal);
   } catch (error) {
     destroy();
-    if (options.signal.aborted) {
-      throw new StepTimeoutError(`Connect to ${where} aborted: the step is about to time out`, {
-        cause: error,
-      });
-    }
     const code = (error as { code?: string }).code;
-    const message = (error as Error).message;
-    if (code !== undefined && LOGIN_REFUSED.has(code)) {
-      throw new LoginRefusedError(
-        `${where} refused the login of user "${target.username}": ${message}`,
-        code,
-        { cause: error },
-      );
-    }
-    throw new DatabaseConnectionError(
-      `Could not connect to ${where} as user "${target.username}" (sslMode ${target.tls.mode}): ${message}`,
-      code,
-      { cause: error },
-    );
+    throw connectFailure(error, {
+      where,
+      target,
+      signal: options.signal,
+      loginRefused: code !== undefined && LOGIN_REFUSED.has(code),
+    });
   }
   return {
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
