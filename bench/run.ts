@@ -12,13 +12,13 @@ import {
   CreateSecretCommand,
   GetRandomPasswordCommand,
   RotateSecretCommand,
-  type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { startLocalSecretsManager } from '../local/secrets-manager/index.js';
 import { rotationHandler } from '../shared/engine/rotationHandler.js';
 import { SecretRegistry } from '../shared/logging/redaction.js';
 import { generateLocalPassword, passwordPolicyFromEnv } from '../shared/secrets/passwords.js';
 import { ExampleStrategy } from '../shared/strategies/example/ExampleStrategy.js';
+import { countSecretsManagerCalls } from '../test/helpers/callCounter.js';
 
 interface Figure {
   name: string;
@@ -42,20 +42,6 @@ async function time<T>(fn: () => Promise<T> | T): Promise<number> {
   return performance.now() - start;
 }
 
-/** Counts the Secrets Manager commands a client sends. */
-function countCalls(client: SecretsManagerClient): Map<string, number> {
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName).replace(/Command$/, '');
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchCallCounter' },
-  );
-  return counts;
-}
-
 async function main() {
   // Silence the rotation functions' own logs: the bench prints figures only.
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -72,7 +58,7 @@ async function main() {
   const twin = await startLocalSecretsManager({
     port: 0,
     registry: (endpoint) => {
-      rotationClientCounts = countCalls(endpoint.client);
+      rotationClientCounts = countSecretsManagerCalls(endpoint.client);
       const handler = rotationHandler(new ExampleStrategy(), { client: endpoint.client });
       return new Map([['rotator-bench', (event, context) => handler(event, context)]]);
     },

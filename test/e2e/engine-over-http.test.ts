@@ -4,13 +4,13 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   RotateSecretCommand,
-  type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
 import type { PendingRequest, RotationStrategy } from '../../shared/engine/types.js';
 import { createSecretsManagerClient } from '../../shared/secrets/client.js';
 import { ExampleStrategy } from '../../shared/strategies/example/ExampleStrategy.js';
+import { countSecretsManagerCalls } from '../helpers/callCounter.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import { useLocalSecretsManager } from '../helpers/localSecretsManager.js';
 
@@ -19,19 +19,6 @@ import { useLocalSecretsManager } from '../helpers/localSecretsManager.js';
 
 const logs = captureLogs();
 const startTwin = useLocalSecretsManager();
-
-function countCalls(client: SecretsManagerClient): Map<string, number> {
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName).replace(/Command$/, '');
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'testCallCounter' },
-  );
-  return counts;
-}
 
 /** Example strategy whose setSecret fails while `broken` is set, like an unreachable target. */
 class FlakyStrategy extends ExampleStrategy {
@@ -46,7 +33,7 @@ async function setup(strategy: RotationStrategy = new ExampleStrategy()) {
   let counts = new Map<string, number>();
   const twin = await startTwin({
     registry: (endpoint) => {
-      counts = countCalls(endpoint.client);
+      counts = countSecretsManagerCalls(endpoint.client);
       const handler = rotationHandler(strategy, { client: endpoint.client, env: {} });
       return new Map([['rotator-test', (event, context) => handler(event, context)]]);
     },
