@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log(USAGE);
+    process.stdout.write(`${USAGE}\n`);
     return;
   }
   const port = Number(values.port ?? process.env.PORT ?? 4599);
@@ -85,8 +85,8 @@ async function main(): Promise<void> {
   });
   const seeded = values['no-seed'] ? [] : await seedExampleSecrets(twin);
   // First line is machine-readable: tests and scripts read the URL from it.
-  console.log(`LOCAL_SECRETS_MANAGER_URL=${twin.url}`);
-  console.log(`
+  process.stdout.write(`LOCAL_SECRETS_MANAGER_URL=${twin.url}\n`);
+  process.stdout.write(`
 Local Secrets Manager (rotator twin) listening on ${twin.url}
   state: ${statePath ?? 'in memory'}${seeded.length ? `\n  seeded: ${seeded.join(', ')}` : ''}
   rotation functions: ${[...twin.registry.keys()].join(', ') || '(none)'}
@@ -99,7 +99,7 @@ Credentials are NOT checked: any signature is accepted. Use dummy ones:
 
 SDK v3: new SecretsManagerClient({ endpoint: '${twin.url}', region: '${twin.region}',
           credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
-Press Ctrl+C to stop.`);
+Press Ctrl+C to stop.\n`);
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -111,8 +111,8 @@ Press Ctrl+C to stop.`);
 }
 
 main().catch((error: unknown) => {
-  console.error(
-    `local Secrets Manager failed to start: ${(error as Error)?.message ?? String(error)}`,
+  process.stderr.write(
+    `local Secrets Manager failed to start: ${(error as Error)?.message ?? String(error)}\n`,
   );
   process.exit(1);
 });

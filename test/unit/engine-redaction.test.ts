@@ -145,7 +145,7 @@ describe('SecretRegistry', () => {
     const secret = hostilePassword();
     registry.register(secret);
     const error = new Error('outer', { cause: driverError(secret) });
-    Object.assign(error, { password: 'anything' });
+    Object.assign(error, { password: randomBytes(9).toString('hex') });
     scrubError(error, registry);
     const cause = error.cause as Error & { sql: string; connectionString: string };
     expect(cause.message).not.toContain(secret);

@@ -89,7 +89,7 @@ export interface ReconcileApiKeysOptions {
  * @example
  * ```ts
  * const report = await reconcileApiKeys({ secretId, client: new SecretsManagerClient({}) });
- * if (!report.healthy) console.log(report.stranded);
+ * if (!report.healthy) logger.warn('Stranded provider keys', { keys: report.stranded });
  * ```
  */
 export async function reconcileApiKeys(
