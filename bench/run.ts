@@ -45,6 +45,7 @@ async function time<T>(fn: () => Promise<T> | T): Promise<number> {
 async function main() {
   // Silence the rotation functions' own logs: the bench prints figures only.
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const policy = passwordPolicyFromEnv({});
 
   // 1. Passwords: local CSPRNG.

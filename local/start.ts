@@ -36,6 +36,9 @@ async function loadFunctions(
 }
 
 async function main(): Promise<void> {
+  // Node 20 is supported for local use (Lambda runs 22); the SDK's notice about 2027 would
+  // bury the start-up text. Read when the first client is built, so setting it here works.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgs({
     options: {
       port: { type: 'string' },
