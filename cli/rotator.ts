@@ -1,6 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { scrubError } from '../shared/logging/redaction.js';
 import { doctorCommand } from './commands/doctor.js';
+import { reconcileCommand } from './commands/reconcile.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { rotateCommand } from './commands/rotate.js';
 import { statusCommand } from './commands/status.js';
@@ -22,6 +23,7 @@ Commands:
   doctor <secret>              what blocks or endangers rotation, each with the fixing command
   unstick <secret> [--apply]   resolve a rotation left pending (probes the stored logins)
   rollback <secret>            move AWSCURRENT back to AWSPREVIOUS if the previous login works
+  reconcile <secret>           API keys: provider keys neither current, previous nor pending
 
 Global options:
   --endpoint-url <url>   Secrets Manager endpoint (else AWS_ENDPOINT_URL_SECRETS_MANAGER,
@@ -38,6 +40,7 @@ Command options:
   doctor:   --connect-timeout-ms <ms> (3000)
   unstick:  --apply  --connect-timeout-ms <ms> (5000)
   rollback: --dry-run  --connect-timeout-ms <ms> (5000)
+  reconcile: --max-key-age-days <days>  --label-prefix <prefix> (rotator-; "" for every key)
 
 Exit codes: 0 success; 1 failure, refusal, or a finding that blocks rotation; 2 usage error.
 Secret values are never printed.`;
@@ -66,6 +69,7 @@ const COMMAND_OPTIONS = {
     'dry-run': { type: 'boolean', default: false },
     'connect-timeout-ms': { type: 'string' },
   },
+  reconcile: { 'max-key-age-days': { type: 'string' }, 'label-prefix': { type: 'string' } },
 } as const satisfies Record<string, ParseArgsConfig['options']>;
 
 type CommandName = keyof typeof COMMAND_OPTIONS;
@@ -204,6 +208,17 @@ export async function main(argv: string[], deps: MainDependencies = {}): Promise
           connectTimeoutMs: positiveNumber(str('connect-timeout-ms'), 'connect-timeout-ms', 5000),
           prober,
         });
+      case 'reconcile': {
+        const maxAge = str('max-key-age-days');
+        const labelPrefix = str('label-prefix');
+        return await reconcileCommand(ctx, {
+          secret: one(),
+          ...(maxAge !== undefined
+            ? { maxKeyAgeDays: positiveNumber(maxAge, 'max-key-age-days', 0) }
+            : {}),
+          ...(labelPrefix !== undefined ? { labelPrefix } : {}),
+        });
+      }
     }
   } catch (error) {
     scrubError(error);
