@@ -97,6 +97,25 @@ export async function rollbackCommand(
     }
     reason = `the database accepts the previous login${p.username ? ` (${p.username})` : ''}`;
   } else if (kind === 'apikey') {
+    const provider = currentJson?.provider;
+    if (provider !== null && typeof provider === 'object') {
+      const declared = provider as { ssmParameter?: unknown; capabilities?: unknown };
+      const maxLiveKeys = (declared.capabilities as { maxLiveKeys?: unknown } | undefined)
+        ?.maxLiveKeys;
+      // Single-key mode revokes the AWSPREVIOUS key at finishSecret: moving AWSCURRENT back
+      // would hand every client a revoked key.
+      if (maxLiveKeys === 1) {
+        refuse(
+          'the provider allows one live key (maxLiveKeys 1), so finishSecret revoked the AWSPREVIOUS key; moving AWSCURRENT back would lock clients out. Rotate forward instead.',
+          `npx rotator rotate ${shellQuote(state.name)} --wait`,
+        );
+      }
+      if (declared.ssmParameter !== undefined) {
+        refuse(
+          'the provider is declared in an SSM parameter, so the CLI cannot tell whether it allows only one live key (then the AWSPREVIOUS key was revoked and moving AWSCURRENT back would lock clients out).',
+        );
+      }
+    }
     reason = 'the API-key rotator keeps the previous key valid until the next rotation retires it';
     const keyId = currentJson?.keyId;
     if (currentJson?.provider !== undefined && typeof keyId === 'string') {

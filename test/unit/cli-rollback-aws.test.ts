@@ -28,10 +28,10 @@ function captureOutput(): Output & { text(): string } {
   };
 }
 
-describe('rollback of a provider-issued API key (mocked Secrets Manager)', () => {
-  const sm = mockClient(SecretsManagerClient);
-  afterEach(() => sm.reset());
+const sm = mockClient(SecretsManagerClient);
+afterEach(() => sm.reset());
 
+describe('rollback of a provider-issued API key (mocked Secrets Manager)', () => {
   it('moves AWSCURRENT back and says which provider key stays valid, without printing keys', async () => {
     const [currentKey, previousKey] = [
       randomBytes(20).toString('hex'),
@@ -75,4 +75,68 @@ describe('rollback of a provider-issued API key (mocked Secrets Manager)', () =>
     expect(text).not.toContain(currentKey);
     expect(text).not.toContain(previousKey);
   });
+});
+
+describe('rollback of a single-key provider API key (mocked Secrets Manager)', () => {
+  function seed(provider: Record<string, unknown>) {
+    const [currentKey, previousKey] = [
+      randomBytes(20).toString('hex'),
+      randomBytes(20).toString('hex'),
+    ];
+    const [newId, oldId] = [
+      `key_${randomBytes(6).toString('hex')}`,
+      `key_${randomBytes(6).toString('hex')}`,
+    ];
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: SECRET_ARN,
+      Name: 'prod/partner-api',
+      RotationEnabled: true,
+      RotationLambdaARN: 'arn:aws:lambda:eu-west-1:111122223333:function:rotator-apikey',
+      VersionIdsToStages: { [CURRENT]: ['AWSCURRENT'], [PREVIOUS]: ['AWSPREVIOUS'] },
+    });
+    sm.on(ListSecretVersionIdsCommand).resolves({ Versions: [] });
+    sm.on(GetSecretValueCommand, { VersionId: CURRENT }).resolves({
+      SecretString: JSON.stringify({
+        apiKey: currentKey,
+        provider,
+        keyId: newId,
+        previousKeyId: oldId,
+      }),
+    });
+    sm.on(GetSecretValueCommand, { VersionId: PREVIOUS }).resolves({
+      SecretString: JSON.stringify({ apiKey: previousKey, provider, keyId: oldId }),
+    });
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+    return { currentKey, previousKey };
+  }
+
+  it.each([
+    [
+      'declared inline with maxLiveKeys 1',
+      {
+        type: 'http',
+        baseUrl: 'https://keys.example.test',
+        capabilities: { maxLiveKeys: 1 },
+      },
+    ],
+    ['declared in an SSM parameter (capabilities unknown)', { ssmParameter: '/rotator/vendor' }],
+  ])(
+    'refuses when the AWSPREVIOUS key may have been revoked at finishSecret: %s',
+    async (_name, provider) => {
+      const { currentKey, previousKey } = seed(provider);
+      const out = captureOutput();
+      const code = await main(['rollback', 'prod/partner-api', '--region', 'eu-west-1'], {
+        out,
+        env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+      });
+      const text = out.text();
+      expect(code).not.toBe(0);
+      // Single-key mode revokes the AWSPREVIOUS key right after promotion: moving AWSCURRENT
+      // back would hand every client a revoked key.
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+      expect(text).toContain('Refusing to roll back');
+      expect(text).not.toContain(currentKey);
+      expect(text).not.toContain(previousKey);
+    },
+  );
 });
