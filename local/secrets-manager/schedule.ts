@@ -105,6 +105,13 @@ function validateDuration(duration: string, schedule: Schedule | undefined): voi
   if (schedule?.kind === 'cron' && [...schedule.cron.hours].some((h) => h + hours > 24)) {
     throw new ScheduleError('The rotation window must not extend into the next UTC day.');
   }
+  // Several hours a day: each window must end by the start of the next one.
+  if (schedule?.kind === 'cron') {
+    const sorted = [...schedule.cron.hours].sort((a, b) => a - b);
+    if (sorted.some((h, i) => i > 0 && h - (sorted[i - 1] as number) < hours)) {
+      throw new ScheduleError('The rotation window must not extend into the next rotation window.');
+    }
+  }
 }
 
 /** A parsed AWS cron expression: allowed values per field (UTC). */

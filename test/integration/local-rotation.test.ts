@@ -216,6 +216,8 @@ describe('local Secrets Manager: RotateSecret and the rotation function', () => 
       [{ ScheduleExpression: 'rate(1 day)', Duration: '30h' }],
       [{ ScheduleExpression: 'rate(4 hours)', Duration: '5h' }],
       [{ ScheduleExpression: 'cron(0 22 * * ? *)', Duration: '3h' }],
+      // The 02:00 window would run into the 08:00 one ("must not extend into the next window").
+      [{ ScheduleExpression: 'cron(0 2,8 * * ? *)', Duration: '8h' }],
     ])('refuses invalid RotationRules %j with InvalidParameterException', async (rules) => {
       const { client } = await twinWithScript();
       const secret = await createSecret(client);
