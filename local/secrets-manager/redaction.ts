@@ -37,6 +37,19 @@ export function secretValuesOf(secret: SecretRecord): string[] {
   return values;
 }
 
+/**
+ * V8's `JSON.parse` errors quote up to ten characters of the text they failed on
+ * (`Unexpected token 'x', "xK9mP2vL8q"... is not valid JSON`). A rotation function parses
+ * secret values, so that quote is a fragment of one, which whole-value redaction cannot
+ * find: the quoted part is always replaced.
+ */
+export function redactJsonParseQuotes(text: string): string {
+  return text.replace(
+    /(Unexpected token '.', )(.*?)( is not valid JSON)/gsu,
+    (_whole, head: string, _quote: string, tail: string) => `${head}${REDACTED}${tail}`,
+  );
+}
+
 /** Replaces every occurrence of the given values, longest first, with {@link REDACTED}. */
 export function redactValues(text: string, values: readonly string[]): string {
   const sorted = [...new Set(values)]

@@ -18,6 +18,15 @@ export class ReferenceRotationError extends Error {
   }
 }
 
+/** Parses a JSON value; the error names the version, never quotes the text (V8's does). */
+function parseObject(text: string, which: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new ReferenceRotationError(`The ${which} value is not valid JSON`);
+  }
+}
+
 /**
  * A rotation function with the flow of AWS's generic rotation template (four steps, the
  * DescribeSecret preamble, AWSPENDING probe, label move in finishSecret) for a JSON secret
@@ -57,7 +66,7 @@ export function referenceRotationFunction(client: SecretsManagerClient): Rotatio
           new GetRandomPasswordCommand({ ExcludeCharacters: '/@"\'\\' }),
         );
         const value = {
-          ...(JSON.parse(current.SecretString ?? '{}') as Record<string, unknown>),
+          ...parseObject(current.SecretString ?? '{}', 'AWSCURRENT'),
           password: RandomPassword,
         };
         await client.send(
@@ -81,7 +90,7 @@ export function referenceRotationFunction(client: SecretsManagerClient): Rotatio
             VersionStage: 'AWSPENDING',
           }),
         );
-        JSON.parse(pending.SecretString ?? '');
+        parseObject(pending.SecretString ?? '', 'AWSPENDING');
         return;
       }
       case 'finishSecret': {

@@ -7,6 +7,7 @@ import {
   type RotationStep,
 } from '../../shared/engine/types.js';
 import type { RotationJob, RotationRecord } from './model.js';
+import { redactValues } from './redaction.js';
 import type { SecretsStore } from './store.js';
 
 /** A rotation function as Lambda would run it: the handler of a rotation Lambda. */
@@ -175,7 +176,11 @@ export class RotationRunner {
       } catch (error) {
         if (this.closed) return;
         const err = error as { name?: unknown; message?: unknown };
-        const message = `${String(err?.name ?? 'Error')}: ${String(err?.message ?? error)}`;
+        // The event's RotationToken is a credential too; the store redacts secret values.
+        const message = redactValues(
+          `${String(err?.name ?? 'Error')}: ${String(err?.message ?? error)}`,
+          [rotationToken],
+        );
         store.rotationFailed(job.arn, job.versionId, step, message);
         // The function's message is recorded for operators but not logged: it is foreign text.
         log?.({

@@ -49,7 +49,7 @@ import {
   type VersionRecord,
   valueOut,
 } from './model.js';
-import { redactValues, secretValuesOf } from './redaction.js';
+import { redactJsonParseQuotes, redactValues, secretValuesOf } from './redaction.js';
 import {
   nextRotationTime,
   parseRotationRules,
@@ -781,8 +781,10 @@ export class SecretsStore {
     if (!secret || rotation?.versionId !== versionId || rotation.state !== 'InProgress') return;
     rotation.state = 'Failed';
     rotation.step = step;
-    // The function's text is foreign: it may quote a value, and it is shown and persisted.
-    const scrubbed = redactValues(message, secretValuesOf(secret));
+    // The function's text is foreign: it may quote a value (of this secret or of another it
+    // read, such as an admin secret), and it is shown and persisted.
+    const values = [...this.secrets.values()].flatMap(secretValuesOf);
+    const scrubbed = redactValues(redactJsonParseQuotes(message), values);
     rotation.message = `Error when executing lambda ${secret.rotationLambdaArn ?? ''} during ${step} step: ${scrubbed}`;
     rotation.endedDate = this.now();
     if (rotation.mode === 'test') this.detachOwnPending(secret, versionId);

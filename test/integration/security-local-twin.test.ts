@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { afterEach, describe, expect, it } from 'vitest';
+import { referenceRotationFunction } from '../../local/secrets-manager/referenceFunction.js';
+import type { RotationEvent } from '../../shared/engine/types.js';
+import {
+  randomCredential,
+  randomValue,
+  scriptedRotationFunction,
+  uniqueName,
+  useLocalSecretsManager,
+} from '../helpers/localSecretsManager.js';
+
+const start = useLocalSecretsManager();
+const dirs: string[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rotator-security-'));
+  dirs.push(dir);
+  return dir;
+}
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** True when `text` holds any run of `length` characters of `value` (a partial quote). */
+function holdsFragment(text: string, value: string, length = 6): boolean {
+  for (let i = 0; i + length <= value.length; i++) {
+    if (text.includes(value.slice(i, i + length))) return true;
+  }
+  return false;
+}
+
+describe('local twin: a failing function never puts a secret value into the rotation record', () => {
+  it('reference function on a non-JSON value: no fragment of the value in the message or state file', async () => {
+    // Prepare
+    const statePath = join(tempDir(), 'state.json');
+    const twin = await start({
+      statePath,
+      masterKey: randomBytes(32),
+      registry: ({ client }) => new Map([['reference', referenceRotationFunction(client)]]),
+    });
+    // A letter first, so JSON.parse fails on the first character and quotes the next ten.
+    const value = `v${randomValue(30)}`;
+    const { ARN } = await twin.client.send(
+      new CreateSecretCommand({ Name: uniqueName(), SecretString: value }),
+    );
+
+    // Act
+    await twin.client.send(
+      new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'reference' }),
+    );
+    await twin.rotations.settled();
+
+    // Assess
+    const status = twin.rotations.status(ARN as string);
+    expect(status?.state).toBe('Failed');
+    expect(status?.step).toBe('createSecret');
+    const message = status?.message ?? '';
+    expect(holdsFragment(message, value)).toBe(false);
+    expect(holdsFragment(readFileSync(statePath, 'utf8'), value)).toBe(false);
+  });
+
+  it('a function quoting a JSON.parse error of the value: the quoted snippet is redacted', async () => {
+    // Prepare: any function that lets V8's JSON.parse message through (it quotes 10 characters)
+    const statePath = join(tempDir(), 'state.json');
+    const twin = await start({
+      statePath,
+      masterKey: randomBytes(32),
+      registry: ({ client }) => {
+        const script = scriptedRotationFunction(client);
+        return new Map([
+          [
+            'parser',
+            async (event: RotationEvent, context) => {
+              if (event.Step !== 'setSecret') return script.fn(event, context);
+              const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+              const current = await client.send(
+                new GetSecretValueCommand({ SecretId: event.SecretId }),
+              );
+              JSON.parse(current.SecretString as string);
+            },
+          ],
+        ]);
+      },
+    });
+    // A letter first, so JSON.parse fails on the first character and quotes the next ten.
+    const value = `v${randomValue(30)}`;
+    const { ARN } = await twin.client.send(
+      new CreateSecretCommand({ Name: uniqueName(), SecretString: value }),
+    );
+
+    // Act
+    await twin.client.send(new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'parser' }));
+    await twin.rotations.settled();
+
+    // Assess
+    const message = twin.rotations.status(ARN as string)?.message ?? '';
+    expect(message).toContain('SyntaxError');
+    expect(holdsFragment(message, value)).toBe(false);
+    expect(holdsFragment(readFileSync(statePath, 'utf8'), value)).toBe(false);
+  });
+
+  it("redacts the event's RotationToken and other secrets' values a function quotes", async () => {
+    // Prepare
+    const statePath = join(tempDir(), 'state.json');
+    const adminPassword = randomValue();
+    let token = '';
+    const twin = await start({
+      statePath,
+      masterKey: randomBytes(32),
+      registry: ({ client }) => {
+        const script = scriptedRotationFunction(client);
+        return new Map([
+          [
+            'careless',
+            async (event: RotationEvent, context) => {
+              if (event.Step !== 'setSecret') return script.fn(event, context);
+              token = event.RotationToken ?? '';
+              throw new Error(`token ${token} refused; admin login with ${adminPassword} failed`);
+            },
+          ],
+        ]);
+      },
+    });
+    await twin.client.send(
+      new CreateSecretCommand({
+        Name: uniqueName('admin'),
+        SecretString: JSON.stringify({ username: 'admin', password: adminPassword }),
+      }),
+    );
+    const { ARN } = await twin.client.send(
+      new CreateSecretCommand({ Name: uniqueName(), SecretString: randomCredential() }),
+    );
+
+    // Act
+    await twin.client.send(
+      new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'careless' }),
+    );
+    await twin.rotations.settled();
+
+    // Assess
+    const message = twin.rotations.status(ARN as string)?.message ?? '';
+    const state = readFileSync(statePath, 'utf8');
+    expect(token.length).toBeGreaterThanOrEqual(36);
+    expect(message).toContain('refused');
+    for (const secret of [token, adminPassword]) {
+      expect(message.includes(secret)).toBe(false);
+      expect(state.includes(secret)).toBe(false);
+    }
+  });
+});
