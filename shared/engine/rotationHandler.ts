@@ -38,18 +38,6 @@ export interface RotationHandlerOptions {
 /** The Lambda handler {@link rotationHandler} returns. */
 export type RotationLambdaHandler = MiddyfiedHandler<unknown, void, Error, Context>;
 
-/**
- * Opens a redaction scope per invocation and closes it after the error (if any) has been
- * scrubbed, so values are forgotten only when nothing can print them any more.
- */
-function redactionScope(registry: SecretRegistry): MiddlewareObj<unknown, void, Error, Context> {
-  return {
-    before: () => registry.enterScope(),
-    after: () => registry.exitScope(),
-    onError: () => registry.exitScope(),
-  };
-}
-
 /** Scrubs the error on its way out: Lambda prints it, message, stack and all. */
 function scrubThrownError(registry: SecretRegistry): MiddlewareObj<unknown, void, Error, Context> {
   return {
@@ -108,6 +96,10 @@ export function rotationHandler(
     const started = performance.now();
     invocationStart = started;
     const durationMs = () => Math.round(performance.now() - started);
+    // The redaction scope is the step's own lifetime, not middy's: after middy's early
+    // timeout the step keeps running (and may still log or fail), so its values must stay
+    // registered until it has ended and its error has been scrubbed.
+    registry.enterScope();
     try {
       const event = validateRotationEvent(rawEvent);
       registry.register(event.RotationToken);
@@ -134,11 +126,11 @@ export function rotationHandler(
       throw error;
     } finally {
       invocationStart = undefined;
+      registry.exitScope();
     }
   };
 
   return middy(handleStep, { timeoutEarlyInMillis: options.timeoutEarlyInMillis ?? 1_000 })
-    .use(redactionScope(registry))
     .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
     .use(scrubThrownError(registry));
 }
