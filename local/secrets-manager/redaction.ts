@@ -1,3 +1,4 @@
+import { SecretRegistry } from '../../shared/logging/redaction.js';
 import type { SecretRecord } from './model.js';
 
 /** What replaces a secret value in text the twin shows or stores. */
@@ -50,12 +51,13 @@ export function redactJsonParseQuotes(text: string): string {
   );
 }
 
-/** Replaces every occurrence of the given values, longest first, with {@link REDACTED}. */
+/**
+ * Replaces every occurrence of the given values, longest first, with {@link REDACTED}: as
+ * they are, and JSON-escaped, URL-encoded, SQL-escaped or base64-encoded (a function may quote
+ * a connection URL or a JSON document), with the functions' own scrubber.
+ */
 export function redactValues(text: string, values: readonly string[]): string {
-  const sorted = [...new Set(values)]
-    .filter((v) => v.length >= MIN_LENGTH)
-    .sort((a, b) => b.length - a.length);
-  let result = text;
-  for (const value of sorted) result = result.split(value).join(REDACTED);
-  return result;
+  const registry = new SecretRegistry();
+  for (const value of values) if (value.length >= MIN_LENGTH) registry.register(value);
+  return registry.scrub(text);
 }

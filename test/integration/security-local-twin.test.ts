@@ -153,4 +153,49 @@ describe('local twin: a failing function never puts a secret value into the rota
       expect(state.includes(secret)).toBe(false);
     }
   });
+
+  it('redacts URL-encoded and JSON-escaped spellings of a value a function quotes', async () => {
+    // Prepare: a password with characters that percent- and JSON-encoding change
+    const statePath = join(tempDir(), 'state.json');
+    const password = `${randomValue()}#&=%"/${randomValue(6)}`;
+    const twin = await start({
+      statePath,
+      masterKey: randomBytes(32),
+      registry: ({ client }) => {
+        const script = scriptedRotationFunction(client);
+        return new Map([
+          [
+            'careless',
+            async (event: RotationEvent, context) => {
+              if (event.Step !== 'setSecret') return script.fn(event, context);
+              throw new Error(
+                `cannot reach postgres://app:${encodeURIComponent(password)}@db/app with ${JSON.stringify({ password })}`,
+              );
+            },
+          ],
+        ]);
+      },
+    });
+    const { ARN } = await twin.client.send(
+      new CreateSecretCommand({
+        Name: uniqueName(),
+        SecretString: JSON.stringify({ username: 'app', password }),
+      }),
+    );
+
+    // Act
+    await twin.client.send(
+      new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'careless' }),
+    );
+    await twin.rotations.settled();
+
+    // Assess
+    const message = twin.rotations.status(ARN as string)?.message ?? '';
+    const state = readFileSync(statePath, 'utf8');
+    expect(message).toContain('cannot reach');
+    for (const spelling of [encodeURIComponent(password), JSON.stringify(password).slice(1, -1)]) {
+      expect(message.includes(spelling)).toBe(false);
+      expect(state.includes(spelling)).toBe(false);
+    }
+  });
 });
