@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialRejectedError } from '../../shared/errors.js';
 import { createRotationLogger } from '../../shared/logging/logger.js';
@@ -172,6 +173,55 @@ describe.skipIf(!support.available)(
         { Host: '127.0.0.1', authentication_string: hash },
       ]);
       expect(await privilegeKeys(`${username}_clone`)).toEqual(await privilegeKeys(username));
+    });
+
+    it('a retried setSecret after a crash between two accounts sets the password of every account', async () => {
+      // Accounts at '%' (the one the function logs in through) and at a host only some
+      // clients connect from; the clone exists from an earlier rotation with an old password.
+      const username = `app_${randomSuffix()}`;
+      const password = randomPassword();
+      const otherHost = `10.${randomInt(1, 255)}.${randomInt(1, 255)}.${randomInt(1, 255)}`;
+      for (const user of [username, `${username}_clone`]) {
+        const hash = mysqlNativePasswordHash(user === username ? password : randomPassword());
+        for (const host of ['%', otherHost]) {
+          await server.query('CREATE USER ?@? IDENTIFIED BY PASSWORD ?', [user, host, hash]);
+          await server.query('GRANT SELECT ON appdb.* TO ?@?', [user, host]);
+        }
+      }
+      const rig = rotationRig(
+        strategy(),
+        JSON.stringify({
+          engine: 'mariadb',
+          host: server.host,
+          port: server.port,
+          username,
+          password,
+          dbname: 'appdb',
+          masterarn: admin.arn,
+          ssl: false,
+        }),
+        ENV,
+      );
+      const token = rig.sm.startRotation();
+      await rig.run('createSecret', token);
+      const pending = JSON.parse(rig.sm.valueOf('AWSPENDING') as string) as {
+        username: string;
+        password: string;
+      };
+      const hash = mysqlNativePasswordHash(pending.password);
+      // The first attempt's setSecret set the '%' account (Host order) and then crashed.
+      await server.query("SET PASSWORD FOR ?@'%' = ?", [pending.username, hash]);
+      for (const step of ['setSecret', 'testSecret', 'finishSecret'] as const)
+        await rig.run(step, token);
+      const accounts = await server.query<{ Host: string; authentication_string: string }>(
+        'SELECT Host, authentication_string FROM mysql.user WHERE User = ? ORDER BY Host',
+        [pending.username],
+      );
+      // Clients connecting from the other host must not be locked out after promotion.
+      expect(accounts).toEqual([
+        { Host: '%', authentication_string: hash },
+        { Host: otherHost, authentication_string: hash },
+      ]);
     });
 
     it('repairs grant drift on the next rotation', async () => {

@@ -57,7 +57,8 @@ export class AlternatingUsersStrategy implements RotationStrategy {
    * `setSecret`: logs in with the current value first (so the admin login is only used on
    * behalf of someone who holds a working credential: AWS's confused-deputy check), then as
    * admin creates the pending user if missing, brings its privileges to parity with the
-   * current user's, and sets its password unless the pending value already works.
+   * current user's, and sets its password on every account (even when the pending login
+   * already works: that proves only the account it reached).
    */
   async apply(request: PendingRequest): Promise<void> {
     const { secret: current, dialect } = this.#resolver.resolve(
@@ -100,13 +101,14 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       const created = await dialect.ensureUser(admin, current.username, change);
       if (created) request.logger.info('Created the alternate user', { user: pending.username });
       const parity = await ensureGrantParity(dialect, admin, pair, request.logger);
-      // Also after a creation: ensureUser may have added only some accounts (MySQL hosts)
-      // of a user whose other accounts still hold an older password.
-      if (!pendingWorks) await dialect.setUserPassword(admin, change);
+      // Always, even when the pending login already works: that proves only the account it
+      // reached. A crash between two accounts (MySQL hosts) of an earlier attempt, or a
+      // creation that added only some accounts, leaves others with an older password.
+      await dialect.setUserPassword(admin, change);
       request.logger.info('Alternate user ready', {
         user: pending.username,
         created,
-        passwordChanged: !pendingWorks,
+        pendingAlreadyWorked: pendingWorks,
         privilegesRepaired: parity.repaired.length,
       });
     } finally {
