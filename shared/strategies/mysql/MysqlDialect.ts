@@ -161,12 +161,17 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
   }
 
   async #flavor(session: DatabaseSession): Promise<ServerFlavor> {
-    const [row] = await runQuery<{ version: string }>(
+    // VERSION() alone is not proof: MariaDB's `version` can be set to look like MySQL 8, and
+    // taking a MariaDB for MySQL would send plaintext passwords. `/*M! … */` is executed by
+    // MariaDB only (MySQL reads it as a comment), whatever the version string says.
+    const [row] = await runQuery<{ version: string; mariadb?: unknown }>(
       session,
       'read server version',
-      'SELECT VERSION() AS version',
+      'SELECT VERSION() AS version, 0 /*M! + 1 */ AS mariadb',
     );
-    return /mariadb/i.test(text(row?.version)) ? MARIADB : MYSQL;
+    return /mariadb/i.test(text(row?.version)) || Number(text(row?.mariadb)) === 1
+      ? MARIADB
+      : MYSQL;
   }
 
   async #accounts(admin: DatabaseSession, username: string): Promise<Map<string, string>> {

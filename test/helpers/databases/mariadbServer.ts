@@ -29,7 +29,13 @@ export interface MariadbServer {
  * tables enforced, general log on). root authenticates only through the socket (we are
  * root); the tests use a separate admin with a random password over TCP.
  */
-export async function startMariadb(options: { tls?: ServerTls } = {}): Promise<MariadbServer> {
+export async function startMariadb(
+  options: {
+    tls?: ServerTls;
+    /** Extra `mariadbd` options, e.g. `--version=…`. */
+    serverArgs?: string[];
+  } = {},
+): Promise<MariadbServer> {
   const dir = await mkdtemp(join(tmpdir(), 'rotator-mariadb-'));
   const data = join(dir, 'data');
   const socket = join(dir, 'mysqld.sock');
@@ -72,6 +78,7 @@ export async function startMariadb(options: { tls?: ServerTls } = {}): Promise<M
       '--innodb-buffer-pool-size=32M',
       '--skip-log-bin',
       ...tlsArgs,
+      ...(options.serverArgs ?? []),
     ],
     { stdio: 'ignore' },
   );

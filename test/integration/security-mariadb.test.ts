@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
+import { mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
+import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePassword.js';
+import { captureLogs } from '../helpers/captureLogs.js';
+import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
+import { type MariadbServer, startMariadb } from '../helpers/databases/mariadbServer.js';
+import { rotationRig } from '../helpers/databases/rig.js';
+import { serverSupport } from '../helpers/databases/support.js';
+
+const support = serverSupport('mariadb');
+const ENV = { ROTATION_MODE: 'single-user' };
+
+describe.skipIf(!support.available)(
+  `MariaDB reporting a MySQL version string (real server) ${support.reason}`,
+  () => {
+    let server: MariadbServer;
+    const logs = captureLogs();
+
+    beforeAll(async () => {
+      // MariaDB's `version` can be set at start-up to look like MySQL 8 (for applications
+      // that check it); VERSION() then no longer says MariaDB.
+      server = await startMariadb({ serverArgs: ['--version=8.0.36'] });
+      await server.query('CREATE DATABASE appdb');
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it('single-user rotation still sends the native hash, never the plaintext password', async () => {
+      // Prepare
+      const [row] = await server.query<{ version: string }>('SELECT VERSION() AS version');
+      expect(row?.version).not.toMatch(/mariadb/i);
+      const username = `app_${randomSuffix()}`;
+      const password = randomPassword();
+      await server.query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ?", [
+        username,
+        mysqlNativePasswordHash(password),
+      ]);
+      await server.query("GRANT SELECT ON appdb.* TO ?@'%'", [username]);
+      const rig = rotationRig(
+        databaseStrategyFromEnv(mysqlDialects(ENV), ENV),
+        JSON.stringify({
+          engine: 'mysql',
+          host: server.host,
+          port: server.port,
+          username,
+          password,
+          dbname: 'appdb',
+          ssl: false,
+        }),
+        ENV,
+      );
+
+      // Act
+      await rig.rotate();
+
+      // Assess
+      const after = rig.current();
+      expect(await server.canLogin(username, after.password as string)).toBe(true);
+      const generalLog = await server.readGeneralLog();
+      for (const secret of [password, after.password as string]) {
+        expect(generalLog.includes(secret)).toBe(false);
+      }
+      logs.assertNoneContain([password, after.password as string]);
+    });
+  },
+);
