@@ -170,12 +170,23 @@ async function promotePendingVersion(
   requests: RequestFactory,
 ): Promise<StepOutcome> {
   const currentVersionId = versionWithStage(description, AWSCURRENT);
-  await ctx.gateway.promotePendingVersion(
-    description.arn,
-    ctx.event.ClientRequestToken,
-    currentVersionId,
-    ctx.signal,
-  );
+  try {
+    await ctx.gateway.promotePendingVersion(
+      description.arn,
+      ctx.event.ClientRequestToken,
+      currentVersionId,
+      ctx.signal,
+    );
+  } catch (error) {
+    // The move is not idempotent: when an attempt took effect but its response was lost,
+    // the retried call is refused (RemoveFromVersionId no longer holds AWSCURRENT). The
+    // labels tell whether the move is done.
+    const now = await ctx.gateway.describe(description.arn, ctx.signal).catch(() => undefined);
+    if (!now?.versions.get(ctx.event.ClientRequestToken)?.includes(AWSCURRENT)) throw error;
+    ctx.logger.warn('UpdateSecretVersionStage failed, but AWSCURRENT is on the new version', {
+      errorName: (error as { name?: string })?.name,
+    });
+  }
   ctx.logger.info('Moved AWSCURRENT to the new version', {
     outcome: 'promoted',
     previousVersionId: currentVersionId,

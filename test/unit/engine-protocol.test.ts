@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  InvalidParameterException,
   PutSecretValueCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
@@ -249,6 +250,37 @@ describe('rotation protocol', () => {
       RemoveFromVersionId: old,
     });
     expect(sm.versionWith('AWSPREVIOUS')).toBe(old);
+  });
+
+  it('finishSecret completes when the label move took effect but its response was lost', async () => {
+    const { sm, invoke, strategy } = env;
+    const token = sm.startRotation();
+    await invoke('createSecret', token);
+    const old = sm.versionWith('AWSCURRENT') as string;
+    let calls = 0;
+    // Like the service (and the local twin): RemoveFromVersionId must hold the label.
+    sm.mock.on(UpdateSecretVersionStageCommand).callsFake((input) => {
+      calls += 1;
+      const from = input.RemoveFromVersionId as string;
+      if (!sm.versions.get(from)?.stages.has('AWSCURRENT')) {
+        throw new InvalidParameterException({
+          message: `The staging label AWSCURRENT is not attached to version ${from}`,
+          $metadata: {},
+        });
+      }
+      sm.versions.get(from)?.stages.delete('AWSCURRENT');
+      for (const v of sm.versions.values()) v.stages.delete('AWSPREVIOUS');
+      sm.versions.get(from)?.stages.add('AWSPREVIOUS');
+      sm.versions.get(input.MoveToVersionId as string)?.stages.add('AWSCURRENT');
+      // The move is done, but the response never arrives: the gateway retries the call.
+      if (calls === 1) throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+      return { $metadata: {} };
+    });
+    await invoke('finishSecret', token);
+    expect(calls).toBe(2);
+    expect(sm.versionWith('AWSCURRENT')).toBe(token);
+    expect(sm.versionWith('AWSPREVIOUS')).toBe(old);
+    expect(strategy.calls).toContain('afterPromotion');
   });
 
   it('testSecret alone (RotateImmediately=false) works against a pending version the service created', async () => {
