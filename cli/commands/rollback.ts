@@ -1,4 +1,7 @@
-import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  ListSecretVersionIdsCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import type { CommandContext } from '../lib/context.js';
 import { OperatorError } from '../lib/errors.js';
 import { shellQuote, shortId } from '../lib/output.js';
@@ -110,6 +113,19 @@ export async function rollbackCommand(
           `npx rotator rotate ${shellQuote(state.name)} --wait`,
         );
       }
+      // Two-slot mode revokes the AWSPREVIOUS key in createSecret, before minting: a rotation
+      // attempted since (and abandoned, e.g. by unstick) has already revoked it.
+      if (maxLiveKeys === 2) {
+        const later = await laterVersion(ctx, state.arn, current as string, previous as string);
+        if (later !== undefined) {
+          refuse(
+            later === null
+              ? 'the provider allows two live keys and the CLI could not list the versions to tell whether a later rotation already revoked the AWSPREVIOUS key (ListSecretVersionIds).'
+              : `the provider allows two live keys (maxLiveKeys 2) and a later rotation (version ${shortId(later)}) ran createSecret, which revokes the AWSPREVIOUS key; moving AWSCURRENT back would lock clients out. Rotate forward instead.`,
+            `npx rotator rotate ${shellQuote(state.name)} --wait`,
+          );
+        }
+      }
       if (declared.ssmParameter !== undefined) {
         refuse(
           'the provider is declared in an SSM parameter, so the CLI cannot tell whether it allows only one live key (then the AWSPREVIOUS key was revoked and moving AWSCURRENT back would lock clients out).',
@@ -167,4 +183,40 @@ export async function rollbackCommand(
   }
   if (!ctx.json) for (const note of notes) out.line(out.style.yellow(`! ${note}`));
   return 0;
+}
+
+/**
+ * A version (labelled or not) created after `current`, other than `previous`: a rotation
+ * attempted since `current` became current. `undefined` when there is none, `null` when
+ * the versions could not be listed.
+ */
+async function laterVersion(
+  ctx: CommandContext,
+  arn: string,
+  current: string,
+  previous: string,
+): Promise<string | null | undefined> {
+  const versions: Array<{ id: string; created: number }> = [];
+  try {
+    let token: string | undefined;
+    do {
+      const page = await ctx.sm.send(
+        new ListSecretVersionIdsCommand({
+          SecretId: arn,
+          IncludeDeprecated: true,
+          ...(token ? { NextToken: token } : {}),
+        }),
+      );
+      for (const v of page.Versions ?? []) {
+        if (v.VersionId && v.CreatedDate)
+          versions.push({ id: v.VersionId, created: v.CreatedDate.getTime() });
+      }
+      token = page.NextToken;
+    } while (token);
+  } catch {
+    return null;
+  }
+  const since = versions.find((v) => v.id === current)?.created;
+  if (since === undefined) return null;
+  return versions.find((v) => v.id !== current && v.id !== previous && v.created > since)?.id;
 }

@@ -140,3 +140,74 @@ describe('rollback of a single-key provider API key (mocked Secrets Manager)', (
     },
   );
 });
+
+describe('rollback of a two-slot provider API key (mocked Secrets Manager)', () => {
+  function seed(
+    versions: Array<{ VersionId: string; CreatedDate: Date; VersionStages?: string[] }>,
+  ) {
+    const provider = {
+      type: 'http',
+      baseUrl: 'https://keys.example.test',
+      capabilities: { maxLiveKeys: 2 },
+    };
+    const [newId, oldId] = [
+      `key_${randomBytes(6).toString('hex')}`,
+      `key_${randomBytes(6).toString('hex')}`,
+    ];
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: SECRET_ARN,
+      Name: 'prod/partner-api',
+      RotationEnabled: true,
+      RotationLambdaARN: 'arn:aws:lambda:eu-west-1:111122223333:function:rotator-apikey',
+      VersionIdsToStages: { [CURRENT]: ['AWSCURRENT'], [PREVIOUS]: ['AWSPREVIOUS'] },
+    });
+    sm.on(ListSecretVersionIdsCommand).resolves({ Versions: versions });
+    sm.on(GetSecretValueCommand, { VersionId: CURRENT }).resolves({
+      SecretString: JSON.stringify({
+        apiKey: randomBytes(20).toString('hex'),
+        provider,
+        keyId: newId,
+        previousKeyId: oldId,
+      }),
+    });
+    sm.on(GetSecretValueCommand, { VersionId: PREVIOUS }).resolves({
+      SecretString: JSON.stringify({
+        apiKey: randomBytes(20).toString('hex'),
+        provider,
+        keyId: oldId,
+      }),
+    });
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+  }
+  const run = () =>
+    main(['rollback', 'prod/partner-api', '--region', 'eu-west-1'], {
+      out: captureOutput(),
+      env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+    });
+  const labelled = [
+    {
+      VersionId: PREVIOUS,
+      CreatedDate: new Date(Date.UTC(2026, 0, 1)),
+      VersionStages: ['AWSPREVIOUS'],
+    },
+    {
+      VersionId: CURRENT,
+      CreatedDate: new Date(Date.UTC(2026, 1, 1)),
+      VersionStages: ['AWSCURRENT'],
+    },
+  ];
+
+  it('rolls back when no rotation was attempted since the current version', async () => {
+    seed(labelled);
+    expect(await run()).toBe(0);
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(1);
+  });
+
+  it('refuses after an abandoned rotation, whose createSecret revoked the AWSPREVIOUS key', async () => {
+    // A later rotation ran createSecret (two-slot: revoke the AWSPREVIOUS key, mint) and was
+    // then abandoned (unstick removed AWSPENDING): its version is left without labels.
+    seed([...labelled, { VersionId: 'a'.repeat(32), CreatedDate: new Date(Date.UTC(2026, 2, 1)) }]);
+    expect(await run()).not.toBe(0);
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+  });
+});
