@@ -144,9 +144,24 @@ class FieldReader {
   }
 }
 
+/**
+ * The URL of a call: `baseUrl` followed by `path`, or `undefined` when that string does not
+ * stay on `baseUrl`'s origin (`.evil.example/x` after `https://api.vendor.com` names the host
+ * `api.vendor.com.evil.example`, and the admin credential would go there).
+ */
+function callUrl(baseUrl: string, path: string): string | undefined {
+  const url = `${baseUrl}${path}`;
+  try {
+    return new URL(url).origin === new URL(baseUrl).origin ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function parseCall(
   reader: FieldReader,
   defaults: { method: HttpMethod; path?: string },
+  baseUrl: string,
 ): HttpCallConfig {
   const method = reader.string('method', defaults.method).toUpperCase();
   if (!(METHODS as readonly string[]).includes(method)) {
@@ -156,6 +171,9 @@ function parseCall(
   if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith('//')) {
     // Absolute URLs would let a call leave the declared origin with the admin credential.
     throw new SecretFormatError(reader.name('path'), 'must be a path relative to provider.baseUrl');
+  }
+  if (callUrl(baseUrl, path) === undefined) {
+    throw new SecretFormatError(reader.name('path'), 'must stay on the host of provider.baseUrl');
   }
   const body = reader.source.body;
   return { method: method as HttpMethod, path, ...(body === undefined ? {} : { body }) };
@@ -233,12 +251,13 @@ export function parseHttpProviderConfig(
     ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
   };
 
+  const base = baseUrl.toString().replace(/\/+$/, '');
   const adminField = admin.optionalString('field');
   const mintExpiresAt = mint.optionalPath('expiresAtPath');
   const testIdPath = test.optionalPath('idPath');
   const config: HttpProviderConfig = {
     type: 'http',
-    baseUrl: baseUrl.toString().replace(/\/+$/, ''),
+    baseUrl: base,
     timeoutMs: root.integer('timeoutMs', 5_000, 100, 120_000) ?? 5_000,
     retries: root.integer('retries', 2, 0, 5) ?? 2,
     admin: {
@@ -249,24 +268,24 @@ export function parseHttpProviderConfig(
     },
     capabilities,
     mint: {
-      ...parseCall(mint, { method: 'POST' }),
+      ...parseCall(mint, { method: 'POST' }, base),
       idempotencyHeader: mint.string('idempotencyHeader', 'Idempotency-Key'),
       keyPath: mint.path('keyPath'),
       idPath: mint.path('idPath'),
       ...(mintExpiresAt === undefined ? {} : { expiresAtPath: mintExpiresAt }),
     },
     test: {
-      ...parseCall(test, { method: 'GET' }),
+      ...parseCall(test, { method: 'GET' }, base),
       header: test.string('header', 'Authorization'),
       scheme: test.string('scheme', 'Bearer'),
       ...(testIdPath === undefined ? {} : { idPath: testIdPath }),
     },
-    revoke: parseCall(revoke, { method: 'DELETE' }),
+    revoke: parseCall(revoke, { method: 'DELETE' }, base),
     ...(list === undefined
       ? {}
       : {
           list: {
-            ...parseCall(list, { method: 'GET' }),
+            ...parseCall(list, { method: 'GET' }, base),
             itemsPath: list.path('itemsPath', '$'),
             idPath: list.path('idPath', 'id'),
             ...optional('labelPath', list.optionalPath('labelPath')),
@@ -512,7 +531,13 @@ export class HttpKeyProvider implements KeyProvider {
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<Answer> {
-    const url = `${this.#config.baseUrl}${fill(config.path, values, true)}`;
+    const url = callUrl(this.#config.baseUrl, fill(config.path, values, true));
+    if (url === undefined) {
+      // Never send the admin credential (or the key under test) to another origin.
+      throw new ProviderCallError(call, 'the request URL leaves provider.baseUrl', {
+        retryable: false,
+      });
+    }
     const body =
       config.body === undefined ? undefined : JSON.stringify(fillBody(config.body, values));
     const timeout = AbortSignal.timeout(this.#config.timeoutMs);
