@@ -101,6 +101,10 @@ function validateDuration(duration: string, schedule: Schedule | undefined): voi
   if (schedule?.kind === 'hours' && hours > schedule.hours) {
     throw new ScheduleError('The rotation window must not extend into the next rotation window.');
   }
+  // rate() windows start at midnight: the day's last one must end by the next midnight.
+  if (schedule?.kind === 'hours' && Math.floor(23 / schedule.hours) * schedule.hours + hours > 24) {
+    throw new ScheduleError('The rotation window must not extend into the next UTC day.');
+  }
   // "The rotation window must not extend into the next UTC day" (API RotationRulesType).
   if (schedule?.kind === 'cron' && [...schedule.cron.hours].some((h) => h + hours > 24)) {
     throw new ScheduleError('The rotation window must not extend into the next UTC day.');
@@ -293,17 +297,21 @@ function startOfUtcDay(ms: number): number {
  * The start of the next rotation window after a rotation (or manual value change, which
  * "is considered a valid rotation") at `anchor`. Days: the UTC day `anchor + N days` (AWS
  * picks a random hour in it; the twin uses its start so tests are deterministic). Hours:
- * windows are aligned to UTC midnight ("the rotation window starts at midnight"), the first
- * one at least N hours after the anchor. Cron: the next time the expression names.
+ * windows start at each UTC midnight ("the rotation window starts at midnight") and every
+ * N hours after it, the first one at least N hours after the anchor. Cron: the next time
+ * the expression names.
  */
 export function nextRotationTime(schedule: Schedule, anchor: number): number | undefined {
   switch (schedule.kind) {
     case 'days':
       return startOfUtcDay(anchor + schedule.days * DAY);
     case 'hours': {
+      // Windows start at 00:00 UTC each day and every N hours after; the first one at
+      // least N hours after the anchor (past the day's last window: the next midnight).
       const step = schedule.hours * HOUR;
-      const base = startOfUtcDay(anchor);
-      return base + Math.ceil((anchor + step - base) / step) * step;
+      const earliest = anchor + step;
+      const base = startOfUtcDay(earliest);
+      return Math.min(base + Math.ceil((earliest - base) / step) * step, base + DAY);
     }
     case 'cron':
       return nextCronTime(schedule.cron, anchor);

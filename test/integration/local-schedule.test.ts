@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import {
   CancelRotateSecretCommand,
   CreateSecretCommand,
@@ -10,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../local/secrets-manager/index.js';
 import {
   nextCronTime,
+  nextRotationTime,
   parseCron,
+  parseRotationRules,
   parseScheduleExpression,
 } from '../../local/secrets-manager/schedule.js';
 import {
@@ -226,6 +229,23 @@ describe('local Secrets Manager: schedule expressions', () => {
     expect(at('0 0 L * ? *')).toBe('2026-01-31T00:00:00.000Z');
     expect(at('0 10 ? * 3#2 *')).toBe('2026-01-13T10:00:00.000Z'); // second Tuesday
     expect(at('0 0 1 JAN,JUL ? *')).toBe('2026-07-01T00:00:00.000Z');
+  });
+
+  it('rate(N hours): windows restart at each UTC midnight and never extend into the next UTC day', () => {
+    const hour = 3_600_000;
+    // rate(5 hours): windows at 00, 05, 10, 15, 20 every day; the 20:00 one ends by midnight.
+    const day = Date.UTC(2026, 0, 1);
+    const after = day + (20 + randomInt(0, 4)) * hour;
+    expect(
+      new Date(nextRotationTime({ kind: 'hours', hours: 5 }, after) as number).toISOString(),
+    ).toBe('2026-01-02T05:00:00.000Z');
+    expect(() =>
+      parseRotationRules({ ScheduleExpression: 'rate(5 hours)', Duration: '5h' }),
+    ).toThrow(/next UTC day/);
+    expect(parseRotationRules({ ScheduleExpression: 'rate(5 hours)', Duration: '4h' })).toEqual({
+      kind: 'hours',
+      hours: 5,
+    });
   });
 
   it('treats rate(24 hours) like rate(1 day) and refuses rotating more often than every four hours', () => {
