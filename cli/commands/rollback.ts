@@ -8,6 +8,7 @@ import { shellQuote, shortId } from '../lib/output.js';
 import type { Prober } from '../lib/probe.js';
 import {
   AWSCURRENT,
+  AWSPENDING,
   AWSPREVIOUS,
   loadSecretState,
   parseJsonObject,
@@ -148,7 +149,15 @@ export async function rollbackCommand(
     );
     return 1;
   }
-  const command = `aws secretsmanager update-secret-version-stage --secret-id ${shellQuote(state.name)} --version-stage AWSCURRENT --move-to-version-id ${previous} --remove-from-version-id ${current}`;
+  // AWSPENDING left on the current version (a finished rotation) would, once that version is
+  // AWSPREVIOUS, look like a pending rotation: RotateSecret refuses and re-attempts it,
+  // moving AWSCURRENT forward again. It goes with the move.
+  const clearPending = state.stages[current as string]?.includes(AWSPENDING) === true;
+  const command =
+    `aws secretsmanager update-secret-version-stage --secret-id ${shellQuote(state.name)} --version-stage AWSCURRENT --move-to-version-id ${previous} --remove-from-version-id ${current}` +
+    (clearPending
+      ? ` && aws secretsmanager update-secret-version-stage --secret-id ${shellQuote(state.name)} --version-stage AWSPENDING --remove-from-version-id ${current}`
+      : '');
   if (!options.dryRun) {
     await ctx.sm.send(
       new UpdateSecretVersionStageCommand({
@@ -158,6 +167,15 @@ export async function rollbackCommand(
         RemoveFromVersionId: current,
       }),
     );
+    if (clearPending) {
+      await ctx.sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: state.arn,
+          VersionStage: AWSPENDING,
+          RemoveFromVersionId: current,
+        }),
+      );
+    }
   }
   const report: RollbackReport = {
     secret: state.name,

@@ -211,3 +211,44 @@ describe('rollback of a two-slot provider API key (mocked Secrets Manager)', () 
     expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
   });
 });
+
+describe('rollback when AWSPENDING was left on the current version (mocked Secrets Manager)', () => {
+  it('also clears AWSPENDING, so the rolled-away version does not look like a pending rotation', async () => {
+    const provider = { type: 'http', baseUrl: 'https://keys.example.test' };
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: SECRET_ARN,
+      Name: 'prod/partner-api',
+      RotationEnabled: true,
+      RotationLambdaARN: 'arn:aws:lambda:eu-west-1:111122223333:function:rotator-apikey',
+      // A valid end state of a finished rotation (aws-samples/...#168).
+      VersionIdsToStages: {
+        [CURRENT]: ['AWSCURRENT', 'AWSPENDING'],
+        [PREVIOUS]: ['AWSPREVIOUS'],
+      },
+    });
+    sm.on(ListSecretVersionIdsCommand).resolves({ Versions: [] });
+    sm.on(GetSecretValueCommand, { VersionId: CURRENT }).resolves({
+      SecretString: JSON.stringify({ apiKey: randomBytes(20).toString('hex'), provider }),
+    });
+    sm.on(GetSecretValueCommand, { VersionId: PREVIOUS }).resolves({
+      SecretString: JSON.stringify({ apiKey: randomBytes(20).toString('hex'), provider }),
+    });
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+    const code = await main(['rollback', 'prod/partner-api', '--region', 'eu-west-1'], {
+      out: captureOutput(),
+      env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+    });
+    expect(code).toBe(0);
+    // Left in place, AWSPENDING on the new AWSPREVIOUS would block RotateSecret ("A previous
+    // rotation isn't complete") and have that old rotation re-attempted, undoing the rollback.
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        SecretId: SECRET_ARN,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: PREVIOUS,
+        RemoveFromVersionId: CURRENT,
+      },
+      { SecretId: SECRET_ARN, VersionStage: 'AWSPENDING', RemoveFromVersionId: CURRENT },
+    ]);
+  });
+});
