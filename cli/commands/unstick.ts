@@ -153,9 +153,22 @@ export async function unstickCommand(
   const decision = decideUnstick(state, kind, probes);
   const warnings: string[] = [];
   const created = state.created.get(state.pending);
-  if (!state.local && created && ctx.now() - created.getTime() < POSSIBLY_RUNNING_MS) {
+  const young = !state.local && created && ctx.now() - created.getTime() < POSSIBLY_RUNNING_MS;
+  if (young) {
     warnings.push(
       `The pending version is only ${formatAge(ctx.now() - created.getTime())} old: Secrets Manager may still be running or retrying this rotation. Prefer to wait until it is at least ${formatAge(POSSIBLY_RUNNING_MS)} old before --apply.`,
+    );
+  }
+  // A setSecret still running may change the database password after the probes; taking
+  // AWSPENDING away then makes finishSecret fail and leaves AWSCURRENT dead (single user).
+  const unsafeNow =
+    young &&
+    isDatabase(kind) &&
+    decision.steps.some((s) => s.action === 'remove-pending') &&
+    probes.some((p) => p.label === AWSPENDING && p.hasValue);
+  if (options.apply && unsafeNow) {
+    warnings.push(
+      `Not applied: removing AWSPENDING from a pending database version this young could lock clients out if its rotation is still running. Run again with --apply once it is at least ${formatAge(POSSIBLY_RUNNING_MS)} old.`,
     );
   }
   const plan: UnstickPlan = {
@@ -167,7 +180,7 @@ export async function unstickCommand(
     warnings,
     commands: decision.steps.flatMap((s) => commandFor(state, s)),
   };
-  if (options.apply && plan.decided) {
+  if (options.apply && plan.decided && !unsafeNow) {
     for (const step of plan.steps) {
       if (step.action === 'promote-pending') {
         await ctx.sm.send(
@@ -214,6 +227,6 @@ export async function unstickCommand(
       else out.line(`Next: npx rotator rotate ${shellQuote(state.name)} --wait`);
     }
   }
-  if (!plan.decided) return 1;
+  if (!plan.decided || (options.apply && unsafeNow)) return 1;
   return 0;
 }

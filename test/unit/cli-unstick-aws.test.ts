@@ -10,6 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStyle, type Output } from '../../cli/lib/output.js';
+import type { Prober } from '../../cli/lib/probe.js';
 import { main } from '../../cli/rotator.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/app-AbCdEf';
@@ -81,5 +82,54 @@ describe('unstick against AWS (mocked Secrets Manager)', () => {
     expect(sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input)).toEqual([
       { SecretId: SECRET_ARN, VersionStage: 'AWSPENDING', RemoveFromVersionId: PENDING },
     ]);
+  });
+
+  it('does not --apply a removal on a young pending database version: a running setSecret could change the password after the probes', async () => {
+    const [currentPassword, pendingPassword] = [
+      randomBytes(18).toString('base64url'),
+      randomBytes(18).toString('base64url'),
+    ];
+    const secret = (password: string) =>
+      JSON.stringify({ engine: 'postgres', host: 'db.example.test', username: 'app', password });
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: SECRET_ARN,
+      Name: 'prod/app',
+      RotationEnabled: true,
+      RotationLambdaARN: 'arn:aws:lambda:eu-west-1:111122223333:function:rotator-postgres',
+      VersionIdsToStages: { [CURRENT]: ['AWSCURRENT'], [PENDING]: ['AWSPENDING'] },
+    });
+    sm.on(ListSecretVersionIdsCommand).resolves({
+      Versions: [{ VersionId: PENDING, CreatedDate: new Date(NOW - 5 * 60_000) }],
+    });
+    sm.on(GetSecretValueCommand, { VersionId: CURRENT }).resolves({
+      SecretString: secret(currentPassword),
+    });
+    sm.on(GetSecretValueCommand, { VersionId: PENDING }).resolves({
+      SecretString: secret(pendingPassword),
+    });
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+    // Single-user, between createSecret and setSecret: the database still takes the current login.
+    const prober: Prober = {
+      reach: async () => ({ outcome: 'reachable' }) as never,
+      tls: async () => ({ outcome: 'ok' }) as never,
+      login: async (login) =>
+        login.password === currentPassword
+          ? { outcome: 'accepted' }
+          : { outcome: 'rejected', detail: '28P01' },
+    };
+    const out = captureOutput();
+    const code = await main(['unstick', 'prod/app', '--json', '--apply', '--region', 'eu-west-1'], {
+      out,
+      prober,
+      env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+      context: (ctx) => ({ ...ctx, now: () => NOW }),
+    });
+    const plan = JSON.parse(out.text()) as { steps: unknown[]; applied?: boolean };
+    expect(plan.steps).toEqual([{ action: 'remove-pending', versionId: PENDING }]);
+    expect(plan.applied).not.toBe(true);
+    expect(code).toBe(1);
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+    expect(out.text()).not.toContain(currentPassword);
+    expect(out.text()).not.toContain(pendingPassword);
   });
 });
