@@ -242,8 +242,10 @@ function rotationFindings(ctx: CommandContext, state: SecretState, findings: Fin
           (record?.step
             ? ''
             : `Secrets Manager does not say which step failed: see the log group /aws/lambda/${functionName(state.rotationLambdaArn) ?? '<function>'} or CloudTrail RotationFailed events. `) +
-          'Until it is resolved, RotateSecret answers "A previous rotation isn\'t complete" and scheduled rotations do not start. `unstick` tries each stored credential and proposes the safe fix.',
-        fix: `npx rotator unstick ${name}   # or: aws secretsmanager update-secret-version-stage --secret-id ${name} --version-stage AWSPENDING --remove-from-version-id ${state.pending}`,
+          'Until it is resolved, RotateSecret answers "A previous rotation isn\'t complete" and scheduled rotations do not start. `unstick` tries each stored credential and proposes the safe fix. Do not just remove AWSPENDING: after a single-user setSecret the database already has the pending password, and clients reading AWSCURRENT would be locked out.',
+        // Only unstick: the raw label removal is safe or fatal depending on which login the
+        // target accepts, which unstick probes first.
+        fix: `npx rotator unstick ${name}`,
       });
     }
   } else if (state.pending) {

@@ -27,6 +27,7 @@ interface Finding {
   severity: string;
   title: string;
   fix?: string;
+  detail?: string;
 }
 
 describe('rotator CLI: doctor, unstick and rollback against the local twin', {
@@ -130,8 +131,9 @@ describe('rotator CLI: doctor, unstick and rollback against the local twin', {
       expect(pending?.title).toContain(versionId.slice(0, 8));
       expect(pending?.title).toContain('It failed at setSecret');
       expect(pending?.title).toContain('Error: setSecret refused');
-      expect(pending?.fix).toContain(`npx rotator unstick ${name}`);
-      expect(pending?.fix).toContain(`--remove-from-version-id ${versionId}`);
+      // Only the probing command: a blind label removal can lock clients out.
+      expect(pending?.fix).toBe(`npx rotator unstick ${name}`);
+      expect(pending?.detail).toContain('Do not just remove AWSPENDING');
       expect(text).toMatch(/created (<1|\d+)s ago/);
     });
 
