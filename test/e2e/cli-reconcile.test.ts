@@ -1,68 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { CreateSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { afterEach, describe, expect, it } from 'vitest';
-import { rotationHandler } from '../../shared/engine/rotationHandler.js';
-import { ApiKeyStrategy } from '../../shared/strategies/apikey/ApiKeyStrategy.js';
-import {
-  type ApiKeyProviderServer,
-  startApiKeyProviderServer,
-} from '../helpers/apiKeyProviderServer.js';
-import { useLocalSecretsManager } from '../helpers/localSecretsManager.js';
+import { describe, expect, it } from 'vitest';
+import { useApiKeyTwin } from '../helpers/apiKeyTwin.js';
 import { CLI_TEST_TIMEOUT_MS, runCli } from './cli-harness.js';
 
 // `npx rotator reconcile` as a subprocess against the local twin, for a provider-issued
 // API-key secret whose provider (on loopback) lists its keys.
 
-const startTwin = useLocalSecretsManager();
-const servers: ApiKeyProviderServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const setup = useApiKeyTwin();
 
 async function rotatedApiKeySecret() {
-  const server = await startApiKeyProviderServer();
-  servers.push(server);
-  const twin = await startTwin({
-    registry: (endpoint) => {
-      const handler = rotationHandler(new ApiKeyStrategy({ env: {}, client: endpoint.client }), {
-        client: endpoint.client,
-        env: {},
-      });
-      return new Map([['rotator-apikey', (event, context) => handler(event, context)]]);
-    },
-  });
-  const client = twin.newClient();
-  const suffix = randomBytes(4).toString('hex');
-  const admin = await client.send(
-    new CreateSecretCommand({
-      Name: `vendor-admin/${suffix}`,
-      SecretString: JSON.stringify({ token: server.adminToken }),
-    }),
-  );
-  const first = server.seedKey('initial');
-  const name = `apikey/${suffix}`;
-  await client.send(
-    new CreateSecretCommand({
-      Name: name,
-      SecretString: JSON.stringify({
-        apiKey: first.key,
-        keyId: first.id,
-        provider: server.declaration(admin.ARN as string),
-      }),
-    }),
-  );
-  for (let i = 0; i < 2; i++) {
-    await client.send(
-      new RotateSecretCommand({
-        SecretId: name,
-        RotationLambdaARN: `arn:aws:lambda:${twin.region}:${twin.accountId}:function:rotator-apikey`,
-        RotationRules: { AutomaticallyAfterDays: 30 },
-      }),
-    );
-    expect((await twin.rotations.waitFor(name))?.state).toBe('Succeeded');
-  }
-  const secrets = () => [...[...server.keys.values()].map((k) => k.key), server.adminToken];
-  return { server, twin, name, secrets };
+  const fixture = await setup();
+  for (let i = 0; i < 2; i++) expect((await fixture.rotate())?.state).toBe('Succeeded');
+  return fixture;
 }
 
 describe('rotator reconcile', () => {

@@ -1,84 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  RotateSecretCommand,
-} from '@aws-sdk/client-secrets-manager';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiKeyVerifier } from '../../shared/apikeys/ApiKeyVerifier.js';
-import { rotationHandler } from '../../shared/engine/rotationHandler.js';
-import { ApiKeyStrategy } from '../../shared/strategies/apikey/ApiKeyStrategy.js';
 import { reconcileApiKeys } from '../../shared/strategies/apikey/reconcile.js';
-import {
-  type ApiKeyProviderServer,
-  startApiKeyProviderServer,
-} from '../helpers/apiKeyProviderServer.js';
+import { useApiKeyTwin } from '../helpers/apiKeyTwin.js';
 import { captureLogs } from '../helpers/captureLogs.js';
-import { useLocalSecretsManager } from '../helpers/localSecretsManager.js';
 
 // Everything real but AWS: the local Secrets Manager twin invokes the API-key handler as the
 // service does (RotateSecret, four steps, RotationToken), over the AWS SDK and HTTP; the
 // admin credential is read through Powertools from the twin; the provider is on loopback.
 
 const logs = captureLogs();
-const startTwin = useLocalSecretsManager();
-const servers: ApiKeyProviderServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function setup() {
-  const server = await startApiKeyProviderServer();
-  servers.push(server);
-  const twin = await startTwin({
-    registry: (endpoint) => {
-      const handler = rotationHandler(new ApiKeyStrategy({ env: {}, client: endpoint.client }), {
-        client: endpoint.client,
-        env: {},
-      });
-      return new Map([['rotator-apikey', (event, context) => handler(event, context)]]);
-    },
-  });
-  const client = twin.newClient();
-  const suffix = randomBytes(4).toString('hex');
-  const admin = await client.send(
-    new CreateSecretCommand({
-      Name: `vendor-admin/${suffix}`,
-      SecretString: JSON.stringify({ token: server.adminToken }),
-    }),
-  );
-  const first = server.seedKey('initial');
-  const name = `apikey/${suffix}`;
-  await client.send(
-    new CreateSecretCommand({
-      Name: name,
-      SecretString: JSON.stringify({
-        apiKey: first.key,
-        keyId: first.id,
-        owner: 'billing',
-        provider: server.declaration(admin.ARN as string),
-      }),
-    }),
-  );
-  const functionArn = `arn:aws:lambda:${twin.region}:${twin.accountId}:function:rotator-apikey`;
-  const rotate = async () => {
-    await client.send(
-      new RotateSecretCommand({
-        SecretId: name,
-        RotationLambdaARN: functionArn,
-        RotationRules: { AutomaticallyAfterDays: 30 },
-      }),
-    );
-    return twin.rotations.waitFor(name);
-  };
-  const keyOf = async (stage: string) => {
-    const out = await client.send(
-      new GetSecretValueCommand({ SecretId: name, VersionStage: stage }),
-    );
-    return JSON.parse(out.SecretString as string) as { apiKey: string; keyId: string };
-  };
-  return { server, twin, client, name, rotate, keyOf, first };
-}
+const setup = useApiKeyTwin();
 
 describe('API-key rotation through the local Secrets Manager twin', () => {
   it('three RotateSecret calls: two live keys, consumers accept exactly current and previous', async () => {
