@@ -29,6 +29,10 @@ export function validateRotationEvent(event: unknown): RotationEvent {
     throw new InvalidEventError('Step', `must be one of ${ROTATION_STEPS.join(', ')}`);
   }
   const secretId = requireString(input, 'SecretId');
+  // API SecretIdType: 1–2,048 characters; a longer id would only fail later, unnamed.
+  if (secretId.length > 2_048) {
+    throw new InvalidEventError('SecretId', 'must be at most 2048 characters long');
+  }
   const token = requireString(input, 'ClientRequestToken');
   // API ClientRequestTokenType / SecretVersionIdType: 32–64 characters.
   if (token.length < 32 || token.length > 64) {

@@ -88,6 +88,17 @@ describe('parseDatabaseSecret', () => {
     expect(error.message).not.toContain('12345678');
   });
 
+  it.each(['username', 'password'])(
+    'rejects a NUL character in %s as a SecretFormatError naming the field, never the value',
+    (field) => {
+      const value = `${randomPassword()}\u0000${randomPassword()}`;
+      const error = thrown(() => parseDatabaseSecret(secret({ [field]: value }), PG));
+      expect(error).toBeInstanceOf(SecretFormatError);
+      expect((error as SecretFormatError).field).toBe(field);
+      expect(error.message).not.toContain(value.slice(0, 8));
+    },
+  );
+
   it('accepts every AWS engine value of the function and rejects others', () => {
     for (const engine of PG.engines)
       expect(parseDatabaseSecret(secret({ engine }), PG).engine).toBe(engine);
@@ -285,5 +296,11 @@ describe('admin login from masterarn', () => {
       (thrown(() => adminLoginFor(JSON.stringify({ username: 'r' }), rotated)) as SecretFormatError)
         .field,
     ).toBe('password');
+    const nul = `${randomPassword()}\u0000`;
+    const error = thrown(() =>
+      adminLoginFor(JSON.stringify({ username: 'r', password: nul }), rotated),
+    );
+    expect((error as SecretFormatError).field).toBe('password');
+    expect(error.message).not.toContain(nul.slice(0, 8));
   });
 });

@@ -344,6 +344,11 @@ describe('rotation protocol', () => {
     [{ Step: 'createSecret', SecretId: 'x' }, 'ClientRequestToken'],
     [{ Step: 'createSecret', SecretId: 'x', ClientRequestToken: 'short' }, 'ClientRequestToken'],
     [{ Step: 'createSecret', SecretId: 'x\u0000y', ClientRequestToken: randomUUID() }, 'SecretId'],
+    // API SecretIdType: at most 2,048 characters (a 1 MB id must not reach the service).
+    [
+      { Step: 'createSecret', SecretId: 'a'.repeat(2_049), ClientRequestToken: randomUUID() },
+      'SecretId',
+    ],
     [
       {
         Step: 'createSecret',

@@ -3,7 +3,7 @@ import { SecretFormatError } from '../../errors.js';
 import { createSecretsManagerClient } from '../../secrets/client.js';
 import { parseSecretObject } from '../example/ExampleStrategy.js';
 import type { LoginTarget } from './driver.js';
-import type { DatabaseSecret } from './secret.js';
+import { type DatabaseSecret, rejectNul } from './secret.js';
 import { parseTlsSettings } from './tls.js';
 
 /** Reads the admin secret named by `masterarn`. */
@@ -68,6 +68,8 @@ export function adminLoginFor(adminSecretString: string, rotated: DatabaseSecret
   };
   const username = text('username');
   const password = text('password');
+  if (username !== undefined) rejectNul(username, 'username', 'admin (masterarn) secret');
+  if (password !== undefined) rejectNul(password, 'password', 'admin (masterarn) secret');
   if (username === undefined)
     throw new SecretFormatError('username', 'is missing from the admin (masterarn) secret');
   if (password === undefined)

@@ -40,6 +40,17 @@ export interface DatabaseSecretSchema {
   readonly defaultSslMode?: SslMode;
 }
 
+/**
+ * Refuses a NUL character in a login field: no server accepts one (PostgreSQL's wire
+ * protocol ends strings at NUL), so it would only fail later as an unnamed driver error.
+ */
+export function rejectNul(value: string, field: string, which: string): string {
+  if (value.includes('\u0000')) {
+    throw new SecretFormatError(field, `must not contain a NUL character in the ${which} value`);
+  }
+  return value;
+}
+
 function requiredString(fields: Record<string, unknown>, field: string, which: string): string {
   const value = fields[field];
   if (value === undefined || value === null) {
@@ -48,7 +59,7 @@ function requiredString(fields: Record<string, unknown>, field: string, which: s
   if (typeof value !== 'string' || value.length === 0) {
     throw new SecretFormatError(field, `must be a non-empty string in the ${which} value`);
   }
-  return value;
+  return rejectNul(value, field, which);
 }
 
 function optionalString(
