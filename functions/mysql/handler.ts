@@ -5,7 +5,7 @@ import { mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
 /**
  * Rotates MySQL / Aurora MySQL / MariaDB logins. `ROTATION_MODE` (`single-user` or
  * `alternating-users`) is required and validated at start-up, with `DEFAULT_SSL_MODE`,
- * `DB_CONNECT_TIMEOUT_MS` and `USERNAME_CHARACTER_LIMIT`.
+ * `CONNECT_TIMEOUT_MS` and `USERNAME_CHARACTER_LIMIT`.
  */
 export const handler = rotationHandler(databaseStrategyFromEnv(mysqlDialects()), {
   serviceName: 'rotator-mysql',

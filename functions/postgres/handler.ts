@@ -5,7 +5,7 @@ import { postgresDialects } from '../../shared/strategies/postgres/PostgresDiale
 /**
  * Rotates PostgreSQL / Aurora PostgreSQL logins. `ROTATION_MODE` (`single-user` or
  * `alternating-users`) is required and validated at start-up, with `DEFAULT_SSL_MODE` and
- * `DB_CONNECT_TIMEOUT_MS`.
+ * `CONNECT_TIMEOUT_MS`.
  */
 export const handler = rotationHandler(databaseStrategyFromEnv(postgresDialects()), {
   serviceName: 'rotator-postgres',

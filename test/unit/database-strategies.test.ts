@@ -6,6 +6,7 @@ import {
   CredentialRejectedError,
   SecretFormatError,
 } from '../../shared/errors.js';
+import { connectTimeoutFromEnv } from '../../shared/kinds/environment.js';
 import { AlternatingUsersStrategy } from '../../shared/strategies/database/AlternatingUsersStrategy.js';
 import type { AdminSecretSource } from '../../shared/strategies/database/adminSecrets.js';
 import type {
@@ -28,7 +29,6 @@ import {
   LoginRefusedError,
 } from '../../shared/strategies/database/errors.js';
 import {
-  connectTimeoutFromEnv,
   databaseStrategyFromEnv,
   rotationModeFromEnv,
 } from '../../shared/strategies/database/mode.js';

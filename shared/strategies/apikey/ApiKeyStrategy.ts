@@ -8,7 +8,7 @@ import type {
   RotationStrategy,
 } from '../../engine/types.js';
 import { SecretFormatError, StepTimeoutError } from '../../errors.js';
-import { parseSecretObject } from '../example/ExampleStrategy.js';
+import { parseSecretObject } from '../../secrets/secretJson.js';
 import { AdminCredentialSource } from './adminCredentials.js';
 import { ProviderDeclarationSource } from './declarations.js';
 import { ApiKeyRejectedError, ProviderCallError, UnsafeRevocationError } from './errors.js';

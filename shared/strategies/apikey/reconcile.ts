@@ -7,7 +7,7 @@ import {
   AWSPREVIOUS,
   SecretsGateway,
 } from '../../secrets/SecretsGateway.js';
-import { parseSecretObject } from '../example/ExampleStrategy.js';
+import { parseSecretObject } from '../../secrets/secretJson.js';
 import { AdminCredentialSource } from './adminCredentials.js';
 import { ProviderDeclarationSource } from './declarations.js';
 import type { ProviderCapabilities } from './KeyProvider.js';

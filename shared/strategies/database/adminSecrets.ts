@@ -1,7 +1,7 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretFormatError } from '../../errors.js';
 import { createSecretsManagerClient } from '../../secrets/client.js';
-import { parseSecretObject } from '../example/ExampleStrategy.js';
+import { parseSecretObject } from '../../secrets/secretJson.js';
 import type { LoginTarget } from './driver.js';
 import { type DatabaseSecret, rejectNul } from './secret.js';
 import { parseTlsSettings } from './tls.js';

@@ -40,8 +40,8 @@ export interface DatabaseSession {
  */
 export type Connector = (target: LoginTarget, options: ConnectOptions) => Promise<DatabaseSession>;
 
-/** Default connect timeout, as AWS's functions (`connect_timeout=5`). */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** Default connect timeout, as AWS's functions (`connect_timeout=5`); the same for every kind. */
+export { DEFAULT_CONNECT_TIMEOUT_MS } from '../../kinds/environment.js';
 
 /**
  * Runs one statement, wrapping a driver failure in {@link DatabaseQueryError} naming

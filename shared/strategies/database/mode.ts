@@ -1,9 +1,9 @@
 import type { RotationStrategy } from '../../engine/types.js';
 import { ConfigurationError } from '../../errors.js';
+import { connectTimeoutFromEnv } from '../../kinds/environment.js';
 import { AlternatingUsersStrategy } from './AlternatingUsersStrategy.js';
 import { type AdminSecretSource, createAdminSecretSource } from './adminSecrets.js';
 import type { DialectSet } from './dialect.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS } from './driver.js';
 import { SingleUserStrategy } from './SingleUserStrategy.js';
 import { defaultSslModeFromEnv } from './tls.js';
 
@@ -24,20 +24,6 @@ export function rotationModeFromEnv(env: NodeJS.ProcessEnv = process.env): Rotat
   return raw as RotationMode;
 }
 
-/** Reads `DB_CONNECT_TIMEOUT_MS` (default 5000, 100–60000). */
-export function connectTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.DB_CONNECT_TIMEOUT_MS?.trim();
-  if (raw === undefined || raw === '') return DEFAULT_CONNECT_TIMEOUT_MS;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 100 || value > 60_000) {
-    throw new ConfigurationError(
-      'DB_CONNECT_TIMEOUT_MS',
-      'must be a whole number of milliseconds from 100 to 60000',
-    );
-  }
-  return value;
-}
-
 /** Injectable dependencies of {@link databaseStrategyFromEnv}. */
 export interface DatabaseStrategyDeps {
   /** Admin secret source; by default Powertools' SecretsProvider on the environment's endpoint. */
@@ -46,7 +32,8 @@ export interface DatabaseStrategyDeps {
 
 /**
  * Builds the strategy a database function's environment asks for, validating
- * `ROTATION_MODE`, `DEFAULT_SSL_MODE` and `DB_CONNECT_TIMEOUT_MS` at start-up.
+ * `ROTATION_MODE`, `DEFAULT_SSL_MODE` and `CONNECT_TIMEOUT_MS` (or the older
+ * `DB_CONNECT_TIMEOUT_MS`) at start-up.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 import { SecretFormatError } from '../../errors.js';
-import { parseSecretObject } from '../example/ExampleStrategy.js';
+import { parseSecretObject } from '../../secrets/secretJson.js';
 import { parseTlsSettings, type SslMode, type TlsSettings } from './tls.js';
 
 /**

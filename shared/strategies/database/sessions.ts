@@ -1,5 +1,5 @@
 import { SecretFormatError } from '../../errors.js';
-import { parseSecretObject } from '../example/ExampleStrategy.js';
+import { parseSecretObject } from '../../secrets/secretJson.js';
 import type { DatabaseDialect, DialectSet } from './dialect.js';
 import {
   type ConnectOptions,

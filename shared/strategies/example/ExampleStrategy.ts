@@ -1,22 +1,6 @@
 import type { GenerateRequest, PendingRequest, RotationStrategy } from '../../engine/types.js';
 import { SecretFormatError } from '../../errors.js';
-
-/** Parses a `SecretString` that must be a JSON object; names the problem, never the value. */
-export function parseSecretObject(
-  secretString: string,
-  field = 'SecretString',
-): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(secretString);
-  } catch {
-    throw new SecretFormatError(field, 'is not valid JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new SecretFormatError(field, 'must be a JSON object');
-  }
-  return parsed as Record<string, unknown>;
-}
+import { parseSecretObject } from '../../secrets/secretJson.js';
 
 /**
  * The smallest useful strategy: a JSON secret whose `password` field is replaced by a new
