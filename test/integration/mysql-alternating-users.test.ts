@@ -338,6 +338,21 @@ describe.skipIf(!support.available)(
       expect(generalLog.includes(previous.password as string)).toBe(false);
     });
 
+    it('refuses a username with a 4-byte UTF-8 character in createSecret, naming the field, before any statement', async () => {
+      // MariaDB keeps user names in utf8mb3: such a user cannot exist, and looking one up
+      // failed with ER_CANT_AGGREGATE_2COLLATIONS in setSecret.
+      const { secret } = await seedApp();
+      const astral = JSON.stringify({
+        ...JSON.parse(secret),
+        username: `app\u{1F600}${randomSuffix()}`,
+      });
+      const rig = rotationRig(strategy(), astral, ENV);
+      const token = rig.sm.startRotation();
+      const error = await rig.run('createSecret', token).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'SecretFormatError', field: 'username' });
+      expect(rig.sm.valueOf('AWSPENDING')).toBeUndefined();
+    });
+
     it('refuses to act as admin when the current value cannot log in (confused deputy)', async () => {
       const { secret, username } = await seedApp();
       const rig = rotationRig(strategy(), secret, ENV);

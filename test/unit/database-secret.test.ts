@@ -11,7 +11,11 @@ import {
   parseTlsSettings,
   tlsConnectionOptions,
 } from '../../shared/strategies/database/tls.js';
-import { alternateUsername } from '../../shared/strategies/database/usernames.js';
+import {
+  alternateUsername,
+  type UsernameLimit,
+} from '../../shared/strategies/database/usernames.js';
+import { mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { randomPassword } from '../helpers/databases/credentials.js';
 
 const PG = {
@@ -233,6 +237,18 @@ describe('alternate usernames', () => {
   it('toggles the _clone suffix', () => {
     expect(alternateUsername('app', chars)).toBe('app_clone');
     expect(alternateUsername('app_clone', chars)).toBe('app');
+  });
+
+  it('refuses, naming username, a 4-byte UTF-8 character the MySQL/MariaDB dialects cannot hold (utf8mb3 user names)', () => {
+    const mysqlUsernames = mysqlDialects().byEngine.mariadb?.usernameLimit;
+    expect(mysqlUsernames).toBeDefined();
+    const error = thrown(() => alternateUsername('app\u{1F600}', mysqlUsernames as UsernameLimit));
+    expect(error).toBeInstanceOf(SecretFormatError);
+    expect((error as SecretFormatError).field).toBe('username');
+    // PostgreSQL names are UTF-8 throughout: the same name is fine there.
+    expect(alternateUsername('app\u{1F600}', { max: 63, unit: 'bytes' })).toBe(
+      'app\u{1F600}_clone',
+    );
   });
 
   it('enforces the limit in characters (MySQL/MariaDB) or bytes (PostgreSQL)', () => {

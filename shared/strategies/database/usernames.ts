@@ -1,3 +1,4 @@
+import { SecretFormatError } from '../../errors.js';
 import { UsernameLengthError } from './errors.js';
 
 /** The suffix alternating-users rotation toggles, as AWS's functions. */
@@ -8,7 +9,15 @@ export interface UsernameLimit {
   readonly max: number;
   /** PostgreSQL counts bytes (NAMEDATALEN-1); MySQL/MariaDB count characters. */
   readonly unit: 'bytes' | 'characters';
+  /**
+   * Names may only hold characters of the Basic Multilingual Plane (MySQL/MariaDB keep user
+   * names in utf8mb3, which has no 4-byte UTF-8 characters).
+   */
+  readonly bmpOnly?: boolean;
 }
+
+/** A character outside the Basic Multilingual Plane (4 bytes in UTF-8). */
+const ASTRAL = /[\u{10000}-\u{10FFFF}]/u;
 
 function measure(name: string, unit: UsernameLimit['unit']): number {
   return unit === 'bytes' ? Buffer.byteLength(name, 'utf8') : [...name].length;
@@ -23,6 +32,13 @@ export function alternateUsername(username: string, limit: UsernameLimit): strin
   const alternate = username.endsWith(CLONE_SUFFIX)
     ? username.slice(0, -CLONE_SUFFIX.length)
     : `${username}${CLONE_SUFFIX}`;
+  if (limit.bmpOnly && ASTRAL.test(username)) {
+    // Refused before any statement: the server could never create or look up the user.
+    throw new SecretFormatError(
+      'username',
+      'has a 4-byte UTF-8 character, which MySQL and MariaDB user names (utf8mb3) cannot hold',
+    );
+  }
   if (alternate.length === 0) {
     throw new UsernameLengthError('username', limit.max, limit.unit);
   }

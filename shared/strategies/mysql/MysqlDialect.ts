@@ -152,7 +152,8 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
 
   constructor(options: { label: string; maxUsernameLength: number; connect?: Connector }) {
     this.label = options.label;
-    this.usernameLimit = { max: options.maxUsernameLength, unit: 'characters' };
+    // mysql.user stores names as utf8mb3: a 4-byte character cannot be created or compared.
+    this.usernameLimit = { max: options.maxUsernameLength, unit: 'characters', bmpOnly: true };
     this.connect = options.connect ?? connectMysql;
   }
 
