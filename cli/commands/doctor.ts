@@ -1,5 +1,6 @@
 import { GetFunctionConfigurationCommand, GetPolicyCommand } from '@aws-sdk/client-lambda';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { SecretFormatError } from '../../shared/errors.js';
 import type { CommandContext } from '../lib/context.js';
 import { formatAge, shellQuote, shortId } from '../lib/output.js';
 import { loginFromSecret, type Prober } from '../lib/probe.js';
@@ -306,7 +307,19 @@ async function reachFindings(
   if (isDatabase(kind)) {
     const defaultMode =
       (env?.DEFAULT_SSL_MODE?.toLowerCase() as typeof mode | undefined) ?? 'verify-full';
-    const login = loginFromSecret(kind, { password: '', username: '', ...json }, defaultMode);
+    let login: ReturnType<typeof loginFromSecret>;
+    try {
+      login = loginFromSecret(kind, { password: '', username: '', ...json }, defaultMode);
+    } catch (error) {
+      if (!(error instanceof SecretFormatError)) throw error;
+      findings.push({
+        id: 'tls-settings-invalid',
+        severity: 'error',
+        title: `The rotation function refuses this secret's TLS settings: ${error.message}.`,
+        detail: 'testSecret fails with the same SecretFormatError until the field is fixed.',
+      });
+      return;
+    }
     if (!login) return;
     host = login.host;
     port = login.port ?? defaultPort(kind);

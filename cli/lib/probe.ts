@@ -3,6 +3,8 @@ import { isIP, Socket } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { SecretFormatError } from '../../shared/errors.js';
+import { parseTlsSettings, type TlsSettings } from '../../shared/strategies/database/tls.js';
 import { defaultPort } from './strategy.js';
 
 /** A database login as a secret version describes it. */
@@ -57,31 +59,29 @@ export interface Prober {
   login(login: DatabaseLogin, timeoutMs: number): Promise<LoginResult>;
 }
 
-function sslModeOf(
-  json: Record<string, unknown>,
-  fallback: DatabaseLogin['sslMode'],
-): DatabaseLogin['sslMode'] {
-  const mode = typeof json.sslMode === 'string' ? json.sslMode.toLowerCase() : undefined;
-  if (mode === 'disable' || mode === 'require' || mode === 'verify-full') return mode;
-  if (json.ssl === false || json.ssl === 'false') return 'disable';
-  if (json.ssl === true || json.ssl === 'true') return 'verify-full';
-  return fallback;
-}
-
-function caOf(json: Record<string, unknown>): string | undefined {
-  const ca = json.sslCa;
-  if (typeof ca !== 'string' || ca === '') return undefined;
-  if (ca.includes('-----BEGIN')) return ca;
+/**
+ * The CA bundle a login uses: PEM text as given, or the file the functions would read. An
+ * unreadable file is the same {@link SecretFormatError} as in the functions' testSecret.
+ */
+function caText(tls: TlsSettings): string | undefined {
+  if (tls.ca === undefined || tls.ca.startsWith('-----BEGIN')) return tls.ca;
   try {
-    return readFileSync(ca, 'utf8');
-  } catch {
-    return undefined;
+    return readFileSync(tls.ca, 'utf8');
+  } catch (error) {
+    throw new SecretFormatError(
+      'sslCa',
+      `names a CA file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: error },
+    );
   }
 }
 
 /**
  * The login a secret version describes, or `undefined` when it lacks host/username/password.
- * `defaultSslMode` is the function's DEFAULT_SSL_MODE (verify-full when unknown).
+ * `defaultSslMode` is the function's DEFAULT_SSL_MODE (verify-full when unknown). TLS fields
+ * are read by the functions' own `parseTlsSettings`, so a secret the functions refuse (a
+ * contradictory `ssl`/`sslMode`, a relative or unreadable `sslCa`) throws the same
+ * {@link SecretFormatError} here, naming the field.
  */
 export function loginFromSecret(
   engine: 'postgres' | 'mysql',
@@ -94,7 +94,8 @@ export function loginFromSecret(
     return undefined;
   }
   const port = Number(json.port ?? defaultPort(engine));
-  const ca = caOf(json);
+  const tls = parseTlsSettings(json, defaultSslMode);
+  const ca = caText(tls);
   return {
     engine,
     host,
@@ -102,7 +103,7 @@ export function loginFromSecret(
     username,
     password,
     ...(typeof json.dbname === 'string' && json.dbname !== '' ? { dbname: json.dbname } : {}),
-    sslMode: sslModeOf(json, defaultSslMode),
+    sslMode: tls.mode,
     ...(ca ? { ca } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { SecretFormatError } from '../../shared/errors.js';
 import type { CommandContext } from './context.js';
 import { type LoginResult, loginFromSecret, type Prober } from './probe.js';
 import {
@@ -64,7 +65,15 @@ export async function probeVersions(
       });
       continue;
     }
-    const login = loginFromSecret(kind, json);
+    let login: ReturnType<typeof loginFromSecret>;
+    try {
+      login = loginFromSecret(kind, json);
+    } catch (error) {
+      // The functions refuse this value too (bad TLS fields): the message names the field.
+      if (!(error instanceof SecretFormatError)) throw error;
+      probes.push({ label, versionId, hasValue: true, outcome: 'error', detail: error.message });
+      continue;
+    }
     if (!login) {
       probes.push({
         label,

@@ -4,6 +4,8 @@ import { createStyle, formatAge, renderTable, shellQuote } from '../../cli/lib/o
 import { loginFromSecret } from '../../cli/lib/probe.js';
 import { classifySecret, fieldProblems, passwordPolicyHazards } from '../../cli/lib/strategy.js';
 import type { VersionProbe } from '../../cli/lib/versions.js';
+import { SecretFormatError } from '../../shared/errors.js';
+import { parseTlsSettings, tlsConnectionOptions } from '../../shared/strategies/database/tls.js';
 
 const fn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`;
 
@@ -157,6 +159,34 @@ describe('loginFromSecret', () => {
       sslMode: 'require',
     });
     expect(loginFromSecret('postgres', { host: 'db' })).toBeUndefined();
+  });
+
+  // doctor/unstick/rollback must refuse what testSecret refuses, naming the same field.
+  it.each([
+    [{ ssl: false, sslMode: 'verify-full' }, 'sslMode'],
+    [{ ssl: 'true', sslMode: 'disable' }, 'sslMode'],
+    [{ ssl: 'yes' }, 'ssl'],
+    [{ sslMode: 'prefer' }, 'sslMode'],
+    [{ sslCa: 'relative/ca.pem' }, 'sslCa'],
+    [{ sslCa: '/nonexistent/rotator-ca.pem' }, 'sslCa'],
+  ])('refuses %j as the rotation functions do, naming %s', async (fields, field) => {
+    const json = { host: 'db', username: 'u', password: 'p', ...fields };
+    const viaFunction = await (async () => {
+      const tls = parseTlsSettings(json);
+      await tlsConnectionOptions(tls, 'db');
+    })().catch((e: unknown) => e);
+    expect(viaFunction).toBeInstanceOf(SecretFormatError);
+    expect((viaFunction as SecretFormatError).field).toBe(field);
+    const viaCli = (() => {
+      try {
+        loginFromSecret('postgres', json);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(viaCli).toBeInstanceOf(SecretFormatError);
+    expect((viaCli as SecretFormatError).field).toBe(field);
   });
 });
 
