@@ -3,8 +3,11 @@ import { isIP, Socket } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { SecretFormatError } from '../../shared/errors.js';
-import { parseTlsSettings, type TlsSettings } from '../../shared/strategies/database/tls.js';
+import {
+  parseTlsSettings,
+  type TlsSettings,
+  unreadableCaFile,
+} from '../../shared/strategies/database/tls.js';
 import { defaultPort } from './strategy.js';
 
 /** A database login as a secret version describes it. */
@@ -61,18 +64,14 @@ export interface Prober {
 
 /**
  * The CA bundle a login uses: PEM text as given, or the file the functions would read. An
- * unreadable file is the same {@link SecretFormatError} as in the functions' testSecret.
+ * unreadable file is the same `SecretFormatError` as in the functions' testSecret.
  */
 function caText(tls: TlsSettings): string | undefined {
   if (tls.ca === undefined || tls.ca.startsWith('-----BEGIN')) return tls.ca;
   try {
     return readFileSync(tls.ca, 'utf8');
   } catch (error) {
-    throw new SecretFormatError(
-      'sslCa',
-      `names a CA file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      { cause: error },
-    );
+    throw unreadableCaFile(error);
   }
 }
 

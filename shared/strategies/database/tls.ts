@@ -121,14 +121,19 @@ export async function tlsConnectionOptions(
   };
 }
 
+/** The error for a CA file that cannot be read: the functions and the CLI both throw it. */
+export function unreadableCaFile(error: unknown): SecretFormatError {
+  return new SecretFormatError(
+    'sslCa',
+    `names a CA file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    { cause: error },
+  );
+}
+
 async function readCaFile(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    throw new SecretFormatError(
-      'sslCa',
-      `names a CA file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      { cause: error },
-    );
+    throw unreadableCaFile(error);
   }
 }
