@@ -9,7 +9,7 @@ const client = createSecretsManagerClient(process.env);
 /**
  * Rotates API-key secrets. Self-issued or provider-issued is decided per secret (its `mode`
  * field, else the presence of a `provider` object, else `API_KEY_MODE`); see
- * `shared/strategies/apikey/README.md` for the secret format and environment variables.
+ * `docs/api-keys.md` for the secret format and environment variables.
  */
 export const handler = rotationHandler(new ApiKeyStrategy({ client }), {
   client,

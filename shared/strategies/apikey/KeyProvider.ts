@@ -6,7 +6,7 @@ export interface ProviderCapabilities {
   /**
    * Most keys the provider lets live at once; `undefined` means no limit. With 3 or more
    * the strategy keeps a full overlap; with 2 it frees the slot of the key two generations
-   * old just before minting; with 1 it rotates in single-key mode (see the README).
+   * old just before minting; with 1 it rotates in single-key mode (see docs/api-keys.md).
    */
   maxLiveKeys?: number;
   /** The provider can list its keys (used for idempotent minting by label and for reconcile). */

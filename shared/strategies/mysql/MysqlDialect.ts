@@ -98,7 +98,7 @@ const MARIADB: ServerFlavor = {
  * MySQL 5.7/8.x: `mysql_native_password` accounts get the hash (`IDENTIFIED WITH … AS`);
  * `caching_sha2_password` and other plugins, and a user changing its own password, get the
  * client-side-escaped plaintext (`SET PASSWORD = '…'`): computing a caching_sha2 hash
- * (SHA-256 crypt with a random salt) is not implemented. See the README.
+ * (SHA-256 crypt with a random salt) is not implemented. See docs/databases.md.
  */
 const MYSQL: ServerFlavor = {
   async ownPassword(session, change) {

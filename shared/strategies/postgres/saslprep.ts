@@ -7,7 +7,7 @@
  * and so do we, so a verifier we compute matches the one the server would have computed
  * from the plaintext.
  *
- * Approximations (documented in the README): "unassigned" uses the Unicode version of this
+ * Approximations (documented in docs/databases.md): "unassigned" uses the Unicode version of this
  * Node.js (newer than RFC 3454's 3.2), and the bidi categories are approximated by script
  * (Hebrew, Arabic, Syriac, Thaana, NKo = RandALCat; other letters = LCat). Passwords we
  * generate are ASCII and take the exact path.
