@@ -40,9 +40,12 @@ export class RotationStateError extends RotationError {}
 /** A secret value does not have the shape the strategy needs: names the field, never the value. */
 export class SecretFormatError extends RotationError {
   readonly field: string;
+  /** What is wrong with the field, without the field name (e.g. `is missing`). */
+  readonly problem: string;
   constructor(field: string, problem: string, options?: { cause?: unknown }) {
     super(`Secret value: field "${field}" ${problem}`, options);
     this.field = field;
+    this.problem = problem;
   }
 }
 
@@ -55,6 +58,28 @@ export class SecretsManagerError extends RotationError {
     this.operation = operation;
   }
 }
+
+/**
+ * Connecting to a kind's target (database, Redis, key provider) failed for a reason other
+ * than refused credentials: network, timeout, TLS. Carries the driver's code and message
+ * (connection errors hold no statement and no password). Each kind specialises it
+ * (`DatabaseConnectionError`, `RedisConnectionError`).
+ */
+export class ConnectionFailedError extends RotationError {
+  /** Driver or socket error code (`ECONNREFUSED`, `DEPTH_ZERO_SELF_SIGNED_CERT`, ...), if any. */
+  readonly code: string | undefined;
+  constructor(message: string, code: string | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * The target refused the login itself (wrong password, unknown user): the one connection
+ * failure that means "try the next credentials". Every other failure stops the step with
+ * its reason.
+ */
+export class LoginRefusedError extends ConnectionFailedError {}
 
 /** The pending credential did not work when tested, or could not be applied to its target. */
 export class CredentialRejectedError extends RotationError {}

@@ -1,9 +1,10 @@
 import { GetFunctionConfigurationCommand, GetPolicyCommand } from '@aws-sdk/client-lambda';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SecretFormatError } from '../../shared/errors.js';
+import type { KindTarget } from '../../shared/kinds/CredentialKind.js';
 import type { CommandContext } from '../lib/context.js';
 import { formatAge, shellQuote, shortId } from '../lib/output.js';
-import { loginFromSecret, type Prober } from '../lib/probe.js';
+import type { Prober } from '../lib/probe.js';
 import {
   functionName,
   loadSecretState,
@@ -15,9 +16,8 @@ import {
 import {
   CONNECTION_STRING_HAZARDS,
   classifySecret,
-  defaultPort,
   fieldProblems,
-  isDatabase,
+  kindOf,
   passwordPolicyHazards,
   type StrategyKind,
 } from '../lib/strategy.js';
@@ -265,7 +265,9 @@ function policyFinding(
   state: SecretState,
   findings: Finding[],
 ): void {
-  if (!isDatabase(kind)) return;
+  // Only kinds that log in to a server with a generated password put it in connection strings.
+  const logsIn = kindOf(kind)?.checkLogin !== undefined && kindOf(kind)?.target !== undefined;
+  if (!logsIn) return;
   const hazards = passwordPolicyHazards(kind, env);
   if (hazards.unsafe.length === 0) {
     findings.push({
@@ -291,6 +293,15 @@ function policyFinding(
   });
 }
 
+function refusedTlsSettings(error: SecretFormatError): Finding {
+  return {
+    id: 'tls-settings-invalid',
+    severity: 'error',
+    title: `The rotation function refuses this secret's TLS settings: ${error.message}.`,
+    detail: 'testSecret fails with the same SecretFormatError until the field is fixed.',
+  };
+}
+
 async function reachFindings(
   kind: StrategyKind,
   json: Record<string, unknown>,
@@ -298,48 +309,18 @@ async function reachFindings(
   options: DoctorOptions,
   findings: Finding[],
 ): Promise<void> {
-  let host: string | undefined;
-  let port: number | undefined;
-  let tlsKind: 'postgres' | 'mysql' | 'direct' = 'direct';
-  let mode: 'disable' | 'require' | 'verify-full' = 'verify-full';
-  let ca: string | undefined;
-  let what = 'the database';
-  if (isDatabase(kind)) {
-    const defaultMode =
-      (env?.DEFAULT_SSL_MODE?.toLowerCase() as typeof mode | undefined) ?? 'verify-full';
-    let login: ReturnType<typeof loginFromSecret>;
-    try {
-      login = loginFromSecret(kind, { password: '', username: '', ...json }, defaultMode);
-    } catch (error) {
-      if (!(error instanceof SecretFormatError)) throw error;
-      findings.push({
-        id: 'tls-settings-invalid',
-        severity: 'error',
-        title: `The rotation function refuses this secret's TLS settings: ${error.message}.`,
-        detail: 'testSecret fails with the same SecretFormatError until the field is fixed.',
-      });
-      return;
-    }
-    if (!login) return;
-    host = login.host;
-    port = login.port ?? defaultPort(kind);
-    tlsKind = kind;
-    mode = login.sslMode;
-    ca = login.ca;
-  } else if (kind === 'apikey') {
-    const baseUrl = (json.provider as { baseUrl?: unknown } | undefined)?.baseUrl;
-    if (typeof baseUrl !== 'string') return;
-    try {
-      const url = new URL(baseUrl);
-      host = url.hostname.replace(/^\[|\]$/g, '');
-      port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-      mode = url.protocol === 'https:' ? 'verify-full' : 'disable';
-      what = 'the API key provider';
-    } catch {
-      return;
-    }
+  let target: KindTarget | undefined;
+  try {
+    // The kind reads host, port and TLS fields with the function's own code.
+    target = kindOf(kind)?.target?.(json, env ?? {});
+  } catch (error) {
+    if (!(error instanceof SecretFormatError)) throw error;
+    findings.push(refusedTlsSettings(error));
+    return;
   }
-  if (!host || !port) return;
+  if (!target) return;
+  const { host, port, what } = target;
+  const mode = target.tls.mode;
   const reach = await options.prober.reach(host, port, options.connectTimeoutMs);
   if (!reach.ok) {
     findings.push({
@@ -366,11 +347,15 @@ async function reachFindings(
     });
     return;
   }
-  const tls = await options.prober.tls(
-    tlsKind,
-    { host, port, ...(ca ? { ca } : {}) },
-    options.connectTimeoutMs,
-  );
+  let tls: Awaited<ReturnType<Prober['tls']>>;
+  try {
+    tls = await options.prober.tls(target, options.connectTimeoutMs);
+  } catch (error) {
+    // An unreadable sslCa file: the function fails the same way at connect.
+    if (!(error instanceof SecretFormatError)) throw error;
+    findings.push(refusedTlsSettings(error));
+    return;
+  }
   if (!tls.supported) {
     findings.push({
       id: 'tls-unsupported',
@@ -505,8 +490,7 @@ export async function diagnose(ctx: CommandContext, options: DoctorOptions): Pro
         severity: 'ok',
         title: `The value has every field the ${kind} rotator needs (${because}).`,
       });
-    if (isDatabase(kind) && typeof json.masterarn === 'string')
-      await adminSecretFinding(ctx, json.masterarn, findings);
+    if (typeof json.masterarn === 'string') await adminSecretFinding(ctx, json.masterarn, findings);
     policyFinding(kind, env, state, findings);
     await reachFindings(kind, json, env, options, findings);
   }

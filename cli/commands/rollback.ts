@@ -14,7 +14,7 @@ import {
   parseJsonObject,
   readVersionValue,
 } from '../lib/secretState.js';
-import { classifySecret, isDatabase } from '../lib/strategy.js';
+import { canTryLogins, classifySecret } from '../lib/strategy.js';
 import { describeProbe, probeVersions } from '../lib/versions.js';
 
 /** Options of {@link rollbackCommand}. */
@@ -71,7 +71,7 @@ export async function rollbackCommand(
   const { kind } = classifySecret(currentJson, state.rotationLambdaArn);
   let reason: string;
   const notes: string[] = [];
-  if (isDatabase(kind)) {
+  if (canTryLogins(kind)) {
     const [probe] = await probeVersions(
       ctx,
       state,

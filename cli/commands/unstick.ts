@@ -12,7 +12,7 @@ import {
   readVersionValue,
   type SecretState,
 } from '../lib/secretState.js';
-import { classifySecret, isDatabase, type StrategyKind } from '../lib/strategy.js';
+import { canTryLogins, classifySecret, type StrategyKind } from '../lib/strategy.js';
 import { describeProbe, probeVersions, type VersionProbe } from '../lib/versions.js';
 
 /** One label move of a plan. */
@@ -77,7 +77,7 @@ export function decideUnstick(
       decided: true,
     };
   }
-  if (!isDatabase(kind)) {
+  if (!canTryLogins(kind)) {
     return {
       steps: [remove],
       reason: `The CLI cannot try ${kind === 'unknown' ? 'this kind of' : kind} credential, so which one the target accepts is unknown. Removing AWSPENDING keeps AWSCURRENT (what clients read today) and lets the next rotation start over.${kind === 'apikey' ? ' A provider-issued key minted for the pending version may remain at the provider until you revoke it.' : ''}`,
@@ -163,7 +163,7 @@ export async function unstickCommand(
   // AWSPENDING away then makes finishSecret fail and leaves AWSCURRENT dead (single user).
   const unsafeNow =
     young &&
-    isDatabase(kind) &&
+    canTryLogins(kind) &&
     decision.steps.some((s) => s.action === 'remove-pending') &&
     probes.some((p) => p.label === AWSPENDING && p.hasValue);
   if (options.apply && unsafeNow) {

@@ -1,3 +1,5 @@
+import type { CredentialKind, FieldProblem } from '../../shared/kinds/CredentialKind.js';
+import { classifySecret as classifyByRegistry, kindNamed } from '../../shared/kinds/registry.js';
 import {
   AWS_DEFAULT_PASSWORD_POLICY,
   characterClasses,
@@ -6,8 +8,8 @@ import {
 } from '../../shared/secrets/passwords.js';
 import { functionName } from './secretState.js';
 
-/** The credential kinds our functions rotate, as far as an operator tool needs to know. */
-export type StrategyKind = 'postgres' | 'mysql' | 'apikey' | 'example' | 'unknown';
+/** A registered kind's name (`postgres`, `mysql`, `apikey`, ...), or `unknown`. */
+export type StrategyKind = string;
 
 /** How the kind was decided, for the explanation. */
 export interface Classification {
@@ -15,113 +17,41 @@ export interface Classification {
   because: string;
 }
 
-const POSTGRES_ENGINES = new Set(['postgres', 'postgresql', 'aurora-postgresql']);
-const MYSQL_ENGINES = new Set(['mysql', 'mariadb', 'aurora-mysql', 'aurora']);
+export type { FieldProblem };
 
 /**
- * Decides a secret's strategy from its JSON `engine` field (as AWS's functions do), else
- * from the rotator's function name (`<stack>-postgres`, `-mysql`, `-apikey`, `-example`),
- * else from an `apiKey` field.
+ * Decides a secret's kind with the kind registry: by its own fields (a database `engine`),
+ * else by the rotator's function name (`<stack>-postgres`), else by a looser field.
  */
 export function classifySecret(
   json: Record<string, unknown> | undefined,
   rotationLambdaArn: string | undefined,
 ): Classification {
-  const engine = typeof json?.engine === 'string' ? json.engine.toLowerCase() : undefined;
-  if (engine && POSTGRES_ENGINES.has(engine))
-    return { kind: 'postgres', because: `engine "${engine}"` };
-  if (engine && MYSQL_ENGINES.has(engine)) return { kind: 'mysql', because: `engine "${engine}"` };
-  const name = functionName(rotationLambdaArn)?.toLowerCase() ?? '';
-  if (name.includes('postgres')) return { kind: 'postgres', because: `rotator ${name}` };
-  if (name.includes('mysql') || name.includes('mariadb'))
-    return { kind: 'mysql', because: `rotator ${name}` };
-  if (name.includes('apikey') || name.includes('api-key'))
-    return { kind: 'apikey', because: `rotator ${name}` };
-  if (name.includes('example')) return { kind: 'example', because: `rotator ${name}` };
-  if (json && 'apiKey' in json) return { kind: 'apikey', because: 'an apiKey field' };
-  return {
-    kind: 'unknown',
-    because: engine ? `unknown engine "${engine}"` : 'no engine field and an unknown rotator',
-  };
+  const match = classifyByRegistry(json, functionName(rotationLambdaArn));
+  return { kind: match.kind?.name ?? 'unknown', because: match.because };
 }
 
-/** True for the database kinds, whose credentials the CLI can try itself. */
-export function isDatabase(kind: StrategyKind): kind is 'postgres' | 'mysql' {
-  return kind === 'postgres' || kind === 'mysql';
+/** The registered kind of that name. */
+export function kindOf(kind: StrategyKind): CredentialKind | undefined {
+  return kindNamed(kind);
 }
 
-/** A field the strategy needs that the secret lacks or has in the wrong type. */
-export interface FieldProblem {
-  field: string;
-  problem: string;
-  severity: 'error' | 'warning';
-}
-
-function checkString(
-  json: Record<string, unknown>,
-  field: string,
-  severity: 'error' | 'warning' = 'error',
-): FieldProblem[] {
-  const value = json[field];
-  if (value === undefined || value === null) return [{ field, problem: 'is missing', severity }];
-  if (typeof value !== 'string' || value === '')
-    return [{ field, problem: 'must be a non-empty string', severity }];
-  return [];
+/** True for kinds whose credentials the CLI can try itself (their module has a login check). */
+export function canTryLogins(kind: StrategyKind): boolean {
+  return kindNamed(kind)?.checkLogin !== undefined;
 }
 
 /**
- * The fields a strategy needs, checked by name and type only (values are never shown).
- * `env` is the function's environment when known (ROTATION_MODE, API_KEY_FIELD).
+ * The fields the kind needs, checked with the kind's own rules, by name and type only
+ * (values are never shown). `env` is the function's environment when known.
  */
 export function fieldProblems(
   kind: StrategyKind,
   json: Record<string, unknown>,
   env: Record<string, string> = {},
 ): FieldProblem[] {
-  switch (kind) {
-    case 'postgres':
-    case 'mysql': {
-      const problems = [
-        ...checkString(json, 'host'),
-        ...checkString(json, 'username'),
-        ...checkString(json, 'password'),
-      ];
-      // Single-user functions tolerate a missing engine (AWS's do too); alternating-users require it.
-      const alternating = env.ROTATION_MODE === 'alternating-users';
-      problems.push(...checkString(json, 'engine', alternating ? 'error' : 'warning'));
-      if (alternating) problems.push(...checkString(json, 'masterarn'));
-      const port = json.port;
-      if (
-        port !== undefined &&
-        !(typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65_536) &&
-        !(typeof port === 'string' && /^\d{1,5}$/.test(port.trim()))
-      ) {
-        problems.push({ field: 'port', problem: 'must be a port number', severity: 'error' });
-      }
-      return problems;
-    }
-    case 'apikey':
-      return checkString(json, env.API_KEY_FIELD || 'apiKey');
-    case 'example':
-      return checkString(json, 'password');
-    default:
-      return [];
-  }
+  return kindNamed(kind)?.fieldProblems(json, env) ?? [];
 }
-
-/** The default port of a database kind. */
-export function defaultPort(kind: 'postgres' | 'mysql'): number {
-  return kind === 'postgres' ? 5432 : 3306;
-}
-
-/**
- * Per-kind password defaults of our functions: PostgreSQL also excludes `:` (it breaks
- * `.pgpass`), as POSTGRES_PASSWORD_DEFAULTS in shared/strategies/postgres.
- */
-export function strategyPasswordDefaults(kind: StrategyKind): Partial<PasswordPolicy> {
-  return kind === 'postgres' ? { excludeCharacters: ':/@"\'\\' } : {};
-}
-
 /** Characters that break common connection-string forms, and why. */
 export const CONNECTION_STRING_HAZARDS: Readonly<Record<string, string>> = Object.freeze({
   ':': 'separates fields in .pgpass and user:password in URLs',
@@ -163,9 +93,9 @@ export function passwordPolicyHazards(
 ): PolicyHazards {
   let policy: PasswordPolicy;
   try {
-    policy = passwordPolicyFromEnv(env ?? {}, strategyPasswordDefaults(kind));
+    policy = passwordPolicyFromEnv(env ?? {}, kindNamed(kind)?.passwordDefaults);
   } catch {
-    policy = { ...AWS_DEFAULT_PASSWORD_POLICY, ...strategyPasswordDefaults(kind) };
+    policy = { ...AWS_DEFAULT_PASSWORD_POLICY, ...kindNamed(kind)?.passwordDefaults };
   }
   const alphabet = new Set(characterClasses(policy).join(''));
   const unsafe = Object.keys(CONNECTION_STRING_HAZARDS).filter((c) => alphabet.has(c));

@@ -1,6 +1,6 @@
-import { SecretFormatError } from '../../shared/errors.js';
+import type { LoginVerdict } from '../../shared/kinds/CredentialKind.js';
 import type { CommandContext } from './context.js';
-import { type LoginResult, loginFromSecret, type Prober } from './probe.js';
+import type { Prober } from './probe.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -9,7 +9,7 @@ import {
   readVersionValue,
   type SecretState,
 } from './secretState.js';
-import { isDatabase, type StrategyKind } from './strategy.js';
+import { canTryLogins, type StrategyKind } from './strategy.js';
 
 /** What the CLI learned about one labelled version by trying its credential. */
 export interface VersionProbe {
@@ -19,16 +19,19 @@ export interface VersionProbe {
   hasValue: boolean;
   /** The login name (not a secret), for the explanation. */
   username?: string;
-  /** `unknown` where the CLI cannot try the credential (API keys, example secrets). */
-  outcome: LoginResult['outcome'] | 'unknown' | 'no-value';
+  /**
+   * The kind's login verdict; `unknown` where the CLI cannot try the credential (API keys,
+   * example secrets); `invalid` when the rotation function would refuse the value itself.
+   */
+  outcome: LoginVerdict['outcome'] | 'unknown' | 'no-value';
   detail?: string;
 }
 
 /**
- * Reads AWSCURRENT, AWSPENDING and AWSPREVIOUS (those that exist) and, for database
- * secrets, tries each login against the database with pg/mysql2, exactly as the function
- * would connect (TLS mode from the secret, else `defaultSslMode`). Values are registered
- * for scrubbing and never returned.
+ * Reads AWSCURRENT, AWSPENDING and AWSPREVIOUS (those that exist) and, for kinds with a
+ * login check, tries each with the kind's own check, the one testSecret runs (`env` is the
+ * function's environment when known: its `DEFAULT_SSL_MODE`, `ROTATION_MODE`). Values are
+ * registered for scrubbing and never returned.
  */
 export async function probeVersions(
   ctx: CommandContext,
@@ -37,6 +40,7 @@ export async function probeVersions(
   prober: Prober,
   timeoutMs: number,
   labels: readonly VersionProbe['label'][] = [AWSCURRENT, AWSPENDING, AWSPREVIOUS],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<VersionProbe[]> {
   const ids: Record<VersionProbe['label'], string | undefined> = {
     AWSCURRENT: state.current,
@@ -54,7 +58,7 @@ export async function probeVersions(
     }
     const json = parseJsonObject(text);
     const username = typeof json?.username === 'string' ? json.username : undefined;
-    if (!isDatabase(kind)) {
+    if (!canTryLogins(kind)) {
       probes.push({
         label,
         versionId,
@@ -65,33 +69,15 @@ export async function probeVersions(
       });
       continue;
     }
-    let login: ReturnType<typeof loginFromSecret>;
-    try {
-      login = loginFromSecret(kind, json);
-    } catch (error) {
-      // The functions refuse this value too (bad TLS fields): the message names the field.
-      if (!(error instanceof SecretFormatError)) throw error;
-      probes.push({ label, versionId, hasValue: true, outcome: 'error', detail: error.message });
-      continue;
-    }
-    if (!login) {
-      probes.push({
-        label,
-        versionId,
-        hasValue: true,
-        outcome: 'error',
-        detail: 'the value lacks host, username or password',
-      });
-      continue;
-    }
-    const result = await prober.login(login, timeoutMs);
+    const verdict = await prober.login(kind, text, env, timeoutMs);
+    const who = verdict.username ?? username;
     probes.push({
       label,
       versionId,
       hasValue: true,
-      username: login.username,
-      outcome: result.outcome,
-      ...(result.detail ? { detail: result.detail } : {}),
+      ...(who ? { username: who } : {}),
+      outcome: verdict.outcome,
+      ...(verdict.detail ? { detail: verdict.detail } : {}),
     });
   }
   return probes;
@@ -103,6 +89,8 @@ export function describeProbe(p: VersionProbe): string {
   switch (p.outcome) {
     case 'no-value':
       return `${p.label} ${p.versionId.slice(0, 8)}: no value stored (createSecret never completed)`;
+    case 'invalid':
+      return `${p.label} ${p.versionId.slice(0, 8)}${who}: the rotation function refuses this value (${p.detail ?? 'invalid'})`;
     case 'accepted':
       return `${p.label} ${p.versionId.slice(0, 8)}${who}: the database ACCEPTS this login`;
     case 'rejected':

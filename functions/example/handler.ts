@@ -1,5 +1,5 @@
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
-import { ExampleStrategy } from '../../shared/strategies/example/ExampleStrategy.js';
+import { exampleKind } from '../../shared/strategies/example/kind.js';
 
 /** Rotates `{"password": ...}` JSON secrets that nothing but their readers check. */
-export const handler = rotationHandler(new ExampleStrategy(), { serviceName: 'rotator-example' });
+export const handler = rotationHandler(exampleKind, { serviceName: 'rotator-example' });

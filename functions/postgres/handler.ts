@@ -1,12 +1,9 @@
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
-import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
-import { postgresDialects } from '../../shared/strategies/postgres/PostgresDialect.js';
+import { postgresKind } from '../../shared/strategies/postgres/kind.js';
 
 /**
  * Rotates PostgreSQL / Aurora PostgreSQL logins. `ROTATION_MODE` (`single-user` or
  * `alternating-users`) is required and validated at start-up, with `DEFAULT_SSL_MODE` and
  * `CONNECT_TIMEOUT_MS`.
  */
-export const handler = rotationHandler(databaseStrategyFromEnv(postgresDialects()), {
-  serviceName: 'rotator-postgres',
-});
+export const handler = rotationHandler(postgresKind, { serviceName: 'rotator-postgres' });

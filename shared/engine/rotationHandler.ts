@@ -3,8 +3,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import type { Context } from 'aws-lambda';
+import type { CredentialKind } from '../kinds/CredentialKind.js';
+import { connectTimeoutFromEnv } from '../kinds/environment.js';
 import { createRotationLogger } from '../logging/logger.js';
 import { type SecretRegistry, scrubError, secretRegistry } from '../logging/redaction.js';
+import { GatewayAdminSecrets } from '../secrets/AdminSecrets.js';
 import { createSecretsManagerClient } from '../secrets/client.js';
 import { passwordSourceFromEnv } from '../secrets/PasswordSource.js';
 import { passwordPolicyFromEnv } from '../secrets/passwords.js';
@@ -47,32 +50,28 @@ function scrubThrownError(registry: SecretRegistry): MiddlewareObj<unknown, void
   };
 }
 
+function isKind(subject: CredentialKind | RotationStrategy): subject is CredentialKind {
+  return typeof (subject as CredentialKind).createStrategy === 'function';
+}
+
 /**
- * Builds a Lambda handler that carries out Secrets Manager's rotation protocol with
- * `strategy`. Configuration (password policy, endpoint) is read and validated here, at
- * start-up, so a bad deployment fails on its first invocation rather than mid-rotation.
+ * Builds a Lambda handler that carries out Secrets Manager's rotation protocol for a
+ * credential kind (or a ready-made strategy, as tests and custom kinds pass). Configuration
+ * (password policy, connect timeout, endpoint, the kind's own variables) is read and
+ * validated here, at start-up, so a bad deployment fails on its first invocation rather
+ * than mid-rotation; the kind's strategy is built from that validated environment.
  *
  * @example
  * ```ts
- * export const handler = rotationHandler(new ExampleStrategy());
+ * export const handler = rotationHandler(postgresKind, { serviceName: 'rotator-postgres' });
  * ```
  */
 export function rotationHandler(
-  strategy: RotationStrategy,
+  kindOrStrategy: CredentialKind | RotationStrategy,
   options: RotationHandlerOptions = {},
 ): RotationLambdaHandler {
   const env = options.env ?? process.env;
   const registry = options.registry ?? secretRegistry;
-  let invocationStart: number | undefined;
-  const logger =
-    options.logger ??
-    createRotationLogger({
-      serviceName: options.serviceName ?? strategy.name,
-      registry,
-      elapsedMs: () =>
-        invocationStart === undefined ? undefined : Math.round(performance.now() - invocationStart),
-    });
-  const policy = passwordPolicyFromEnv(env, strategy.passwordDefaults);
   const client = options.client ?? createSecretsManagerClient(env);
   const gateway = new SecretsGateway({
     client,
@@ -86,6 +85,30 @@ export function rotationHandler(
         errorName: (error as { name?: string })?.name,
       }),
   });
+  let strategy: RotationStrategy;
+  let passwordDefaults: RotationStrategy['passwordDefaults'];
+  if (isKind(kindOrStrategy)) {
+    kindOrStrategy.validateEnvironment(env);
+    strategy = kindOrStrategy.createStrategy({
+      env,
+      connectTimeoutMs: connectTimeoutFromEnv(env),
+      adminSecrets: new GatewayAdminSecrets(gateway),
+    });
+    passwordDefaults = kindOrStrategy.passwordDefaults ?? strategy.passwordDefaults;
+  } else {
+    strategy = kindOrStrategy;
+    passwordDefaults = strategy.passwordDefaults;
+  }
+  let invocationStart: number | undefined;
+  const logger =
+    options.logger ??
+    createRotationLogger({
+      serviceName: options.serviceName ?? strategy.name,
+      registry,
+      elapsedMs: () =>
+        invocationStart === undefined ? undefined : Math.round(performance.now() - invocationStart),
+    });
+  const policy = passwordPolicyFromEnv(env, passwordDefaults);
   const passwords = passwordSourceFromEnv(env, policy, gateway);
 
   const handleStep = async (

@@ -12,10 +12,12 @@ export interface AdminSecretReader {
    * The `AWSCURRENT` `SecretString` of `secretId`. Cached for a short time so warm
    * invocations rotating several secrets with one admin read it once; `forceFetch` bypasses
    * the cache (used once when a cached admin password is refused: it may have been rotated).
+   * `field` names the secret field that pointed here (default `masterarn`), for the error
+   * when the admin secret has no value.
    */
   current(
     secretId: string,
-    options?: { forceFetch?: boolean; signal?: AbortSignal },
+    options?: { forceFetch?: boolean; signal?: AbortSignal; field?: string },
   ): Promise<string>;
 }
 

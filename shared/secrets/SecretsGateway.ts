@@ -83,6 +83,14 @@ export class SecretsGateway {
     }
   }
 
+  /**
+   * Registers a value read earlier (e.g. served from a cache that outlives an invocation)
+   * for scrubbing, as every value read through the gateway is.
+   */
+  registerValue(secretString: string): void {
+    this.#onSecretValue(secretString);
+  }
+
   /** `DescribeSecret`: ARN, rotation flag and the labelled versions. */
   async describe(secretId: string, signal?: AbortSignal): Promise<SecretDescription> {
     const out = await this.#call('DescribeSecret', signal, () =>

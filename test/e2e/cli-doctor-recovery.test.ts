@@ -147,7 +147,7 @@ describe('rotator CLI: doctor, unstick and rollback against the local twin', {
       expect(code).toBe(1);
       const missing = findings.find((f) => f.id === 'fields-missing');
       expect(missing?.title).toBe(
-        'The AWSCURRENT value lacks what the postgres rotator needs: host is missing, password is missing.',
+        'The AWSCURRENT value lacks what the postgres rotator needs: host is missing from the AWSCURRENT value, password is missing from the AWSCURRENT value.',
       );
     });
 

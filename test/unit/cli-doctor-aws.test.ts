@@ -200,8 +200,8 @@ describe('doctor against AWS (mocked Secrets Manager and Lambda)', () => {
         calls.push(['reach', host, port]);
         return { ok: true, ms: 3 };
       },
-      tls: async (kind, target) => {
-        calls.push(['tls', kind, target.host, target.port]);
+      tls: async (target) => {
+        calls.push(['tls', target.startTls ? 'in-protocol' : 'direct', target.host, target.port]);
         return { supported: true, verified: false, detail: 'ERR_TLS_CERT_ALTNAME_INVALID' };
       },
       login: async () => ({ outcome: 'error' }),

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { decideUnstick } from '../../cli/commands/unstick.js';
 import { createStyle, formatAge, renderTable, shellQuote } from '../../cli/lib/output.js';
-import { loginFromSecret } from '../../cli/lib/probe.js';
 import { classifySecret, fieldProblems, passwordPolicyHazards } from '../../cli/lib/strategy.js';
 import type { VersionProbe } from '../../cli/lib/versions.js';
 import { SecretFormatError } from '../../shared/errors.js';
-import { parseTlsSettings, tlsConnectionOptions } from '../../shared/strategies/database/tls.js';
+import { parseTlsSettings, tlsConnectionOptions } from '../../shared/kinds/tls.js';
+import { mysqlKind } from '../../shared/strategies/mysql/kind.js';
+import { postgresKind } from '../../shared/strategies/postgres/kind.js';
 
 const fn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`;
 
@@ -29,10 +30,14 @@ describe('classifySecret', () => {
 describe('fieldProblems', () => {
   it('names the missing database fields; engine is only a warning for single-user', () => {
     expect(fieldProblems('postgres', { username: 'u', port: 'x' })).toEqual([
-      { field: 'host', problem: 'is missing', severity: 'error' },
-      { field: 'password', problem: 'is missing', severity: 'error' },
-      { field: 'engine', problem: 'is missing', severity: 'warning' },
-      { field: 'port', problem: 'must be a port number', severity: 'error' },
+      { field: 'host', problem: 'is missing from the AWSCURRENT value', severity: 'error' },
+      { field: 'password', problem: 'is missing from the AWSCURRENT value', severity: 'error' },
+      { field: 'engine', problem: 'is missing from the AWSCURRENT value', severity: 'warning' },
+      {
+        field: 'port',
+        problem: 'must be a whole number from 1 to 65535 in the AWSCURRENT value',
+        severity: 'error',
+      },
     ]);
   });
 
@@ -143,32 +148,37 @@ describe('decideUnstick', () => {
   });
 });
 
-describe('loginFromSecret', () => {
+describe("a database kind's target (what doctor reaches and checks TLS on)", () => {
   it('maps AWS ssl flags and our sslMode to the TLS mode, and defaults the port', () => {
     const base = { host: 'db', username: 'u', password: 'p' };
-    expect(loginFromSecret('postgres', base)).toMatchObject({ port: 5432, sslMode: 'verify-full' });
-    expect(loginFromSecret('mysql', { ...base, ssl: false })).toMatchObject({
+    expect(postgresKind.target?.(base, {})).toMatchObject({
+      port: 5432,
+      tls: { mode: 'verify-full' },
+    });
+    expect(mysqlKind.target?.({ ...base, ssl: false }, {})).toMatchObject({
       port: 3306,
-      sslMode: 'disable',
+      tls: { mode: 'disable' },
     });
-    expect(loginFromSecret('mysql', { ...base, ssl: 'true', port: '3307' })).toMatchObject({
+    expect(mysqlKind.target?.({ ...base, ssl: 'true', port: '3307' }, {})).toMatchObject({
       port: 3307,
-      sslMode: 'verify-full',
+      tls: { mode: 'verify-full' },
     });
-    expect(loginFromSecret('postgres', { ...base, sslMode: 'require' }, 'disable')).toMatchObject({
-      sslMode: 'require',
+    expect(
+      postgresKind.target?.({ ...base, sslMode: 'require' }, { DEFAULT_SSL_MODE: 'disable' }),
+    ).toMatchObject({ tls: { mode: 'require' } });
+    expect(postgresKind.target?.({ ...base }, { DEFAULT_SSL_MODE: 'disable' })).toMatchObject({
+      tls: { mode: 'disable' },
     });
-    expect(loginFromSecret('postgres', { host: 'db' })).toBeUndefined();
+    expect(postgresKind.target?.({ username: 'u' }, {})).toBeUndefined();
   });
 
-  // doctor/unstick/rollback must refuse what testSecret refuses, naming the same field.
+  // doctor must refuse what testSecret refuses, naming the same field.
   it.each([
     [{ ssl: false, sslMode: 'verify-full' }, 'sslMode'],
     [{ ssl: 'true', sslMode: 'disable' }, 'sslMode'],
     [{ ssl: 'yes' }, 'ssl'],
     [{ sslMode: 'prefer' }, 'sslMode'],
     [{ sslCa: 'relative/ca.pem' }, 'sslCa'],
-    [{ sslCa: '/nonexistent/rotator-ca.pem' }, 'sslCa'],
   ])('refuses %j as the rotation functions do, naming %s', async (fields, field) => {
     const json = { host: 'db', username: 'u', password: 'p', ...fields };
     const viaFunction = await (async () => {
@@ -179,7 +189,7 @@ describe('loginFromSecret', () => {
     expect((viaFunction as SecretFormatError).field).toBe(field);
     const viaCli = (() => {
       try {
-        loginFromSecret('postgres', json);
+        postgresKind.target?.(json, {});
       } catch (e) {
         return e;
       }

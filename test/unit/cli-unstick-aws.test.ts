@@ -112,8 +112,8 @@ describe('unstick against AWS (mocked Secrets Manager)', () => {
     const prober: Prober = {
       reach: async () => ({ outcome: 'reachable' }) as never,
       tls: async () => ({ outcome: 'ok' }) as never,
-      login: async (login) =>
-        login.password === currentPassword
+      login: async (_kind, secretString) =>
+        (JSON.parse(secretString) as { password: string }).password === currentPassword
           ? { outcome: 'accepted' }
           : { outcome: 'rejected', detail: '28P01' },
     };

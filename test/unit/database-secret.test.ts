@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, SecretFormatError } from '../../shared/errors.js';
-import { adminLoginFor } from '../../shared/strategies/database/adminSecrets.js';
-import { UsernameLengthError } from '../../shared/strategies/database/errors.js';
-import { parseDatabaseSecret, withLogin } from '../../shared/strategies/database/secret.js';
 import {
   defaultSslModeFromEnv,
   parseTlsSettings,
   tlsConnectionOptions,
-} from '../../shared/strategies/database/tls.js';
+} from '../../shared/kinds/tls.js';
+import { adminLoginFor } from '../../shared/strategies/database/adminSecrets.js';
+import { UsernameLengthError } from '../../shared/strategies/database/errors.js';
+import { parseDatabaseSecret, withLogin } from '../../shared/strategies/database/secret.js';
 import {
   alternateUsername,
   type UsernameLimit,

@@ -304,7 +304,7 @@ describe('AlternatingUsersStrategy', () => {
     server.privileges.set('app', new Set(['SELECT ON t', 'INSERT ON t']));
     const fetches: boolean[] = [];
     const admins: AdminSecretSource = {
-      get: async (_arn, { forceFetch }) => {
+      current: async (_arn: string, { forceFetch = false } = {}) => {
         fetches.push(forceFetch);
         return JSON.stringify({ username: 'admin', password: server.adminPassword });
       },
@@ -379,7 +379,7 @@ describe('AlternatingUsersStrategy', () => {
     // A cache that still holds the admin password from before the admin secret was rotated.
     const strategy = new AlternatingUsersStrategy(dialects(server), {
       admins: {
-        get: async (_arn, { forceFetch }) => {
+        current: async (_arn: string, { forceFetch = false } = {}) => {
           fetches.push(forceFetch);
           return forceFetch ? fresh : stale;
         },
@@ -399,7 +399,7 @@ describe('AlternatingUsersStrategy', () => {
     const { server, current } = setup();
     const stale = JSON.stringify({ username: 'admin', password: randomPassword() });
     const strategy = new AlternatingUsersStrategy(dialects(server), {
-      admins: { get: async () => stale },
+      admins: { current: async () => stale },
     });
     const pending = value({
       username: 'app_clone',
@@ -485,7 +485,7 @@ describe('configuration read at start-up', () => {
     expect(databaseStrategyFromEnv(set, { ROTATION_MODE: 'single-user' }).name).toBe(
       'postgres-single-user',
     );
-    const admins: AdminSecretSource = { get: async () => '{}' };
+    const admins: AdminSecretSource = { current: async () => '{}' };
     expect(
       databaseStrategyFromEnv(set, { ROTATION_MODE: 'alternating-users' }, { admins }).name,
     ).toBe('postgres-alternating-users');
@@ -547,7 +547,8 @@ describe.each([
     (server: FakeServer) =>
       new AlternatingUsersStrategy(dialects(server), {
         admins: {
-          get: async () => JSON.stringify({ username: 'admin', password: server.adminPassword }),
+          current: async () =>
+            JSON.stringify({ username: 'admin', password: server.adminPassword }),
         },
       }),
   ],

@@ -1,30 +1,34 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretFormatError } from '../../errors.js';
+import type { AdminSecretReader, KindContext } from '../../kinds/CredentialKind.js';
+import { GatewayAdminSecrets } from '../../secrets/AdminSecrets.js';
+import { createSecretsManagerClient } from '../../secrets/client.js';
+import { SecretsGateway } from '../../secrets/SecretsGateway.js';
 import { ProviderCallError } from './errors.js';
 import type { AdminCredentialConfig } from './HttpKeyProvider.js';
 
-/** Options for {@link AdminCredentialSource}. */
+/** Options for {@link AdminCredentialSource}: a reader, or a client to build one on. */
 export interface AdminCredentialSourceOptions {
-  /** Client to read with; Powertools builds a default one when absent. */
+  /** The engine's admin secret reader ({@link KindContext.adminSecrets}). */
+  reader?: AdminSecretReader;
+  /** Without `reader`: a Secrets Manager client read through a gateway of its own (the CLI). */
   client?: SecretsManagerClient;
-  /** Cache lifetime in seconds; default 300 (a refused credential is re-read at once anyway). */
-  maxAgeSeconds?: number;
 }
 
 /**
- * Reads provider admin credentials from Secrets Manager through Powertools' SecretsProvider.
- * Only `AWSCURRENT` is read, so Powertools' name-only cache key is correct here; a provider
- * that refuses the cached credential triggers a `forceFetch` (the admin secret may have been
- * rotated since).
+ * Reads provider admin credentials from Secrets Manager (`AWSCURRENT`) through an
+ * {@link AdminSecretReader}; a provider that refuses the cached credential triggers a
+ * `forceFetch` (the admin secret may have been rotated since).
  */
 export class AdminCredentialSource {
-  readonly #provider: SecretsProvider;
-  readonly #maxAge: number;
+  readonly #reader: AdminSecretReader;
 
   constructor(options: AdminCredentialSourceOptions = {}) {
-    this.#provider = new SecretsProvider(options.client ? { awsSdkV3Client: options.client } : {});
-    this.#maxAge = options.maxAgeSeconds ?? 300;
+    this.#reader =
+      options.reader ??
+      new GatewayAdminSecrets(
+        new SecretsGateway({ client: options.client ?? createSecretsManagerClient(process.env) }),
+      );
   }
 
   /**
@@ -37,9 +41,9 @@ export class AdminCredentialSource {
   ): Promise<string> {
     let raw: unknown;
     try {
-      raw = await this.#provider.get(config.secretId, {
-        maxAge: this.#maxAge,
+      raw = await this.#reader.current(config.secretId, {
         forceFetch: options.forceFetch,
+        field: 'provider.admin.secretId',
       });
     } catch (error) {
       throw new ProviderCallError(

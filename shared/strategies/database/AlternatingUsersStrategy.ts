@@ -6,7 +6,6 @@ import type { DatabaseDialect, DialectSet, UserPair } from './dialect.js';
 import type { ConnectOptions, DatabaseSession } from './driver.js';
 import { LoginRefusedError } from './errors.js';
 import { ensureGrantParity } from './grantParity.js';
-import { verifyLogin } from './SingleUserStrategy.js';
 import { type DatabaseSecret, withLogin } from './secret.js';
 import {
   connectOptions,
@@ -14,6 +13,7 @@ import {
   loginOf,
   SecretResolver,
   tryLogin,
+  verifySecretLogin,
   withSession,
 } from './sessions.js';
 import { alternateUsername, baseUsername, CLONE_SUFFIX } from './usernames.js';
@@ -118,8 +118,12 @@ export class AlternatingUsersStrategy implements RotationStrategy {
 
   /** `testSecret`: logs in with the pending value and runs a harmless query. */
   async verify(request: PendingRequest): Promise<void> {
-    const { secret, dialect } = this.#resolver.resolve(await request.pending(), 'AWSPENDING');
-    await verifyLogin(dialect, loginOf(secret), connectOptions(this.#options, request.signal));
+    await verifySecretLogin(
+      this.#resolver,
+      await request.pending(),
+      'AWSPENDING',
+      connectOptions(this.#options, request.signal),
+    );
   }
 
   #checkPair(current: DatabaseSecret, pending: DatabaseSecret, dialect: DatabaseDialect): void {
@@ -155,7 +159,7 @@ export class AlternatingUsersStrategy implements RotationStrategy {
   ): Promise<DatabaseSession> {
     const arn = current.masterarn as string;
     for (const forceFetch of [false, true]) {
-      const value = await this.#options.admins.get(arn, { forceFetch, signal: request.signal });
+      const value = await this.#options.admins.current(arn, { forceFetch, signal: request.signal });
       request.registerSecret(value);
       const login = adminLoginFor(value, current);
       request.registerSecret(login.password);

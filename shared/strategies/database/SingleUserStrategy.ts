@@ -3,7 +3,6 @@ import { CredentialRejectedError, RotationError, SecretFormatError } from '../..
 import type { PasswordPolicy } from '../../secrets/passwords.js';
 import type { DialectSet } from './dialect.js';
 import type { DatabaseSession } from './driver.js';
-import { LoginRefusedError } from './errors.js';
 import { withLogin } from './secret.js';
 import {
   connectOptions,
@@ -11,7 +10,7 @@ import {
   loginOf,
   SecretResolver,
   tryLogin,
-  withSession,
+  verifySecretLogin,
 } from './sessions.js';
 
 /**
@@ -116,26 +115,11 @@ export class SingleUserStrategy implements RotationStrategy {
 
   /** `testSecret`: logs in with the pending value and runs a harmless query. */
   async verify(request: PendingRequest): Promise<void> {
-    const { secret, dialect } = this.#resolver.resolve(await request.pending(), 'AWSPENDING');
-    await verifyLogin(dialect, loginOf(secret), connectOptions(this.#options, request.signal));
-  }
-}
-
-/** Logs in and probes; a refused login becomes {@link CredentialRejectedError}. */
-export async function verifyLogin(
-  dialect: Parameters<typeof withSession>[0],
-  target: Parameters<typeof withSession>[1],
-  options: Parameters<typeof withSession>[2],
-): Promise<void> {
-  try {
-    await withSession(dialect, target, options, (session) => dialect.probe(session));
-  } catch (error) {
-    if (error instanceof LoginRefusedError) {
-      throw new CredentialRejectedError(
-        `Unable to log into ${dialect.label} with the pending secret value of user "${target.username}"`,
-        { cause: error },
-      );
-    }
-    throw error;
+    await verifySecretLogin(
+      this.#resolver,
+      await request.pending(),
+      'AWSPENDING',
+      connectOptions(this.#options, request.signal),
+    );
   }
 }

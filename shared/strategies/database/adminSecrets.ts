@@ -1,50 +1,15 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretFormatError } from '../../errors.js';
-import { createSecretsManagerClient } from '../../secrets/client.js';
+import type { AdminSecretReader, KindContext } from '../../kinds/CredentialKind.js';
+import { parseTlsSettings } from '../../kinds/tls.js';
 import { parseSecretObject } from '../../secrets/secretJson.js';
 import type { LoginTarget } from './driver.js';
 import { type DatabaseSecret, rejectNul } from './secret.js';
-import { parseTlsSettings } from './tls.js';
-
-/** Reads the admin secret named by `masterarn`. */
-export interface AdminSecretSource {
-  /**
-   * The admin secret's `AWSCURRENT` `SecretString`. `forceFetch` bypasses any cache (used
-   * once when the cached admin password is refused: it may have been rotated meanwhile).
-   */
-  get(secretArn: string, options: { forceFetch: boolean; signal?: AbortSignal }): Promise<string>;
-}
 
 /**
- * {@link AdminSecretSource} on Powertools' `SecretsProvider` (cached for its default max age,
- * so warm invocations rotating several secrets with one admin read it once). Staged reads
- * of the rotated secret never go through here: the provider's cache key has no stage.
+ * Where the admin secret named by `masterarn` is read: the engine's gateway in production
+ * ({@link KindContext.adminSecrets}), a fake or a second Secrets Manager in tests.
  */
-export class PowertoolsAdminSecretSource implements AdminSecretSource {
-  readonly #provider: SecretsProvider;
-
-  constructor(provider: SecretsProvider) {
-    this.#provider = provider;
-  }
-
-  async get(secretArn: string, options: { forceFetch: boolean }): Promise<string> {
-    const value = await this.#provider.get(secretArn, { forceFetch: options.forceFetch });
-    if (typeof value !== 'string') {
-      throw new SecretFormatError('masterarn', 'names a secret without a SecretString');
-    }
-    return value;
-  }
-}
-
-/**
- * The production admin secret source: a `SecretsProvider` whose client uses the same
- * endpoint resolution as the engine's (`createSecretsManagerClient`), with the SDK's own
- * retries on, since the provider does not retry.
- */
-export function createAdminSecretSource(env: NodeJS.ProcessEnv = process.env): AdminSecretSource {
-  const client = createSecretsManagerClient(env, { maxAttempts: 3 });
-  return new PowertoolsAdminSecretSource(new SecretsProvider({ awsSdkV3Client: client }));
-}
+export type AdminSecretSource = AdminSecretReader;
 
 /**
  * The admin login for `rotated`: `username` and `password` from the admin secret; host,

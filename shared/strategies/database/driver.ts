@@ -1,6 +1,6 @@
 import { RotationError, StepTimeoutError } from '../../errors.js';
+import type { TlsSettings } from '../../kinds/tls.js';
 import { DatabaseConnectionError, DatabaseQueryError, LoginRefusedError } from './errors.js';
-import type { TlsSettings } from './tls.js';
 
 /** Everything needed to open one login to a database server. */
 export interface LoginTarget {

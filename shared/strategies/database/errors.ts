@@ -1,25 +1,13 @@
-import { RotationError } from '../../errors.js';
+import { ConnectionFailedError, LoginRefusedError, RotationError } from '../../errors.js';
 
 /**
  * Connecting to the database failed for a reason other than refused credentials (network,
- * timeout, TLS). Carries the driver's message (connection errors contain no SQL and no
- * password) so the reason is visible in the step's failure.
+ * timeout, TLS), with the driver's message, so the reason is visible in the step's failure.
  */
-export class DatabaseConnectionError extends RotationError {
-  /** Driver error code (`ECONNREFUSED`, `28000`, `HANDSHAKE_NO_SSL_SUPPORT`, ...), if any. */
-  readonly code: string | undefined;
-  constructor(message: string, code: string | undefined, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class DatabaseConnectionError extends ConnectionFailedError {}
 
-/**
- * The server refused the login itself (wrong password, unknown user): the one connection
- * failure that means "try the next credentials". Every other failure (network, TLS,
- * timeout) stops the step with its reason.
- */
-export class LoginRefusedError extends DatabaseConnectionError {}
+/** A refused database login is the generic {@link LoginRefusedError}. */
+export { LoginRefusedError };
 
 /**
  * A statement failed. The message names the operation and the driver's error code only:

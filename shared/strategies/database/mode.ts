@@ -1,13 +1,13 @@
 import type { RotationStrategy } from '../../engine/types.js';
 import { ConfigurationError } from '../../errors.js';
+import type { AdminSecretReader, KindContext } from '../../kinds/CredentialKind.js';
 import { connectTimeoutFromEnv } from '../../kinds/environment.js';
+import { defaultSslModeFromEnv } from '../../kinds/tls.js';
 import { AlternatingUsersStrategy } from './AlternatingUsersStrategy.js';
-import { type AdminSecretSource, createAdminSecretSource } from './adminSecrets.js';
 import type { DialectSet } from './dialect.js';
 import { SingleUserStrategy } from './SingleUserStrategy.js';
-import { defaultSslModeFromEnv } from './tls.js';
 
-/** The two rotation modes of AWS's database functions. */
+/** The two rotation modes of AWS's database functions (and of the Redis kind). */
 export type RotationMode = 'single-user' | 'alternating-users';
 
 const MODES: readonly RotationMode[] = ['single-user', 'alternating-users'];
@@ -24,20 +24,52 @@ export function rotationModeFromEnv(env: NodeJS.ProcessEnv = process.env): Rotat
   return raw as RotationMode;
 }
 
-/** Injectable dependencies of {@link databaseStrategyFromEnv}. */
-export interface DatabaseStrategyDeps {
-  /** Admin secret source; by default Powertools' SecretsProvider on the environment's endpoint. */
-  admins?: AdminSecretSource;
+/**
+ * Validates a database function's own variables (`ROTATION_MODE`, `DEFAULT_SSL_MODE`);
+ * the engine validates the generic ones (`CONNECT_TIMEOUT_MS`, the password policy).
+ */
+export function validateDatabaseEnvironment(env: NodeJS.ProcessEnv): void {
+  rotationModeFromEnv(env);
+  defaultSslModeFromEnv(env);
 }
 
 /**
- * Builds the strategy a database function's environment asks for, validating
- * `ROTATION_MODE`, `DEFAULT_SSL_MODE` and `CONNECT_TIMEOUT_MS` (or the older
- * `DB_CONNECT_TIMEOUT_MS`) at start-up.
+ * Builds the strategy a database function's environment asks for (`ROTATION_MODE`), from
+ * the context the engine validated; the admin secret is read through `context.adminSecrets`.
+ */
+export function databaseStrategy(dialects: DialectSet, context: KindContext): RotationStrategy {
+  const mode = rotationModeFromEnv(context.env);
+  const options = {
+    connectTimeoutMs: context.connectTimeoutMs,
+    defaultSslMode: defaultSslModeFromEnv(context.env),
+  };
+  if (mode === 'single-user') return new SingleUserStrategy(dialects, options);
+  return new AlternatingUsersStrategy(dialects, { ...options, admins: context.adminSecrets });
+}
+
+/** Injectable dependencies of {@link databaseStrategyFromEnv}. */
+export interface DatabaseStrategyDeps {
+  /** Admin secret reader (alternating users). */
+  admins?: AdminSecretReader;
+}
+
+const NO_ADMIN_READER: AdminSecretReader = {
+  current: () =>
+    Promise.reject(
+      new ConfigurationError(
+        'admins',
+        'is not set: build the strategy with rotationHandler(kind) (the engine passes its gateway) or pass an AdminSecretReader',
+      ),
+    ),
+};
+
+/**
+ * {@link databaseStrategy} for callers outside the engine (tests, benchmarks): validates
+ * the environment as the engine would and builds the context from it.
  *
  * @example
  * ```ts
- * export const handler = rotationHandler(databaseStrategyFromEnv(postgresDialects()), { serviceName: 'rotator-postgres' });
+ * const strategy = databaseStrategyFromEnv(postgresDialects(), { ROTATION_MODE: 'single-user' });
  * ```
  */
 export function databaseStrategyFromEnv(
@@ -45,14 +77,10 @@ export function databaseStrategyFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   deps: DatabaseStrategyDeps = {},
 ): RotationStrategy {
-  const mode = rotationModeFromEnv(env);
-  const options = {
+  validateDatabaseEnvironment(env);
+  return databaseStrategy(dialects, {
+    env,
     connectTimeoutMs: connectTimeoutFromEnv(env),
-    defaultSslMode: defaultSslModeFromEnv(env),
-  };
-  if (mode === 'single-user') return new SingleUserStrategy(dialects, options);
-  return new AlternatingUsersStrategy(dialects, {
-    ...options,
-    admins: deps.admins ?? createAdminSecretSource(env),
+    adminSecrets: deps.admins ?? NO_ADMIN_READER,
   });
 }

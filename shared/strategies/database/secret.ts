@@ -1,6 +1,6 @@
 import { SecretFormatError } from '../../errors.js';
+import { parseTlsSettings, type SslMode, type TlsSettings } from '../../kinds/tls.js';
 import { parseSecretObject } from '../../secrets/secretJson.js';
-import { parseTlsSettings, type SslMode, type TlsSettings } from './tls.js';
 
 /**
  * A database login as stored in Secrets Manager, in the JSON format of AWS's rotation
@@ -132,6 +132,61 @@ export function parseDatabaseSecret(
     tls: parseTlsSettings(fields, schema.defaultSslMode),
     fields,
   };
+}
+
+/** A field problem found by {@link databaseFieldProblems}. */
+export interface DatabaseFieldProblem {
+  readonly field: string;
+  readonly problem: string;
+  readonly severity: 'error' | 'warning';
+}
+
+/**
+ * Every field problem of a database secret, with the parser's own checks (so an operator
+ * tool and the function agree), instead of stopping at the first as
+ * {@link parseDatabaseSecret} does. A missing `engine` where the schema tolerates it is a
+ * warning (the function assumes its default engine).
+ */
+export function databaseFieldProblems(
+  fields: Readonly<Record<string, unknown>>,
+  schema: DatabaseSecretSchema,
+  which = 'secret',
+): DatabaseFieldProblem[] {
+  const problems: DatabaseFieldProblem[] = [];
+  const check = (work: () => unknown) => {
+    try {
+      work();
+    } catch (error) {
+      if (!(error instanceof SecretFormatError)) throw error;
+      problems.push({ field: error.field, problem: error.problem, severity: 'error' });
+    }
+  };
+  const record = fields as Record<string, unknown>;
+  for (const field of ['host', 'username', 'password']) {
+    check(() => requiredString(record, field, which));
+  }
+  if (record.engine === undefined || record.engine === null) {
+    problems.push({
+      field: 'engine',
+      problem: `is missing from the ${which} value`,
+      severity: schema.requireEngine ? 'error' : 'warning',
+    });
+  } else if (typeof record.engine !== 'string' || !schema.engines.includes(record.engine)) {
+    problems.push({
+      field: 'engine',
+      problem: `must be one of ${schema.engines.join(', ')} in the ${which} value`,
+      severity: 'error',
+    });
+  }
+  check(() => {
+    if (optionalString(record, 'masterarn', which) === undefined && schema.requireMasterArn) {
+      throw new SecretFormatError('masterarn', `is missing from the ${which} value`);
+    }
+  });
+  check(() => parsePort(record.port, schema.defaultPort, which));
+  check(() => optionalString(record, 'dbname', which));
+  check(() => parseTlsSettings(record, schema.defaultSslMode));
+  return problems;
 }
 
 /**

@@ -1,4 +1,6 @@
-import { SecretFormatError } from '../../errors.js';
+import { CredentialRejectedError, SecretFormatError } from '../../errors.js';
+import { DEFAULT_SSL_MODE, type SslMode } from '../../kinds/tls.js';
+import type { VerificationProgress } from '../../kinds/verdict.js';
 import { parseSecretObject } from '../../secrets/secretJson.js';
 import type { DatabaseDialect, DialectSet } from './dialect.js';
 import {
@@ -8,8 +10,13 @@ import {
   type LoginTarget,
 } from './driver.js';
 import { LoginRefusedError } from './errors.js';
-import { type DatabaseSecret, parseDatabaseSecret } from './secret.js';
-import { DEFAULT_SSL_MODE, type SslMode } from './tls.js';
+import {
+  type DatabaseFieldProblem,
+  type DatabaseSecret,
+  type DatabaseSecretSchema,
+  databaseFieldProblems,
+  parseDatabaseSecret,
+} from './secret.js';
 
 /** Options shared by both database strategies. */
 export interface DatabaseStrategyOptions {
@@ -43,32 +50,51 @@ export class SecretResolver {
   resolve(secretString: string, which: string): ResolvedSecret {
     const fields = parseSecretObject(secretString);
     const engine = typeof fields.engine === 'string' ? fields.engine : this.#dialects.defaultEngine;
-    const dialect = Object.hasOwn(this.#dialects.byEngine, engine)
-      ? this.#dialects.byEngine[engine]
-      : undefined;
-    const engines = Object.keys(this.#dialects.byEngine);
+    const dialect = this.#dialect(engine);
     if (dialect === undefined) {
       throw new SecretFormatError(
         'engine',
-        `must be one of ${engines.join(', ')} in the ${which} value`,
+        `must be one of ${Object.keys(this.#dialects.byEngine).join(', ')} in the ${which} value`,
       );
     }
-    const secret = parseDatabaseSecret(
-      secretString,
-      {
-        engines,
-        defaultEngine: this.#dialects.defaultEngine,
-        defaultPort: dialect.secretDefaults.defaultPort,
-        ...(dialect.secretDefaults.defaultDbname !== undefined
-          ? { defaultDbname: dialect.secretDefaults.defaultDbname }
-          : {}),
-        requireEngine: this.#mode.requireEngine,
-        requireMasterArn: this.#mode.requireMasterArn,
-        defaultSslMode: this.#mode.defaultSslMode,
-      },
-      which,
-    );
-    return { secret, dialect };
+    return { secret: parseDatabaseSecret(secretString, this.#schema(dialect), which), dialect };
+  }
+
+  /**
+   * Every problem of a parsed secret's fields, with the checks {@link resolve} applies (for
+   * operator tools, which report them all rather than the first).
+   */
+  fieldProblems(fields: Readonly<Record<string, unknown>>, which: string): DatabaseFieldProblem[] {
+    const engine = typeof fields.engine === 'string' ? fields.engine : this.#dialects.defaultEngine;
+    const dialect =
+      this.#dialect(engine) ?? this.#dialect(this.#dialects.defaultEngine) ?? this.#anyDialect();
+    return databaseFieldProblems(fields, this.#schema(dialect), which);
+  }
+
+  #dialect(engine: string): DatabaseDialect | undefined {
+    return Object.hasOwn(this.#dialects.byEngine, engine)
+      ? this.#dialects.byEngine[engine]
+      : undefined;
+  }
+
+  #anyDialect(): DatabaseDialect {
+    const first = Object.values(this.#dialects.byEngine)[0];
+    if (!first) throw new Error(`dialect set ${this.#dialects.name} has no dialect`);
+    return first;
+  }
+
+  #schema(dialect: DatabaseDialect): DatabaseSecretSchema {
+    return {
+      engines: Object.keys(this.#dialects.byEngine),
+      defaultEngine: this.#dialects.defaultEngine,
+      defaultPort: dialect.secretDefaults.defaultPort,
+      ...(dialect.secretDefaults.defaultDbname !== undefined
+        ? { defaultDbname: dialect.secretDefaults.defaultDbname }
+        : {}),
+      requireEngine: this.#mode.requireEngine,
+      requireMasterArn: this.#mode.requireMasterArn,
+      defaultSslMode: this.#mode.defaultSslMode,
+    };
   }
 }
 
@@ -122,5 +148,33 @@ export async function withSession<T>(
     return await work(session);
   } finally {
     await session.close();
+  }
+}
+
+/**
+ * `testSecret`'s check, shared with operator tools: parses `secretString` with `resolver`,
+ * logs in and runs the dialect's harmless probe. A refused login becomes
+ * {@link CredentialRejectedError}; `progress.username` is set once the secret is parsed.
+ */
+export async function verifySecretLogin(
+  resolver: SecretResolver,
+  secretString: string,
+  which: string,
+  options: ConnectOptions,
+  progress: VerificationProgress = {},
+): Promise<void> {
+  const { secret, dialect } = resolver.resolve(secretString, which);
+  progress.username = secret.username;
+  const target = loginOf(secret);
+  try {
+    await withSession(dialect, target, options, (session) => dialect.probe(session));
+  } catch (error) {
+    if (error instanceof LoginRefusedError) {
+      throw new CredentialRejectedError(
+        `Unable to log into ${dialect.label} with the ${which} value of user "${target.username}"`,
+        { cause: error },
+      );
+    }
+    throw error;
   }
 }

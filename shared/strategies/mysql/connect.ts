@@ -1,5 +1,6 @@
 import mysql from 'mysql2';
 import { StepTimeoutError } from '../../errors.js';
+import { tlsConnectionOptions } from '../../kinds/tls.js';
 import {
   type ConnectOptions,
   type Connector,
@@ -9,7 +10,6 @@ import {
   untilAborted,
 } from '../database/driver.js';
 import { DatabaseConnectionError } from '../database/errors.js';
-import { tlsConnectionOptions } from '../database/tls.js';
 
 /** ER_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR: the credentials are refused. */
 const LOGIN_REFUSED = new Set([1045, 1698]);

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { StepTimeoutError } from '../../errors.js';
+import { tlsConnectionOptions } from '../../kinds/tls.js';
 import {
   type ConnectOptions,
   type Connector,
@@ -8,7 +9,6 @@ import {
   type LoginTarget,
   untilAborted,
 } from '../database/driver.js';
-import { tlsConnectionOptions } from '../database/tls.js';
 
 /** SQLSTATEs that mean "these credentials are refused" (28P01 invalid_password, 28000). */
 const LOGIN_REFUSED = new Set(['28P01', '28000']);

@@ -1,8 +1,8 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { rotationHandler } from '../../../shared/engine/rotationHandler.js';
 import type { RotationStep, RotationStrategy } from '../../../shared/engine/types.js';
-import { PowertoolsAdminSecretSource } from '../../../shared/strategies/database/adminSecrets.js';
+import { GatewayAdminSecrets } from '../../../shared/secrets/AdminSecrets.js';
+import { SecretsGateway } from '../../../shared/secrets/SecretsGateway.js';
 import { InMemorySecretsManager, lambdaContext, rotationEvent } from '../inMemorySecretsManager.js';
 
 /** The four steps in order. */
@@ -57,11 +57,11 @@ export function rotationRig(
   };
 }
 
-/** An admin secret in its own in-memory Secrets Manager, read through Powertools' provider. */
+/** An admin secret in its own in-memory Secrets Manager, read through a gateway as the engine does. */
 export interface AdminSecretRig {
   readonly sm: InMemorySecretsManager;
   readonly arn: string;
-  readonly source: PowertoolsAdminSecretSource;
+  readonly source: GatewayAdminSecrets;
   /** GetSecretValue calls made for the admin secret so far. */
   fetches(): number;
   /** Replaces the admin secret's value (as an admin-secret rotation would). */
@@ -72,9 +72,7 @@ export interface AdminSecretRig {
 export function adminSecretRig(value: string): AdminSecretRig {
   const sm = new InMemorySecretsManager('admin');
   sm.seedCurrent(value);
-  const source = new PowertoolsAdminSecretSource(
-    new SecretsProvider({ awsSdkV3Client: sm.client }),
-  );
+  const source = new GatewayAdminSecrets(new SecretsGateway({ client: sm.client, cache: null }));
   return {
     sm,
     arn: sm.arn,
