@@ -1,8 +1,8 @@
 import { GetFunctionConfigurationCommand, GetPolicyCommand } from '@aws-sdk/client-lambda';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { SecretFormatError } from '../../shared/errors.js';
-import type { KindTarget } from '../../shared/kinds/CredentialKind.js';
+import type { LoginVerdict } from '../../shared/kinds/CredentialKind.js';
 import type { CommandContext } from '../lib/context.js';
+import type { Finding, Severity } from '../lib/findings.js';
 import { formatAge, shellQuote, shortId } from '../lib/output.js';
 import type { Prober } from '../lib/probe.js';
 import {
@@ -13,27 +13,10 @@ import {
   readVersionValue,
   type SecretState,
 } from '../lib/secretState.js';
-import {
-  CONNECTION_STRING_HAZARDS,
-  classifySecret,
-  fieldProblems,
-  kindOf,
-  passwordPolicyHazards,
-  type StrategyKind,
-} from '../lib/strategy.js';
+import { classifySecret, fieldProblems, type StrategyKind } from '../lib/strategy.js';
+import { targetFindings } from './targetFindings.js';
 
-/** How bad a finding is. Only `error` makes `doctor` exit non-zero. */
-export type Severity = 'error' | 'warning' | 'info' | 'ok';
-
-/** One thing `doctor` found, in plain language, with the command that fixes it. */
-export interface Finding {
-  /** Stable identifier for scripts (`rotation-disabled`, `pending-left-behind`, ...). */
-  id: string;
-  severity: Severity;
-  title: string;
-  detail?: string;
-  fix?: string;
-}
+export type { Finding, Severity };
 
 /** What `doctor --json` prints. */
 export interface DoctorReport {
@@ -42,6 +25,8 @@ export interface DoctorReport {
   strategy: StrategyKind;
   strategyBecause: string;
   findings: Finding[];
+  /** The AWSCURRENT login verdict, for kinds the CLI can try (the same check as testSecret). */
+  login?: LoginVerdict;
 }
 
 /** Options of {@link doctorCommand}. */
@@ -259,132 +244,6 @@ function rotationFindings(ctx: CommandContext, state: SecretState, findings: Fin
   }
 }
 
-function policyFinding(
-  kind: StrategyKind,
-  env: Record<string, string> | undefined,
-  state: SecretState,
-  findings: Finding[],
-): void {
-  // Only kinds that log in to a server with a generated password put it in connection strings.
-  const logsIn = kindOf(kind)?.checkLogin !== undefined && kindOf(kind)?.target !== undefined;
-  if (!logsIn) return;
-  const hazards = passwordPolicyHazards(kind, env);
-  if (hazards.unsafe.length === 0) {
-    findings.push({
-      id: 'password-policy',
-      severity: 'ok',
-      title: `Generated passwords avoid connection-string metacharacters (${hazards.source}).`,
-    });
-    return;
-  }
-  const shown = hazards.unsafe.map((c) => (c === ' ' ? 'space' : c)).join(' ');
-  const exclude = `${hazards.policy.excludeCharacters}${hazards.unsafe.join('')}`;
-  findings.push({
-    id: 'password-policy-unsafe-characters',
-    severity: 'warning',
-    title: `Generated passwords may contain characters that break connection strings: ${shown}`,
-    detail: `${hazards.unsafe
-      .slice(0, 4)
-      .map((c) => `"${c === ' ' ? 'space' : c}" ${CONNECTION_STRING_HAZARDS[c]}`)
-      .join(
-        '; ',
-      )}. Safe only if every consumer escapes the password (policy from the ${hazards.source}${env ? ` of ${functionName(state.rotationLambdaArn)}` : ''}).`,
-    fix: `sam deploy --parameter-overrides ${shellQuote(`ExcludeCharacters=${exclude}`)}   # or ExcludePunctuation=true (letters and digits only)`,
-  });
-}
-
-function refusedTlsSettings(error: SecretFormatError): Finding {
-  return {
-    id: 'tls-settings-invalid',
-    severity: 'error',
-    title: `The rotation function refuses this secret's TLS settings: ${error.message}.`,
-    detail: 'testSecret fails with the same SecretFormatError until the field is fixed.',
-  };
-}
-
-async function reachFindings(
-  kind: StrategyKind,
-  json: Record<string, unknown>,
-  env: Record<string, string> | undefined,
-  options: DoctorOptions,
-  findings: Finding[],
-): Promise<void> {
-  let target: KindTarget | undefined;
-  try {
-    // The kind reads host, port and TLS fields with the function's own code.
-    target = kindOf(kind)?.target?.(json, env ?? {});
-  } catch (error) {
-    if (!(error instanceof SecretFormatError)) throw error;
-    findings.push(refusedTlsSettings(error));
-    return;
-  }
-  if (!target) return;
-  const { host, port, what } = target;
-  const mode = target.tls.mode;
-  const reach = await options.prober.reach(host, port, options.connectTimeoutMs);
-  if (!reach.ok) {
-    findings.push({
-      id: 'target-unreachable',
-      severity: 'warning',
-      title: `Cannot reach ${what} at ${host}:${port} from where this CLI runs (${reach.detail ?? 'no answer'}).`,
-      detail:
-        "The function runs inside its VPC, so this can be expected from a laptop. If the function cannot reach it either, setSecret fails after the connect timeout: check the function's subnets and security groups, the database's inbound rules, and that host/port in the secret are right.",
-      fix: `aws lambda get-function-configuration --function-name <rotator> --query VpcConfig   # compare with the database's VPC and security groups`,
-    });
-    return;
-  }
-  findings.push({
-    id: 'target-reachable',
-    severity: 'ok',
-    title: `${what[0]?.toUpperCase()}${what.slice(1)} at ${host}:${port} accepts connections (${reach.ms} ms).`,
-  });
-  if (mode === 'disable') {
-    findings.push({
-      id: 'tls-disabled',
-      severity: 'warning',
-      title: 'The secret turns TLS off: credentials and data cross the network in plaintext.',
-      fix: 'set "sslMode": "verify-full" in the secret (with "sslCa" if the server\'s CA is not in the trust store)',
-    });
-    return;
-  }
-  let tls: Awaited<ReturnType<Prober['tls']>>;
-  try {
-    tls = await options.prober.tls(target, options.connectTimeoutMs);
-  } catch (error) {
-    // An unreadable sslCa file: the function fails the same way at connect.
-    if (!(error instanceof SecretFormatError)) throw error;
-    findings.push(refusedTlsSettings(error));
-    return;
-  }
-  if (!tls.supported) {
-    findings.push({
-      id: 'tls-unsupported',
-      severity: 'error',
-      title: `${what[0]?.toUpperCase()}${what.slice(1)} does not accept TLS (${tls.detail ?? 'refused'}), and the rotator never falls back to plaintext.`,
-      fix: 'enable TLS on the server, or (only on a trusted network) set "sslMode": "disable" in the secret',
-    });
-    return;
-  }
-  if (!tls.verified) {
-    findings.push({
-      id: 'tls-unverified',
-      severity: mode === 'verify-full' ? 'error' : 'info',
-      title: `The server's certificate does not verify for ${host} (${tls.detail ?? 'unknown reason'}).`,
-      detail:
-        mode === 'verify-full'
-          ? 'With sslMode verify-full (the default) the rotation fails at setSecret. Give the function the CA that signed the certificate, or connect by the name the certificate carries.'
-          : 'sslMode is require: the connection is encrypted but the server is not authenticated.',
-      fix: 'put the CA bundle in the secret as "sslCa" (PEM text or a path in the bundle), or set NODE_EXTRA_CA_CERTS on the function; "sslMode": "require" encrypts without verifying',
-    });
-    return;
-  }
-  findings.push({
-    id: 'tls-verified',
-    severity: 'ok',
-    title: `TLS verifies for ${host}${tls.protocol ? ` (${tls.protocol})` : ''}.`,
-  });
-}
-
 async function adminSecretFinding(
   ctx: CommandContext,
   masterArn: string,
@@ -443,6 +302,7 @@ export async function diagnose(ctx: CommandContext, options: DoctorOptions): Pro
     : undefined;
   const json = parseJsonObject(currentText);
   const { kind, because } = classifySecret(json, state.rotationLambdaArn);
+  let login: LoginVerdict | undefined;
   if (state.current === undefined || currentText === undefined) {
     findings.push({
       id: 'no-current-value',
@@ -491,10 +351,16 @@ export async function diagnose(ctx: CommandContext, options: DoctorOptions): Pro
         title: `The value has every field the ${kind} rotator needs (${because}).`,
       });
     if (typeof json.masterarn === 'string') await adminSecretFinding(ctx, json.masterarn, findings);
-    policyFinding(kind, env, state, findings);
-    await reachFindings(kind, json, env, options, findings);
+    login = await targetFindings(kind, json, currentText, env, state, options, findings);
   }
-  return { secret: state.name, arn: state.arn, strategy: kind, strategyBecause: because, findings };
+  return {
+    secret: state.name,
+    arn: state.arn,
+    strategy: kind,
+    strategyBecause: because,
+    findings,
+    ...(login ? { login } : {}),
+  };
 }
 
 /** Prints a report for a terminal: errors first, each with its detail and fix. */

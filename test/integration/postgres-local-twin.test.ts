@@ -7,8 +7,7 @@ import {
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
-import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
-import { postgresDialects } from '../../shared/strategies/postgres/PostgresDialect.js';
+import { postgresKind } from '../../shared/strategies/postgres/kind.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
@@ -46,7 +45,7 @@ describe.skipIf(!support.available)(
         const twin = await startTwin({
           registry: (endpoint) => {
             const env = { ROTATION_MODE: mode, AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url };
-            const handler = rotationHandler(databaseStrategyFromEnv(postgresDialects(), env), {
+            const handler = rotationHandler(postgresKind, {
               client: endpoint.client,
               env,
             });
