@@ -85,12 +85,16 @@ export interface LoginCheckOptions {
 /**
  * How long the credential a rotation replaces keeps working, which the conformance suite
  * checks against the real target:
- * - `until-next-rotation`: `AWSPREVIOUS` still logs in after finishSecret (alternating
- *   users, two-password Redis users, overlapping API keys);
- * - `until-set`: the old value stops working at setSecret (single-user passwords);
- * - `not-checked`: nothing but Secrets Manager holds the value (the example kind).
+ * - `until-next-rotation`: `AWSPREVIOUS` still logs in after finishSecret, and stops once
+ *   the next rotation has finished (alternating users, two-password Redis users,
+ *   overlapping provider keys);
+ * - `until-finish`: the old value works until finishSecret, which revokes it (single-key
+ *   API-key providers);
+ * - `none`: the old value stops working at setSecret (single-user passwords);
+ * - `not-checked`: nothing but Secrets Manager holds the value, or nothing revokes it (the
+ *   example kind, self-issued API keys, whose verifiers decide what they accept).
  */
-export type OverlapPolicy = 'until-next-rotation' | 'until-set' | 'not-checked';
+export type OverlapPolicy = 'until-next-rotation' | 'until-finish' | 'none' | 'not-checked';
 
 /**
  * Everything about one kind of credential, in one module under `shared/strategies/<kind>/`.
@@ -115,8 +119,13 @@ export interface CredentialKind {
   readonly functionNameHints: readonly string[];
   /** Password policy defaults where the deployment's environment sets none. */
   readonly passwordDefaults?: Partial<PasswordPolicy>;
-  /** How long a replaced credential keeps working. */
-  readonly overlap: OverlapPolicy;
+  /**
+   * How long a credential replaced by a rotation keeps working, for a secret of this kind
+   * under a function's environment (it can depend on `ROTATION_MODE` or on the secret, e.g.
+   * self-issued against provider-issued keys). The conformance suite checks the answer
+   * against the real target.
+   */
+  overlap(fields: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): OverlapPolicy;
   /**
    * Why `fields` (a parsed secret) is a secret of this kind by its own content (e.g.
    * `engine "postgres"`), or `undefined`. Never throws.

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
 import type { RotationStep, RotationStrategy } from '../../shared/engine/types.js';
+import type { CredentialKind } from '../../shared/kinds/CredentialKind.js';
 import { isSensitiveKey } from '../../shared/logging/redaction.js';
 import { captureLogs } from './captureLogs.js';
 import { InMemorySecretsManager, lambdaContext, rotationEvent } from './inMemorySecretsManager.js';
@@ -20,6 +21,18 @@ export interface StrategyHarness {
   env?: NodeJS.ProcessEnv;
   /** Further secret values of the fixture (admin passwords) that must not be logged either. */
   extraSecrets?(): string[];
+  /**
+   * The kind module the strategy belongs to. With it the suite also checks the kind's
+   * declared overlap against the real target, and that its login check (the operator CLI's)
+   * agrees with `works` on the values a rotation produced.
+   */
+  kind?: CredentialKind;
+  /**
+   * Values the target derived from `secretString`'s credential and that the kind treats as
+   * secret (a SCRAM verifier, a native password hash, a Redis SHA-256), read from the
+   * target or computed; none may appear in a log line.
+   */
+  derivedSecrets?(secretString: string): Promise<string[]>;
 }
 
 const STEPS: readonly RotationStep[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
@@ -137,5 +150,67 @@ export function describeStrategyConformance(name: string, harness: StrategyHarne
       expect(sm.versionWith('AWSCURRENT')).not.toBe(token);
       assertNothingLeaked();
     });
+
+    const derivedSecrets = harness.derivedSecrets;
+    if (derivedSecrets)
+      it('no value derived from a credential (hash, verifier) reaches a log line', async () => {
+        const { sm, run, assertNothingLeaked } = await setup();
+        const token = sm.startRotation();
+        for (const step of STEPS) await run(step, token);
+        const derived = [
+          ...(await derivedSecrets(sm.valueOf('AWSCURRENT') as string)),
+          ...(await derivedSecrets(sm.valueOf('AWSPREVIOUS') as string)),
+        ];
+        expect(derived.length).toBeGreaterThan(0);
+        logs.assertNoneContain(derived);
+        assertNothingLeaked();
+      });
+
+    it('keeps the replaced credential working exactly as long as the kind declares', async () => {
+      const kind = harness.kind;
+      if (!kind) return;
+      const { sm, run } = await setup();
+      const first = sm.valueOf('AWSCURRENT') as string;
+      const overlap = kind.overlap(JSON.parse(first) as Record<string, unknown>, harness.env ?? {});
+      // A harness passes its kind only where a real target holds the credential.
+      expect(overlap, 'overlap of a kind with a real target').not.toBe('not-checked');
+      const token = sm.startRotation();
+      await run('createSecret', token);
+      await run('setSecret', token);
+      // After setSecret only a kind without overlap has stopped the old credential.
+      expect(await harness.works(first)).toBe(overlap !== 'none');
+      await run('testSecret', token);
+      await run('finishSecret', token);
+      expect(sm.valueOf('AWSPREVIOUS')).toBe(first);
+      expect(await harness.works(first)).toBe(overlap === 'until-next-rotation');
+      if (overlap !== 'until-next-rotation') return;
+      const next = sm.startRotation();
+      for (const step of STEPS) await run(step, next);
+      // Two generations old: the next rotation has ended its overlap.
+      expect(await harness.works(first)).toBe(false);
+      expect(await harness.works(sm.valueOf('AWSPREVIOUS') as string)).toBe(true);
+    });
+
+    const checkLogin = harness.kind?.checkLogin;
+    if (checkLogin)
+      it("the kind's login check (the operator CLI's) agrees with the target on every value", async () => {
+        const { sm, run } = await setup();
+        const token = sm.startRotation();
+        for (const step of STEPS) await run(step, token);
+        const current = sm.valueOf('AWSCURRENT') as string;
+        const options = {
+          env: harness.env ?? {},
+          timeoutMs: 5_000,
+          signal: AbortSignal.timeout(15_000),
+        };
+        for (const value of [
+          current,
+          sm.valueOf('AWSPREVIOUS') as string,
+          harness.corrupt(current),
+        ]) {
+          const verdict = await checkLogin(value, options);
+          expect(verdict.outcome).toBe((await harness.works(value)) ? 'accepted' : 'rejected');
+        }
+      });
   });
 }

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { ApiKeyStrategy } from '../../shared/strategies/apikey/ApiKeyStrategy.js';
+import { apiKeyKind } from '../../shared/strategies/apikey/kind.js';
 import {
   type ApiKeyProviderServer,
   startApiKeyProviderServer,
@@ -40,4 +41,5 @@ describeStrategyConformance('api-key (provider-issued, HTTP provider)', {
       apiKey: `pk_test_${randomBytes(24).toString('base64url')}`,
     }),
   extraSecrets: () => [server.adminToken, ...[...server.keys.values()].map((k) => k.key)],
+  kind: apiKeyKind,
 });

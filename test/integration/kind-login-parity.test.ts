@@ -229,7 +229,7 @@ describe.each([
         if (expected.field) expect.soft(doctor?.field, label).toBe(expected.field);
         expectTestSecret(function_, expected);
       }
-    expect(seen).toHaveLength(cases.length);
+      expect(seen).toHaveLength(cases.length);
     },
   );
 });

@@ -6,6 +6,7 @@ import { GrantParityError, UsernameLengthError } from '../../shared/strategies/d
 import { ensureGrantParity } from '../../shared/strategies/database/grantParity.js';
 import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
 import { connectMysql } from '../../shared/strategies/mysql/connect.js';
+import { mysqlKind } from '../../shared/strategies/mysql/kind.js';
 import { MysqlDialect, mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePassword.js';
 import { captureLogs } from '../helpers/captureLogs.js';
@@ -117,6 +118,15 @@ describe.skipIf(!support.available)(
         return server.canLogin(secret.username, secret.password);
       },
       corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
+      kind: mysqlKind,
+      derivedSecrets: async (s) => {
+        const { username, password } = JSON.parse(s) as { username: string; password: string };
+        const rows = await server.query<{ hash: string }>(
+          'SELECT authentication_string AS hash FROM mysql.user WHERE user = ?',
+          [username],
+        );
+        return [mysqlNativePasswordHash(password), ...rows.map((row) => row.hash)];
+      },
       env: ENV,
       extraSecrets: () => [server.admin.password],
     });

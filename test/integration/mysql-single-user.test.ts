@@ -3,6 +3,7 @@ import type { PendingRequest, RotationStrategy } from '../../shared/engine/types
 import { CredentialRejectedError } from '../../shared/errors.js';
 import { DatabaseConnectionError } from '../../shared/strategies/database/errors.js';
 import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
+import { mysqlKind } from '../../shared/strategies/mysql/kind.js';
 import { mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePassword.js';
 import { captureLogs } from '../helpers/captureLogs.js';
@@ -67,6 +68,15 @@ describe.skipIf(!support.available)(
       seed: () => seedUser(),
       works,
       corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
+      kind: mysqlKind,
+      derivedSecrets: async (s) => {
+        const { username, password } = JSON.parse(s) as { username: string; password: string };
+        const rows = await server.query<{ hash: string }>(
+          'SELECT authentication_string AS hash FROM mysql.user WHERE user = ?',
+          [username],
+        );
+        return [mysqlNativePasswordHash(password), ...rows.map((row) => row.hash)];
+      },
       env: ENV,
     });
 

@@ -4,6 +4,7 @@ import { CredentialRejectedError } from '../../shared/errors.js';
 import { GrantParityError, UsernameLengthError } from '../../shared/strategies/database/errors.js';
 import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
 import { connectPostgres } from '../../shared/strategies/postgres/connect.js';
+import { postgresKind } from '../../shared/strategies/postgres/kind.js';
 import {
   PostgresDialect,
   postgresDialects,
@@ -141,6 +142,15 @@ describe.skipIf(!support.available)(
         return server.canLogin(secret.username, secret.password);
       },
       corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
+      kind: postgresKind,
+      derivedSecrets: async (s) => {
+        const { username } = JSON.parse(s) as { username: string };
+        const rows = await server.query<{ rolpassword: string }>(
+          'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
+          [username],
+        );
+        return rows.map((row) => row.rolpassword);
+      },
       env: ENV,
       extraSecrets: () => [server.admin.password],
     });

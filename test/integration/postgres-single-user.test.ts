@@ -4,6 +4,7 @@ import type { PendingRequest, RotationStrategy } from '../../shared/engine/types
 import { CredentialRejectedError } from '../../shared/errors.js';
 import { DatabaseConnectionError } from '../../shared/strategies/database/errors.js';
 import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
+import { postgresKind } from '../../shared/strategies/postgres/kind.js';
 import { postgresDialects } from '../../shared/strategies/postgres/PostgresDialect.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
 import { captureLogs } from '../helpers/captureLogs.js';
@@ -68,6 +69,15 @@ describe.skipIf(!support.available)(
       seed: () => seedUser(),
       works,
       corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
+      kind: postgresKind,
+      derivedSecrets: async (s) => {
+        const { username } = JSON.parse(s) as { username: string };
+        const rows = await server.query<{ rolpassword: string }>(
+          'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
+          [username],
+        );
+        return rows.map((row) => row.rolpassword);
+      },
       env: ENV,
     });
 

@@ -37,7 +37,19 @@ export const apiKeyKind: CredentialKind = {
   name: 'apikey',
   label: 'API key',
   functionNameHints: ['apikey', 'api-key'],
-  overlap: 'until-next-rotation',
+  // Provider keys overlap by the provider's declared capabilities (single-key providers
+  // revoke at finishSecret); self-issued keys are only ever checked by their verifiers.
+  overlap: (fields, env) => {
+    try {
+      const mode = resolveApiKeyMode({ ...fields }, apiKeyModeFromEnv(env));
+      if (mode === 'self-issued') return 'not-checked';
+    } catch {
+      return 'not-checked';
+    }
+    const max = (fields.provider as { capabilities?: { maxLiveKeys?: unknown } } | undefined)
+      ?.capabilities?.maxLiveKeys;
+    return max === 1 ? 'until-finish' : 'until-next-rotation';
+  },
   recognise(fields) {
     if (API_KEY_FIELDS.key in fields) return `an ${API_KEY_FIELDS.key} field`;
     if (typeof fields.provider === 'object' && fields.provider !== null) return 'a provider object';

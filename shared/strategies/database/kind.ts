@@ -53,7 +53,7 @@ export function databaseKind(spec: DatabaseKindSpec): CredentialKind {
     name: spec.name,
     label: spec.label,
     functionNameHints: spec.functionNameHints,
-    overlap: 'until-set',
+    overlap: (_fields, env) => (isAlternating(env) ? 'until-next-rotation' : 'none'),
     ...(probeDialects.passwordDefaults ? { passwordDefaults: probeDialects.passwordDefaults } : {}),
     recognise(fields) {
       const engine = typeof fields.engine === 'string' ? fields.engine.toLowerCase() : undefined;

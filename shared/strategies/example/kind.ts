@@ -9,7 +9,7 @@ export const exampleKind: CredentialKind = {
   name: 'example',
   label: 'example password',
   functionNameHints: ['example'],
-  overlap: 'not-checked',
+  overlap: () => 'not-checked',
   recognise: () => undefined,
   validateEnvironment: () => {},
   createStrategy: () => new ExampleStrategy(),
