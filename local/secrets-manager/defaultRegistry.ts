@@ -6,14 +6,17 @@ export const EXAMPLE_FUNCTION_NAME = 'rotator-example';
 
 /**
  * The registry of `npm start`: `rotator-example` is the project's real handler,
- * `rotationHandler(new ExampleStrategy(), { client })`, with `client` pointed at the twin.
+ * `rotationHandler(exampleKind, { client })`, with `client` pointed at the twin.
  * Loaded lazily so a twin started with its own functions never loads the engine.
  */
 export async function createDefaultRegistry(endpoint: LocalEndpoint): Promise<RotationRegistry> {
-  const [{ rotationHandler }, { ExampleStrategy }] = await Promise.all([
+  const [{ rotationHandler }, { exampleKind }] = await Promise.all([
     import('../../shared/engine/rotationHandler.js'),
-    import('../../shared/strategies/example/ExampleStrategy.js'),
+    import('../../shared/strategies/example/kind.js'),
   ]);
-  const handler = rotationHandler(new ExampleStrategy(), { client: endpoint.client });
+  const handler = rotationHandler(exampleKind, {
+    client: endpoint.client,
+    serviceName: EXAMPLE_FUNCTION_NAME,
+  });
   return new Map([[EXAMPLE_FUNCTION_NAME, (event, context) => handler(event, context)]]);
 }
