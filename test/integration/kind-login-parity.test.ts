@@ -2,7 +2,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createStyle, type Output } from '../../cli/lib/output.js';
 import { main } from '../../cli/rotator.js';
 import {
   type LocalSecretsManager,
@@ -20,6 +19,7 @@ import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePas
 import { postgresKind } from '../../shared/strategies/postgres/kind.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
 import { closedPort, createSecret } from '../e2e/cli-harness.js';
+import { captureOutput } from '../helpers/cliOutput.js';
 import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
 import { startMariadb } from '../helpers/databases/mariadbServer.js';
 import { startPostgres } from '../helpers/databases/postgresServer.js';
@@ -149,15 +149,7 @@ function expectTestSecret(error: unknown, expected: Expected): void {
 /** `rotator doctor --json` in process, against the twin and the real server. */
 async function viaDoctor(twin: LocalSecretsManager, kind: string, value: Record<string, unknown>) {
   const { name } = await createSecret(twin, value, `rotator-${kind}`);
-  const lines: string[] = [];
-  const out: Output = {
-    tty: false,
-    style: createStyle(false),
-    line: (t = '') => lines.push(t),
-    error: (t) => lines.push(t),
-    json: (v) => lines.push(JSON.stringify(v)),
-    status: (t) => lines.push(t),
-  };
+  const out = captureOutput();
   await main(
     ['doctor', name, '--json', '--endpoint-url', twin.url, '--connect-timeout-ms', '3000'],
     {
@@ -165,7 +157,7 @@ async function viaDoctor(twin: LocalSecretsManager, kind: string, value: Record<
       env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_REGION: twin.region },
     },
   );
-  const text = lines.join('\n');
+  const text = out.text();
   expect(text).not.toContain(value.password as string);
   return (JSON.parse(text) as { login?: LoginVerdict }).login;
 }

@@ -19,6 +19,7 @@ import {
 import { type MariadbServer, startMariadb } from '../helpers/databases/mariadbServer.js';
 import { type AdminSecretRig, adminSecretRig, rotationRig } from '../helpers/databases/rig.js';
 import { serverSupport } from '../helpers/databases/support.js';
+import { mariadbDerivedSecrets } from '../helpers/derivedSecrets.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 
 const support = serverSupport('mariadb');
@@ -119,14 +120,7 @@ describe.skipIf(!support.available)(
       },
       corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
       kind: mysqlKind,
-      derivedSecrets: async (s) => {
-        const { username, password } = JSON.parse(s) as { username: string; password: string };
-        const rows = await server.query<{ hash: string }>(
-          'SELECT authentication_string AS hash FROM mysql.user WHERE user = ?',
-          [username],
-        );
-        return [mysqlNativePasswordHash(password), ...rows.map((row) => row.hash)];
-      },
+      derivedSecrets: mariadbDerivedSecrets((sql, params) => server.query(sql, params)),
       env: ENV,
       extraSecrets: () => [server.admin.password],
     });

@@ -20,6 +20,7 @@ import {
 import { type PostgresServer, startPostgres } from '../helpers/databases/postgresServer.js';
 import { type AdminSecretRig, adminSecretRig, rotationRig } from '../helpers/databases/rig.js';
 import { serverSupport } from '../helpers/databases/support.js';
+import { postgresDerivedSecrets } from '../helpers/derivedSecrets.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 
 const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
@@ -143,14 +144,7 @@ describe.skipIf(!support.available)(
       },
       corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
       kind: postgresKind,
-      derivedSecrets: async (s) => {
-        const { username } = JSON.parse(s) as { username: string };
-        const rows = await server.query<{ rolpassword: string }>(
-          'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
-          [username],
-        );
-        return rows.map((row) => row.rolpassword);
-      },
+      derivedSecrets: postgresDerivedSecrets((sql, params) => server.query(sql, params)),
       env: ENV,
       extraSecrets: () => [server.admin.password],
     });

@@ -18,6 +18,7 @@ import { type PostgresServer, startPostgres } from '../helpers/databases/postgre
 import { rotationRig, STEPS } from '../helpers/databases/rig.js';
 import { serverSupport } from '../helpers/databases/support.js';
 import { selfSignedCertificate } from '../helpers/databases/tlsCertificate.js';
+import { postgresDerivedSecrets } from '../helpers/derivedSecrets.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 
 const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
@@ -70,14 +71,7 @@ describe.skipIf(!support.available)(
       works,
       corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
       kind: postgresKind,
-      derivedSecrets: async (s) => {
-        const { username } = JSON.parse(s) as { username: string };
-        const rows = await server.query<{ rolpassword: string }>(
-          'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
-          [username],
-        );
-        return rows.map((row) => row.rolpassword);
-      },
+      derivedSecrets: postgresDerivedSecrets((sql, params) => server.query(sql, params)),
       env: ENV,
     });
 

@@ -14,26 +14,13 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStyle, type Output } from '../../cli/lib/output.js';
 import type { Prober } from '../../cli/lib/probe.js';
 import { main } from '../../cli/rotator.js';
+import { captureOutput } from '../helpers/cliOutput.js';
 
 const ACCOUNT = '111122223333';
 const FUNCTION_ARN = `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:rotator-postgres`;
 const SECRET_ARN = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:prod/db-AbCdEf`;
-
-function captureOutput(): Output & { text(): string } {
-  const lines: string[] = [];
-  return {
-    tty: false,
-    style: createStyle(false),
-    line: (t = '') => lines.push(t),
-    error: (t) => lines.push(t),
-    json: (v) => lines.push(JSON.stringify(v)),
-    status: (t) => lines.push(t),
-    text: () => lines.join('\n'),
-  };
-}
 
 const unreachable: Prober = {
   reach: async () => ({ ok: false, ms: 1, detail: 'ETIMEDOUT' }),

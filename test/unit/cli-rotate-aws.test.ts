@@ -6,26 +6,13 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStyle, type Output } from '../../cli/lib/output.js';
 import { main } from '../../cli/rotator.js';
+import { captureOutput } from '../helpers/cliOutput.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/api-AbCdEf';
 const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:111122223333:function:rotator-apikey';
 const OLD = 'a'.repeat(32);
 const NEW = 'b'.repeat(32);
-
-function captureOutput(): Output & { text(): string } {
-  const lines: string[] = [];
-  return {
-    tty: false,
-    style: createStyle(false),
-    line: (t = '') => lines.push(t),
-    error: (t) => lines.push(t),
-    json: (v) => lines.push(JSON.stringify(v)),
-    status: (t) => lines.push(t),
-    text: () => lines.join('\n'),
-  };
-}
 
 /**
  * `rotate --wait` against AWS, where only labels are visible: DescribeSecret answers from a

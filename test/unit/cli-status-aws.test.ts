@@ -5,25 +5,12 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStyle, type Output } from '../../cli/lib/output.js';
 import { main } from '../../cli/rotator.js';
+import { captureOutput } from '../helpers/cliOutput.js';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:111122223333:secret:${name}-AbCdEf`;
 const id = (c: string) => c.repeat(32);
-
-function captureOutput(): Output & { text(): string } {
-  const lines: string[] = [];
-  return {
-    tty: false,
-    style: createStyle(false),
-    line: (t = '') => lines.push(t),
-    error: (t) => lines.push(t),
-    json: (v) => lines.push(JSON.stringify(v)),
-    status: (t) => lines.push(t),
-    text: () => lines.join('\n'),
-  };
-}
 
 describe('status against AWS (mocked Secrets Manager)', () => {
   const sm = mockClient(SecretsManagerClient);

@@ -9,27 +9,14 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStyle, type Output } from '../../cli/lib/output.js';
 import type { Prober } from '../../cli/lib/probe.js';
 import { main } from '../../cli/rotator.js';
+import { captureOutput } from '../helpers/cliOutput.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/app-AbCdEf';
 const CURRENT = 'c'.repeat(32);
 const PENDING = 'p'.repeat(32);
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
-
-function captureOutput(): Output & { text(): string } {
-  const lines: string[] = [];
-  return {
-    tty: false,
-    style: createStyle(false),
-    line: (t = '') => lines.push(t),
-    error: (t) => lines.push(t),
-    json: (v) => lines.push(JSON.stringify(v)),
-    status: (t) => lines.push(t),
-    text: () => lines.join('\n'),
-  };
-}
 
 describe('unstick against AWS (mocked Secrets Manager)', () => {
   const sm = mockClient(SecretsManagerClient);
