@@ -2,7 +2,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretFormatError } from '../../errors.js';
 import { ProviderCallError } from './errors.js';
-import type { AdminCredentialConfig } from './HttpKeyProvider.js';
+import type { AdminCredentialConfig } from './httpDeclaration.js';
 
 /** Options for {@link AdminCredentialSource}. */
 export interface AdminCredentialSourceOptions {
