@@ -53,21 +53,25 @@ export class ApiKeyStrategy implements RotationStrategy {
     };
   }
 
+  /** Decides the mode from AWSCURRENT: the pending value is built from it. */
   async generatePending(request: GenerateRequest): Promise<string> {
     const current = parseSecretObject(await request.current());
     return JSON.stringify(await this.#strategyFor(current).generatePending(request, current));
   }
 
+  /** The mode's `setSecret`; a mode with nothing to apply still has its key field checked. */
   async apply(request: PendingRequest): Promise<void> {
     const pending = await this.#readPending(request);
     await this.#strategyFor(pending).apply?.(request, pending);
   }
 
+  /** The mode's `testSecret`. */
   async verify(request: PendingRequest): Promise<void> {
     const pending = await this.#readPending(request);
     await this.#strategyFor(pending).verify(request, pending);
   }
 
+  /** The mode's `finishSecret` clean-up, if it has one; the promoted value decides the mode. */
   async afterPromotion(request: PendingRequest): Promise<void> {
     const promoted = await this.#readPending(request);
     await this.#strategyFor(promoted).afterPromotion?.(request, promoted);

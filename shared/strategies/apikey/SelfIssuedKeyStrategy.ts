@@ -32,6 +32,7 @@ export class SelfIssuedKeyStrategy implements ApiKeyModeStrategy {
     this.#defaultFormat = options.defaultFormat;
   }
 
+  /** A new random key in the secret's format (its `keyFormat` over the deployment default). */
   async generatePending(request: GenerateRequest, current: ApiKeySecret): Promise<ApiKeySecret> {
     const key = generateApiKey(this.#formatOf(current));
     request.registerSecret(key);
@@ -39,6 +40,7 @@ export class SelfIssuedKeyStrategy implements ApiKeyModeStrategy {
     return { ...current, [this.#keyField]: key };
   }
 
+  /** The only check possible here: the services that accept the key enforce the format too. */
   async verify(_request: PendingRequest, pending: ApiKeySecret): Promise<void> {
     const problem = keyFormatProblem(pending[this.#keyField], this.#formatOf(pending));
     if (problem) throw new SecretFormatError(this.#keyField, problem);
