@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SecretFormatError } from '../../shared/errors.js';
 import { ProviderCallError, ProviderResponseError } from '../../shared/strategies/apikey/errors.js';
+import { HttpKeyProvider } from '../../shared/strategies/apikey/HttpKeyProvider.js';
 import {
-  HttpKeyProvider,
   type HttpProviderConfig,
   parseHttpProviderConfig,
-} from '../../shared/strategies/apikey/HttpKeyProvider.js';
+} from '../../shared/strategies/apikey/httpDeclaration.js';
 
 /** The admin credential the fake provider is handed; random per run. */
 const ADMIN_CREDENTIAL = randomBytes(24).toString('base64url');

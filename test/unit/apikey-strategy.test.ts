@@ -4,17 +4,17 @@ import type { GenerateRequest, PendingRequest } from '../../shared/engine/types.
 import { StepTimeoutError } from '../../shared/errors.js';
 import { createRotationLogger } from '../../shared/logging/logger.js';
 import { SecretRegistry } from '../../shared/logging/redaction.js';
-import {
-  ApiKeyStrategy,
-  labelForToken,
-  overlapModeFor,
-} from '../../shared/strategies/apikey/ApiKeyStrategy.js';
+import { ApiKeyStrategy } from '../../shared/strategies/apikey/ApiKeyStrategy.js';
 import { ProviderCallError, UnsafeRevocationError } from '../../shared/strategies/apikey/errors.js';
 import type {
   KeyProvider,
   ListedKey,
   ProviderCapabilities,
 } from '../../shared/strategies/apikey/KeyProvider.js';
+import {
+  labelForToken,
+  overlapModeFor,
+} from '../../shared/strategies/apikey/ProviderKeyStrategy.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 
 const logs = captureLogs();

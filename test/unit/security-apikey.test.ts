@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SecretFormatError } from '../../shared/errors.js';
 import { ProviderCallError } from '../../shared/strategies/apikey/errors.js';
+import { HttpKeyProvider } from '../../shared/strategies/apikey/HttpKeyProvider.js';
 import {
-  HttpKeyProvider,
   type HttpProviderConfig,
   parseHttpProviderConfig,
-} from '../../shared/strategies/apikey/HttpKeyProvider.js';
+} from '../../shared/strategies/apikey/httpDeclaration.js';
 
 const ALLOWED = 'keys.example.com';
 

@@ -5,7 +5,7 @@ import { GatewayAdminSecrets } from '../../secrets/AdminSecrets.js';
 import { createSecretsManagerClient } from '../../secrets/client.js';
 import { SecretsGateway } from '../../secrets/SecretsGateway.js';
 import { ProviderCallError } from './errors.js';
-import type { AdminCredentialConfig } from './HttpKeyProvider.js';
+import type { AdminCredentialConfig } from './httpDeclaration.js';
 
 /** Options for {@link AdminCredentialSource}: a reader, or a client to build one on. */
 export interface AdminCredentialSourceOptions {

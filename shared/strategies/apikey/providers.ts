@@ -1,6 +1,7 @@
 import { SecretFormatError } from '../../errors.js';
 import type { AdminCredentialSource } from './adminCredentials.js';
-import { HttpKeyProvider, parseHttpProviderConfig } from './HttpKeyProvider.js';
+import { HttpKeyProvider } from './HttpKeyProvider.js';
+import { parseHttpProviderConfig } from './httpDeclaration.js';
 import type { KeyProvider } from './KeyProvider.js';
 
 /** What a provider factory may use. */

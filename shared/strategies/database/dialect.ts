@@ -72,7 +72,8 @@ export interface DatabaseDialect<P extends Privilege = Privilege> {
   privileges(admin: DatabaseSession, username: string, pair: UserPair): Promise<P[]>;
   /**
    * Gives `missing` (privileges of `pair.current`) to `pair.pending`. Returns what it could
-   * not give; never throws for a single refused grant.
+   * not give; never throws for a single refused grant. The SQL dialects pass the statements
+   * of one privilege to `grantEach` (grantParity.ts), which owns the loop.
    */
   repair(admin: DatabaseSession, missing: readonly P[], pair: UserPair): Promise<RepairFailure[]>;
 }

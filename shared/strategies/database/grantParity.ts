@@ -1,6 +1,6 @@
 import type { RotationLogger } from '../../engine/types.js';
-import type { DatabaseDialect, Privilege, UserPair } from './dialect.js';
-import type { DatabaseSession } from './driver.js';
+import type { DatabaseDialect, Privilege, RepairFailure, UserPair } from './dialect.js';
+import { type DatabaseSession, runQuery } from './driver.js';
 import { GrantParityError } from './errors.js';
 
 /** What {@link ensureGrantParity} found and did. */
@@ -68,4 +68,45 @@ export async function ensureGrantParity<P extends Privilege>(
   }
   const repaired = missing.map((p) => p.key);
   return { repaired, extra };
+}
+
+/** One statement that gives a privilege, as a dialect writes it for {@link grantEach}. */
+export interface GrantStatement {
+  /** What the statement does, for the error if it fails (`grant privilege`). */
+  readonly operation: string;
+  readonly sql: string;
+  readonly params?: readonly unknown[];
+}
+
+/**
+ * The repair loop every dialect shares: runs the statements that give each missing
+ * privilege, in order, and returns the privileges it could not give. A refused grant is
+ * recorded, not thrown, so one privilege the admin may not grant does not hide the others;
+ * the re-comparison in {@link ensureGrantParity} then reports exactly what is still missing.
+ * A statement already run for an earlier privilege is not run again (PostgreSQL's single
+ * `REASSIGN OWNED` covers every object the clone owns).
+ *
+ * @param statementsFor - the dialect's SQL for one privilege; may throw to mark that
+ *   privilege as one it cannot give.
+ */
+export async function grantEach<P extends Privilege>(
+  admin: DatabaseSession,
+  missing: readonly P[],
+  statementsFor: (privilege: P) => readonly GrantStatement[],
+): Promise<RepairFailure[]> {
+  const failures: RepairFailure[] = [];
+  const done = new Set<string>();
+  for (const privilege of missing) {
+    try {
+      for (const statement of statementsFor(privilege)) {
+        const key = JSON.stringify([statement.sql, statement.params ?? []]);
+        if (done.has(key)) continue;
+        await runQuery(admin, statement.operation, statement.sql, statement.params);
+        done.add(key);
+      }
+    } catch (error) {
+      failures.push({ key: privilege.key, error });
+    }
+  }
+  return failures;
 }

@@ -10,6 +10,7 @@ import type {
 } from '../database/dialect.js';
 import { type Connector, type DatabaseSession, runQuery } from '../database/driver.js';
 import { DatabaseQueryError } from '../database/errors.js';
+import { type GrantStatement, grantEach } from '../database/grantParity.js';
 import type { UsernameLimit } from '../database/usernames.js';
 import { connectMysql } from './connect.js';
 import { mysqlNativePasswordHash } from './nativePassword.js';
@@ -284,41 +285,38 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
     return out;
   }
 
-  async repair(
+  repair(
     admin: DatabaseSession,
     missing: readonly MysqlPrivilege[],
     pair: UserPair,
   ): Promise<RepairFailure[]> {
-    const failures: RepairFailure[] = [];
-    for (const privilege of missing) {
-      try {
-        switch (privilege.kind) {
-          case 'account':
-            // Accounts are created with their password by ensureUser; nothing to do here.
-            throw new DatabaseQueryError(`create account @${privilege.host}`, undefined);
-          case 'grant': {
-            const account = mysql.format('?@?', [pair.pending, privilege.host]);
-            await runQuery(
-              admin,
-              'grant privilege',
-              privilege.statement.split(ACCOUNT).join(account),
-            );
-            break;
-          }
-          case 'tls':
-            await runQuery(
-              admin,
-              'set TLS requirements',
-              `ALTER USER ?@? REQUIRE ${privilege.require}`,
-              [pair.pending, privilege.host, ...privilege.params],
-            );
-            break;
-        }
-      } catch (error) {
-        failures.push({ key: privilege.key, error });
-      }
+    return grantEach(admin, missing, (privilege) => grantStatements(privilege, pair));
+  }
+}
+
+/** The statements that give one privilege of `pair.current` to `pair.pending`. */
+function grantStatements(privilege: MysqlPrivilege, pair: UserPair): GrantStatement[] {
+  switch (privilege.kind) {
+    case 'account':
+      // Accounts are created with their password by ensureUser; nothing to do here.
+      throw new DatabaseQueryError(`create account @${privilege.host}`, undefined);
+    case 'grant': {
+      const account = mysql.format('?@?', [pair.pending, privilege.host]);
+      return [
+        {
+          operation: 'grant privilege',
+          sql: privilege.statement.split(ACCOUNT).join(account),
+        },
+      ];
     }
-    return failures;
+    case 'tls':
+      return [
+        {
+          operation: 'set TLS requirements',
+          sql: `ALTER USER ?@? REQUIRE ${privilege.require}`,
+          params: [pair.pending, privilege.host, ...privilege.params],
+        },
+      ];
   }
 }
 

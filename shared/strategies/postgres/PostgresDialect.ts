@@ -8,6 +8,7 @@ import type {
   UserPair,
 } from '../database/dialect.js';
 import { type Connector, type DatabaseSession, runQuery } from '../database/driver.js';
+import { grantEach } from '../database/grantParity.js';
 import { connectPostgres } from './connect.js';
 import { DEFAULT_SCRAM_ITERATIONS, scramSha256Verifier } from './scram.js';
 
@@ -313,26 +314,14 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
     return out;
   }
 
-  async repair(
+  repair(
     admin: DatabaseSession,
     missing: readonly PgPrivilege[],
     pair: UserPair,
   ): Promise<RepairFailure[]> {
-    const failures: RepairFailure[] = [];
-    const done = new Set<string>();
-    for (const privilege of missing) {
-      const statements = this.#repairSql(privilege, pair);
-      try {
-        for (const sql of statements) {
-          if (done.has(sql)) continue;
-          await runQuery(admin, 'grant privilege', sql);
-          done.add(sql);
-        }
-      } catch (error) {
-        failures.push({ key: privilege.key, error });
-      }
-    }
-    return failures;
+    return grantEach(admin, missing, (privilege) =>
+      this.#repairSql(privilege, pair).map((sql) => ({ operation: 'grant privilege', sql })),
+    );
   }
 
   #repairSql(privilege: PgPrivilege, pair: UserPair): string[] {
