@@ -1,3 +1,26 @@
+/**
+ * What every test-server starter shares (`test/helpers/servers/<server>.ts`, one file per
+ * server). A starter declares its requirements once and exports its start function:
+ *
+ * ```ts
+ * // test/helpers/servers/<server>.ts
+ * export const VALKEY: ServerRequirements = {
+ *   name: 'valkey',
+ *   binaries: ['/usr/bin/valkey-server'],
+ *   install: 'valkey-server', // the Debian package; add it to .ci/run's list too
+ * };
+ * export async function startValkey(options: { tls?: ServerTls } = {}): Promise<ValkeyServer> {
+ *   const port = await freePort(); // loopback, temporary directory, random admin password...
+ * }
+ *
+ * // a test file
+ * const support = serverSupport(VALKEY);
+ * describe.skipIf(!support.available)(`... (real server) ${support.reason}`, () => { ... });
+ * ```
+ *
+ * {@link serverSupport} applies the one rule: outside CI a missing binary skips the file
+ * with the reason; under `CI=true` it fails the file.
+ */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -5,16 +28,21 @@ import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 
-/** PostgreSQL 15 server binaries (override with `PG_BIN`). */
-export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** TLS material for a server: PEM certificate and key. */
+export interface ServerTls {
+  readonly cert: string;
+  readonly key: string;
+}
 
-/** MariaDB server binaries. */
-export const MARIADB_BINARIES = {
-  installDb: '/usr/bin/mariadb-install-db',
-  server: '/usr/sbin/mariadbd',
-  client: '/usr/bin/mariadb',
-  admin: '/usr/bin/mariadb-admin',
-};
+/** What a test server needs from the machine, declared once in its starter. */
+export interface ServerRequirements {
+  /** Short name for messages: `postgres`, `mariadb`. */
+  readonly name: string;
+  /** Absolute paths of the binaries the starter runs. */
+  readonly binaries: readonly string[];
+  /** The Debian packages that provide them (what `.ci/run` installs when they are missing). */
+  readonly install: string;
+}
 
 /** Whether a test file can start its server, and if not, why. */
 export interface ServerSupport {
@@ -23,19 +51,16 @@ export interface ServerSupport {
 }
 
 /**
- * Checks that a server's binaries exist. Under `CI=true` a missing binary throws (the test
- * file fails with the message) instead of skipping: CI must never pass by not testing.
+ * Checks that a server's binaries exist. Outside CI a missing binary skips the test file with
+ * the reason; under `CI=true` it throws (the test file fails with the message) instead:
+ * CI must never pass by not testing.
  */
-export function serverSupport(kind: 'postgres' | 'mariadb'): ServerSupport {
-  const needed =
-    kind === 'postgres'
-      ? [`${PG_BIN}/initdb`, `${PG_BIN}/pg_ctl`, `${PG_BIN}/postgres`]
-      : Object.values(MARIADB_BINARIES);
-  const missing = needed.filter((path) => !existsSync(path));
+export function serverSupport(server: ServerRequirements): ServerSupport {
+  const missing = server.binaries.filter((path) => !existsSync(path));
   if (missing.length === 0) return { available: true, reason: '' };
-  const reason = `${kind} binaries missing (${missing.join(', ')}): install ${kind === 'postgres' ? 'postgresql-15' : 'mariadb-server mariadb-client'}`;
+  const reason = `${server.name} binaries missing (${missing.join(', ')}): install ${server.install}`;
   if (process.env.CI === 'true')
-    throw new Error(`Cannot start the ${kind} test server under CI=true: ${reason}`);
+    throw new Error(`Cannot start the ${server.name} test server under CI=true: ${reason}`);
   return { available: false, reason };
 }
 

@@ -1,9 +1,9 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { rotationHandler } from '../../../shared/engine/rotationHandler.js';
-import type { RotationStep, RotationStrategy } from '../../../shared/engine/types.js';
-import { PowertoolsAdminSecretSource } from '../../../shared/strategies/database/adminSecrets.js';
-import { InMemorySecretsManager, lambdaContext, rotationEvent } from '../inMemorySecretsManager.js';
+import { rotationHandler } from '../../shared/engine/rotationHandler.js';
+import type { RotationStep, RotationStrategy } from '../../shared/engine/types.js';
+import { PowertoolsAdminSecretSource } from '../../shared/strategies/database/adminSecrets.js';
+import { InMemorySecretsManager, lambdaContext, rotationEvent } from './inMemorySecretsManager.js';
 
 /** The four steps in order. */
 export const STEPS: readonly RotationStep[] = [

@@ -3,9 +3,30 @@ import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { randomPassword, randomSuffix } from './credentials.js';
-import type { ServerTls } from './postgresServer.js';
-import { freePort, isRoot, MARIADB_BINARIES, run, waitFor } from './support.js';
+import { randomPassword, randomSuffix } from '../credentials.js';
+import {
+  freePort,
+  isRoot,
+  run,
+  type ServerRequirements,
+  type ServerTls,
+  waitFor,
+} from './support.js';
+
+/** MariaDB server binaries. */
+export const MARIADB_BINARIES = {
+  installDb: '/usr/bin/mariadb-install-db',
+  server: '/usr/sbin/mariadbd',
+  client: '/usr/bin/mariadb',
+  admin: '/usr/bin/mariadb-admin',
+};
+
+/** What {@link startMariadb} needs: pass it to `serverSupport`. */
+export const MARIADB: ServerRequirements = {
+  name: 'mariadb',
+  binaries: Object.values(MARIADB_BINARIES),
+  install: 'mariadb-server mariadb-client',
+};
 
 /** A MariaDB instance of our own: grant tables on, an admin with a random password. */
 export interface MariadbServer {
