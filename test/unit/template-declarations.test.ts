@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCloudFormationYaml } from '../../cli/lib/cfnYaml.js';
+import { generateTemplate } from '../../scripts/template/generate.js';
 import {
   BASE_FILE,
   FUNCTION_FILE,
-  generateTemplate,
   OUTPUT_FILE,
   readTemplateSources,
   TemplateDeclarationError,
-  unsetVariableProblems,
-} from '../../scripts/template.js';
+} from '../../scripts/template/sources.js';
+import { unsetVariableProblems } from '../../scripts/template/variables.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
