@@ -10,6 +10,7 @@ import {
   run,
   type ServerRequirements,
   type ServerTls,
+  type TestServer,
   waitFor,
 } from './support.js';
 
@@ -29,9 +30,7 @@ export const MARIADB: ServerRequirements = {
 };
 
 /** A MariaDB instance of our own: grant tables on, an admin with a random password. */
-export interface MariadbServer {
-  readonly host: string;
-  readonly port: number;
+export interface MariadbServer extends TestServer {
   /** `admin_…'@'%'` with ALL PRIVILEGES WITH GRANT OPTION and a random password. */
   readonly admin: { readonly username: string; readonly password: string };
   /** The general query log (every statement the server received). */
@@ -41,7 +40,6 @@ export interface MariadbServer {
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Whether `username`/`password` can log in over TCP (plaintext unless `ssl` given). */
   canLogin(username: string, password: string, ssl?: mysql.SslOptions): Promise<boolean>;
-  stop(): Promise<void>;
 }
 
 /**

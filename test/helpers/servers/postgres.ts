@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { randomPassword, randomSuffix } from '../credentials.js';
-import { freePort, isRoot, run, type ServerRequirements, type ServerTls } from './support.js';
+import {
+  freePort,
+  isRoot,
+  run,
+  type ServerRequirements,
+  type ServerTls,
+  type TestServer,
+} from './support.js';
 
 /** PostgreSQL 15 server binaries (override with `PG_BIN`). */
 export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -16,9 +23,7 @@ export const POSTGRES: ServerRequirements = {
 };
 
 /** A PostgreSQL 15 instance of our own, with password (SCRAM) authentication only. */
-export interface PostgresServer {
-  readonly host: string;
-  readonly port: number;
+export interface PostgresServer extends TestServer {
   /** The bootstrap superuser, with a random name and password. */
   readonly admin: { readonly username: string; readonly password: string };
   /** The server log (`log_statement=all`, `log_connections=on`). */
@@ -36,7 +41,6 @@ export interface PostgresServer {
     password: string,
     options?: { database?: string; ssl?: pg.ClientConfig['ssl'] },
   ): Promise<boolean>;
-  stop(): Promise<void>;
 }
 
 let uidCache: { uid: number; gid: number } | undefined;

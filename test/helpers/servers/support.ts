@@ -9,6 +9,7 @@
  *   binaries: ['/usr/bin/valkey-server'],
  *   install: 'valkey-server', // the Debian package; add it to .ci/run's list too
  * };
+ * export interface ValkeyServer extends TestServer { ... }
  * export async function startValkey(options: { tls?: ServerTls } = {}): Promise<ValkeyServer> {
  *   const port = await freePort(); // loopback, temporary directory, random admin password...
  * }
@@ -32,6 +33,16 @@ const exec = promisify(execFile);
 export interface ServerTls {
   readonly cert: string;
   readonly key: string;
+}
+
+/** What every started server offers: where it listens, its admin login, and how to stop it. */
+export interface TestServer {
+  readonly host: string;
+  readonly port: number;
+  /** An administrator with a random name and password. */
+  readonly admin: { readonly username: string; readonly password: string };
+  /** Stops the server and removes its temporary directory. */
+  stop(): Promise<void>;
 }
 
 /** What a test server needs from the machine, declared once in its starter. */
