@@ -168,7 +168,9 @@ function addFunction(
     let reference = cfn(`!Ref ${name}`);
     if (value.get('unsetWhenEmpty') === true) {
       // An empty parameter leaves the variable unset, so the function's own default applies.
-      conditions.items.push(new Pair(`Has${name}`, cfn(`!Not [!Equals [!Ref ${name}, '']]`)));
+      conditions.items.push(
+        new Pair(new Scalar(`Has${name}`), cfn(`!Not [!Equals [!Ref ${name}, '']]`)),
+      );
       reference = cfn(`!If [Has${name}, !Ref ${name}, !Ref AWS::NoValue]`);
     }
     variables.items.push(new Pair(pair.key, reference));
