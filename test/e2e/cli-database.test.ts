@@ -4,18 +4,14 @@ import {
   type LocalSecretsManager,
   startLocalSecretsManager,
 } from '../../local/secrets-manager/index.js';
-import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
-import {
-  type PostgresServer,
-  type ServerTls,
-  startPostgres,
-} from '../helpers/databases/postgresServer.js';
-import { serverSupport } from '../helpers/databases/support.js';
-import { selfSignedCertificate } from '../helpers/databases/tlsCertificate.js';
+import { randomPassword, randomSuffix } from '../helpers/credentials.js';
 import { scriptedRotationFunction } from '../helpers/localSecretsManager.js';
+import { POSTGRES, type PostgresServer, startPostgres } from '../helpers/servers/postgres.js';
+import { type ServerTls, serverSupport } from '../helpers/servers/support.js';
+import { selfSignedCertificate } from '../helpers/servers/tlsCertificate.js';
 import { CLI_TEST_TIMEOUT_MS, createSecret, holder, runCli, stagesOf } from './cli-harness.js';
 
-const support = serverSupport('postgres');
+const support = serverSupport(POSTGRES);
 const FAIL_TEST = 'rotator-postgres-fail-test';
 
 interface Finding {

@@ -4,15 +4,14 @@ import {
   type LocalSecretsManager,
   startLocalSecretsManager,
 } from '../../local/secrets-manager/index.js';
-import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
-import { type MariadbServer, startMariadb } from '../helpers/databases/mariadbServer.js';
-import type { ServerTls } from '../helpers/databases/postgresServer.js';
-import { serverSupport } from '../helpers/databases/support.js';
-import { selfSignedCertificate } from '../helpers/databases/tlsCertificate.js';
+import { randomPassword, randomSuffix } from '../helpers/credentials.js';
 import { scriptedRotationFunction } from '../helpers/localSecretsManager.js';
+import { MARIADB, type MariadbServer, startMariadb } from '../helpers/servers/mariadb.js';
+import { type ServerTls, serverSupport } from '../helpers/servers/support.js';
+import { selfSignedCertificate } from '../helpers/servers/tlsCertificate.js';
 import { CLI_TEST_TIMEOUT_MS, createSecret, holder, runCli, stagesOf } from './cli-harness.js';
 
-const support = serverSupport('mariadb');
+const support = serverSupport(MARIADB);
 const FAIL_TEST = 'rotator-mysql-fail-test';
 
 interface Finding {

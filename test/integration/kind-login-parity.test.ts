@@ -20,11 +20,11 @@ import { postgresKind } from '../../shared/strategies/postgres/kind.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
 import { closedPort, createSecret } from '../e2e/cli-harness.js';
 import { captureOutput } from '../helpers/cliOutput.js';
-import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
-import { startMariadb } from '../helpers/databases/mariadbServer.js';
-import { startPostgres } from '../helpers/databases/postgresServer.js';
-import { serverSupport } from '../helpers/databases/support.js';
-import { selfSignedCertificate } from '../helpers/databases/tlsCertificate.js';
+import { randomPassword, randomSuffix } from '../helpers/credentials.js';
+import { MARIADB, startMariadb } from '../helpers/servers/mariadb.js';
+import { POSTGRES, startPostgres } from '../helpers/servers/postgres.js';
+import { serverSupport } from '../helpers/servers/support.js';
+import { selfSignedCertificate } from '../helpers/servers/tlsCertificate.js';
 import {
   InMemorySecretsManager,
   lambdaContext,
@@ -163,8 +163,8 @@ async function viaDoctor(twin: LocalSecretsManager, kind: string, value: Record<
 }
 
 describe.each([
-  ['postgres', postgresKind, serverSupport('postgres')],
-  ['mysql', mysqlKind, serverSupport('mariadb')],
+  ['postgres', postgresKind, serverSupport(POSTGRES)],
+  ['mysql', mysqlKind, serverSupport(MARIADB)],
 ] as const)('%s: doctor and testSecret give the same login verdict', (name, kind, support) => {
   let twin: LocalSecretsManager;
   let stop: () => Promise<void> = async () => {};

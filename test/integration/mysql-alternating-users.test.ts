@@ -15,14 +15,14 @@ import {
   hostileUsername,
   randomPassword,
   randomSuffix,
-} from '../helpers/databases/credentials.js';
-import { type MariadbServer, startMariadb } from '../helpers/databases/mariadbServer.js';
-import { type AdminSecretRig, adminSecretRig, rotationRig } from '../helpers/databases/rig.js';
-import { serverSupport } from '../helpers/databases/support.js';
+} from '../helpers/credentials.js';
+import { type AdminSecretRig, adminSecretRig, rotationRig } from '../helpers/rotationRig.js';
+import { MARIADB, type MariadbServer, startMariadb } from '../helpers/servers/mariadb.js';
+import { serverSupport } from '../helpers/servers/support.js';
 import { mariadbDerivedSecrets } from '../helpers/derivedSecrets.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 
-const support = serverSupport('mariadb');
+const support = serverSupport(MARIADB);
 const ENV = { ROTATION_MODE: 'alternating-users' };
 
 describe.skipIf(!support.available)(

@@ -4,13 +4,13 @@ import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.j
 import { mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePassword.js';
 import { captureLogs } from '../helpers/captureLogs.js';
-import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
-import { type MariadbServer, startMariadb } from '../helpers/databases/mariadbServer.js';
-import { adminSecretRig, rotationRig } from '../helpers/databases/rig.js';
-import { serverSupport } from '../helpers/databases/support.js';
-import { selfSignedCertificate } from '../helpers/databases/tlsCertificate.js';
+import { randomPassword, randomSuffix } from '../helpers/credentials.js';
+import { adminSecretRig, rotationRig } from '../helpers/rotationRig.js';
+import { MARIADB, type MariadbServer, startMariadb } from '../helpers/servers/mariadb.js';
+import { serverSupport } from '../helpers/servers/support.js';
+import { selfSignedCertificate } from '../helpers/servers/tlsCertificate.js';
 
-const support = serverSupport('mariadb');
+const support = serverSupport(MARIADB);
 
 describe.skipIf(!support.available)(
   `MariaDB over TLS (real server, self-signed CA) ${support.reason}`,

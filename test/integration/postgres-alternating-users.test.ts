@@ -16,15 +16,15 @@ import {
   hostileUsername,
   randomPassword,
   randomSuffix,
-} from '../helpers/databases/credentials.js';
-import { type PostgresServer, startPostgres } from '../helpers/databases/postgresServer.js';
-import { type AdminSecretRig, adminSecretRig, rotationRig } from '../helpers/databases/rig.js';
-import { serverSupport } from '../helpers/databases/support.js';
+} from '../helpers/credentials.js';
+import { type AdminSecretRig, adminSecretRig, rotationRig } from '../helpers/rotationRig.js';
+import { POSTGRES, type PostgresServer, startPostgres } from '../helpers/servers/postgres.js';
+import { serverSupport } from '../helpers/servers/support.js';
 import { postgresDerivedSecrets } from '../helpers/derivedSecrets.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 
 const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
-const support = serverSupport('postgres');
+const support = serverSupport(POSTGRES);
 const ENV = { ROTATION_MODE: 'alternating-users' };
 
 describe.skipIf(!support.available)(

@@ -10,13 +10,13 @@ import { rotationHandler } from '../../shared/engine/rotationHandler.js';
 import { postgresKind } from '../../shared/strategies/postgres/kind.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
 import { captureLogs } from '../helpers/captureLogs.js';
-import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
-import { type PostgresServer, startPostgres } from '../helpers/databases/postgresServer.js';
-import { serverSupport } from '../helpers/databases/support.js';
+import { randomPassword, randomSuffix } from '../helpers/credentials.js';
 import { useLocalSecretsManager } from '../helpers/localSecretsManager.js';
+import { POSTGRES, type PostgresServer, startPostgres } from '../helpers/servers/postgres.js';
+import { serverSupport } from '../helpers/servers/support.js';
 
 const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
-const support = serverSupport('postgres');
+const support = serverSupport(POSTGRES);
 
 /**
  * The production wiring end to end: the function built from its environment exactly as

@@ -13,16 +13,16 @@ import {
   hostileUsername,
   randomPassword,
   randomSuffix,
-} from '../helpers/databases/credentials.js';
-import { type PostgresServer, startPostgres } from '../helpers/databases/postgresServer.js';
-import { rotationRig, STEPS } from '../helpers/databases/rig.js';
-import { serverSupport } from '../helpers/databases/support.js';
-import { selfSignedCertificate } from '../helpers/databases/tlsCertificate.js';
+} from '../helpers/credentials.js';
+import { rotationRig, STEPS } from '../helpers/rotationRig.js';
+import { POSTGRES, type PostgresServer, startPostgres } from '../helpers/servers/postgres.js';
+import { serverSupport } from '../helpers/servers/support.js';
+import { selfSignedCertificate } from '../helpers/servers/tlsCertificate.js';
 import { postgresDerivedSecrets } from '../helpers/derivedSecrets.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 
 const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
-const support = serverSupport('postgres');
+const support = serverSupport(POSTGRES);
 const ENV = { ROTATION_MODE: 'single-user' };
 
 describe.skipIf(!support.available)(

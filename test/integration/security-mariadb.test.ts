@@ -3,12 +3,12 @@ import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.j
 import { mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePassword.js';
 import { captureLogs } from '../helpers/captureLogs.js';
-import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
-import { type MariadbServer, startMariadb } from '../helpers/databases/mariadbServer.js';
-import { rotationRig } from '../helpers/databases/rig.js';
-import { serverSupport } from '../helpers/databases/support.js';
+import { randomPassword, randomSuffix } from '../helpers/credentials.js';
+import { rotationRig } from '../helpers/rotationRig.js';
+import { MARIADB, type MariadbServer, startMariadb } from '../helpers/servers/mariadb.js';
+import { serverSupport } from '../helpers/servers/support.js';
 
-const support = serverSupport('mariadb');
+const support = serverSupport(MARIADB);
 const ENV = { ROTATION_MODE: 'single-user' };
 
 describe.skipIf(!support.available)(

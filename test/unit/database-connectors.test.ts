@@ -5,7 +5,7 @@ import type { Connector, LoginTarget } from '../../shared/strategies/database/dr
 import { DatabaseConnectionError } from '../../shared/strategies/database/errors.js';
 import { connectMysql } from '../../shared/strategies/mysql/connect.js';
 import { connectPostgres } from '../../shared/strategies/postgres/connect.js';
-import { randomPassword } from '../helpers/databases/credentials.js';
+import { randomPassword } from '../helpers/credentials.js';
 
 /** A TCP server that accepts connections and never answers: a hung database. */
 let silent: Server;

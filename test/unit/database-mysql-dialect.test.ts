@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DatabaseSession } from '../../shared/strategies/database/driver.js';
 import { MysqlDialect } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePassword.js';
-import { randomPassword } from '../helpers/databases/credentials.js';
+import { randomPassword } from '../helpers/credentials.js';
 
 interface Call {
   sql: string;

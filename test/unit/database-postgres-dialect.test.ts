@@ -4,7 +4,7 @@ import {
   type PgPrivilege,
   PostgresDialect,
 } from '../../shared/strategies/postgres/PostgresDialect.js';
-import { randomPassword } from '../helpers/databases/credentials.js';
+import { randomPassword } from '../helpers/credentials.js';
 
 /** A session that records statements and answers from a script keyed by SQL prefix. */
 function recordingSession(answers: Record<string, unknown[]> = {}, failOn?: RegExp) {

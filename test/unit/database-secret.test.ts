@@ -16,7 +16,7 @@ import {
   type UsernameLimit,
 } from '../../shared/strategies/database/usernames.js';
 import { mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
-import { randomPassword } from '../helpers/databases/credentials.js';
+import { randomPassword } from '../helpers/credentials.js';
 
 const PG = {
   engines: ['postgres', 'aurora-postgresql'],

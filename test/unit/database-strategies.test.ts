@@ -38,7 +38,7 @@ import {
   mysqlUsernameLimitFromEnv,
 } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { postgresDialects } from '../../shared/strategies/postgres/PostgresDialect.js';
-import { randomPassword } from '../helpers/databases/credentials.js';
+import { randomPassword } from '../helpers/credentials.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 
 /** An in-memory database server: users, passwords, privileges, TLS on or off. */

@@ -1,8 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServerTls } from './postgresServer.js';
-import { run } from './support.js';
+import { run, type ServerTls } from './support.js';
 
 /**
  * A self-signed certificate for `127.0.0.1` and `localhost` (subjectAltName), made with the

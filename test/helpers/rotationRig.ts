@@ -1,9 +1,9 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { rotationHandler } from '../../../shared/engine/rotationHandler.js';
-import type { RotationStep, RotationStrategy } from '../../../shared/engine/types.js';
-import { GatewayAdminSecrets } from '../../../shared/secrets/AdminSecrets.js';
-import { SecretsGateway } from '../../../shared/secrets/SecretsGateway.js';
-import { InMemorySecretsManager, lambdaContext, rotationEvent } from '../inMemorySecretsManager.js';
+import { rotationHandler } from '../../shared/engine/rotationHandler.js';
+import type { RotationStep, RotationStrategy } from '../../shared/engine/types.js';
+import { GatewayAdminSecrets } from '../../shared/secrets/AdminSecrets.js';
+import { SecretsGateway } from '../../shared/secrets/SecretsGateway.js';
+import { InMemorySecretsManager, lambdaContext, rotationEvent } from './inMemorySecretsManager.js';
 
 /** The four steps in order. */
 export const STEPS: readonly RotationStep[] = [

@@ -3,14 +3,34 @@ import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { randomPassword, randomSuffix } from './credentials.js';
-import type { ServerTls } from './postgresServer.js';
-import { freePort, isRoot, MARIADB_BINARIES, run, waitFor } from './support.js';
+import { randomPassword, randomSuffix } from '../credentials.js';
+import {
+  freePort,
+  isRoot,
+  run,
+  type ServerRequirements,
+  type ServerTls,
+  type TestServer,
+  waitFor,
+} from './support.js';
+
+/** MariaDB server binaries. */
+export const MARIADB_BINARIES = {
+  installDb: '/usr/bin/mariadb-install-db',
+  server: '/usr/sbin/mariadbd',
+  client: '/usr/bin/mariadb',
+  admin: '/usr/bin/mariadb-admin',
+};
+
+/** What {@link startMariadb} needs: pass it to `serverSupport`. */
+export const MARIADB: ServerRequirements = {
+  name: 'mariadb',
+  binaries: Object.values(MARIADB_BINARIES),
+  install: 'mariadb-server mariadb-client',
+};
 
 /** A MariaDB instance of our own: grant tables on, an admin with a random password. */
-export interface MariadbServer {
-  readonly host: string;
-  readonly port: number;
+export interface MariadbServer extends TestServer {
   /** `admin_…'@'%'` with ALL PRIVILEGES WITH GRANT OPTION and a random password. */
   readonly admin: { readonly username: string; readonly password: string };
   /** The general query log (every statement the server received). */
@@ -20,7 +40,6 @@ export interface MariadbServer {
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Whether `username`/`password` can log in over TCP (plaintext unless `ssl` given). */
   canLogin(username: string, password: string, ssl?: mysql.SslOptions): Promise<boolean>;
-  stop(): Promise<void>;
 }
 
 /**

@@ -2,19 +2,28 @@ import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { randomPassword, randomSuffix } from './credentials.js';
-import { freePort, isRoot, PG_BIN, run } from './support.js';
+import { randomPassword, randomSuffix } from '../credentials.js';
+import {
+  freePort,
+  isRoot,
+  run,
+  type ServerRequirements,
+  type ServerTls,
+  type TestServer,
+} from './support.js';
 
-/** TLS material for a server: PEM certificate and key. */
-export interface ServerTls {
-  readonly cert: string;
-  readonly key: string;
-}
+/** PostgreSQL 15 server binaries (override with `PG_BIN`). */
+export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+/** What {@link startPostgres} needs: pass it to `serverSupport`. */
+export const POSTGRES: ServerRequirements = {
+  name: 'postgres',
+  binaries: [`${PG_BIN}/initdb`, `${PG_BIN}/pg_ctl`, `${PG_BIN}/postgres`],
+  install: 'postgresql-15',
+};
 
 /** A PostgreSQL 15 instance of our own, with password (SCRAM) authentication only. */
-export interface PostgresServer {
-  readonly host: string;
-  readonly port: number;
+export interface PostgresServer extends TestServer {
   /** The bootstrap superuser, with a random name and password. */
   readonly admin: { readonly username: string; readonly password: string };
   /** The server log (`log_statement=all`, `log_connections=on`). */
@@ -32,7 +41,6 @@ export interface PostgresServer {
     password: string,
     options?: { database?: string; ssl?: pg.ClientConfig['ssl'] },
   ): Promise<boolean>;
-  stop(): Promise<void>;
 }
 
 let uidCache: { uid: number; gid: number } | undefined;
