@@ -21,15 +21,15 @@ import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
 import { closedPort, createSecret } from '../e2e/cli-harness.js';
 import { captureOutput } from '../helpers/cliOutput.js';
 import { randomPassword, randomSuffix } from '../helpers/credentials.js';
-import { MARIADB, startMariadb } from '../helpers/servers/mariadb.js';
-import { POSTGRES, startPostgres } from '../helpers/servers/postgres.js';
-import { serverSupport } from '../helpers/servers/support.js';
-import { selfSignedCertificate } from '../helpers/servers/tlsCertificate.js';
 import {
   InMemorySecretsManager,
   lambdaContext,
   rotationEvent,
 } from '../helpers/inMemorySecretsManager.js';
+import { MARIADB, startMariadb } from '../helpers/servers/mariadb.js';
+import { POSTGRES, startPostgres } from '../helpers/servers/postgres.js';
+import { serverSupport } from '../helpers/servers/support.js';
+import { selfSignedCertificate } from '../helpers/servers/tlsCertificate.js';
 
 /**
  * Point 1 of "one module per kind": the operator CLI (`doctor`) and the rotation function

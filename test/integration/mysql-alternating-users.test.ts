@@ -16,10 +16,10 @@ import {
   randomPassword,
   randomSuffix,
 } from '../helpers/credentials.js';
+import { mariadbDerivedSecrets } from '../helpers/derivedSecrets.js';
 import { type AdminSecretRig, adminSecretRig, rotationRig } from '../helpers/rotationRig.js';
 import { MARIADB, type MariadbServer, startMariadb } from '../helpers/servers/mariadb.js';
 import { serverSupport } from '../helpers/servers/support.js';
-import { mariadbDerivedSecrets } from '../helpers/derivedSecrets.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 
 const support = serverSupport(MARIADB);

@@ -17,10 +17,10 @@ import {
   randomPassword,
   randomSuffix,
 } from '../helpers/credentials.js';
+import { postgresDerivedSecrets } from '../helpers/derivedSecrets.js';
 import { type AdminSecretRig, adminSecretRig, rotationRig } from '../helpers/rotationRig.js';
 import { POSTGRES, type PostgresServer, startPostgres } from '../helpers/servers/postgres.js';
 import { serverSupport } from '../helpers/servers/support.js';
-import { postgresDerivedSecrets } from '../helpers/derivedSecrets.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 
 const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
