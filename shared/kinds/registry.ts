@@ -8,7 +8,13 @@ import type { CredentialKind } from './CredentialKind.js';
  * Every credential kind rotator ships, one line each: the operator CLI finds kinds here,
  * the conformance suite runs over them, and adding a kind means adding its line.
  */
-export const KINDS: readonly CredentialKind[] = [postgresKind, mysqlKind, apiKeyKind, exampleKind];
+// biome-ignore format: one line per kind, so that adding a kind adds one line.
+export const KINDS: readonly CredentialKind[] = [
+  postgresKind,
+  mysqlKind,
+  apiKeyKind,
+  exampleKind,
+];
 
 /** The kind registered under `name`, or `undefined`. */
 export function kindNamed(name: string): CredentialKind | undefined {
