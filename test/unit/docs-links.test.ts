@@ -9,7 +9,7 @@ const root = resolve(import.meta.dirname, '..', '..');
  * them; until a page exists, links to it (and anchors in it) are not checked. Once the page
  * exists it is checked like any other, so remove its entry then.
  */
-const PENDING_PAGES = ['docs/redis.md', 'docs/template.md', 'docs/writing-a-kind.md'];
+const PENDING_PAGES = ['docs/redis.md'];
 
 /** Longest the README may grow before its detail belongs in docs/ (issue 11, point 7). */
 const README_MAX_LINES = 200;
