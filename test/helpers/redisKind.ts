@@ -1,0 +1,62 @@
+import type { RotationStrategy } from '../../shared/engine/types.js';
+import type { AdminSecretReader } from '../../shared/kinds/CredentialKind.js';
+import { redisKind } from '../../shared/strategies/redis/kind.js';
+import { InMemorySecretsManager } from './inMemorySecretsManager.js';
+
+/** An admin secret in its own in-memory Secrets Manager, read as the engine's gateway would. */
+export interface AdminSecretFixture {
+  readonly arn: string;
+  readonly reader: AdminSecretReader;
+  /** Reads so far, and how many of them forced a fresh fetch. */
+  readonly reads: { total: number; forced: number };
+  /** Replaces the admin secret's value (as a rotation of the admin would). */
+  replace(value: string): void;
+}
+
+/**
+ * Builds an {@link AdminSecretFixture} holding `value`. Like the gateway's reader it caches
+ * the value until `forceFetch` asks for a fresh one.
+ */
+export function adminSecretFixture(value: string): AdminSecretFixture {
+  const sm = new InMemorySecretsManager('admin');
+  sm.seedCurrent(value);
+  const reads = { total: 0, forced: 0 };
+  let cached: string | undefined;
+  return {
+    arn: sm.arn,
+    reads,
+    reader: {
+      async current(secretId, options) {
+        if (secretId !== sm.arn) throw new Error(`unknown admin secret ${secretId}`);
+        reads.total += 1;
+        if (options?.forceFetch) reads.forced += 1;
+        if (cached === undefined || options?.forceFetch) cached = sm.valueOf('AWSCURRENT');
+        return cached as string;
+      },
+    },
+    replace(next) {
+      sm.seedCurrent(next);
+      for (const version of sm.versions.values()) {
+        if (version.value !== next) version.stages.clear();
+      }
+    },
+  };
+}
+
+/**
+ * The Redis strategy the kind builds for `env`, as the engine will build it once
+ * `rotationHandler` takes a kind.
+ */
+export function redisStrategy(
+  env: NodeJS.ProcessEnv,
+  admin?: AdminSecretFixture,
+): RotationStrategy {
+  redisKind.validateEnvironment(env);
+  return redisKind.createStrategy({
+    env,
+    connectTimeoutMs: 5_000,
+    adminSecrets: admin?.reader ?? {
+      current: () => Promise.reject(new Error('no admin secret in this test')),
+    },
+  });
+}
