@@ -50,11 +50,12 @@ export function adminSecretFixture(value: string): AdminSecretFixture {
 export function redisStrategy(
   env: NodeJS.ProcessEnv,
   admin?: AdminSecretFixture,
+  connectTimeoutMs = 5_000,
 ): RotationStrategy {
   redisKind.validateEnvironment(env);
   return redisKind.createStrategy({
     env,
-    connectTimeoutMs: 5_000,
+    connectTimeoutMs,
     adminSecrets: admin?.reader ?? {
       current: () => Promise.reject(new Error('no admin secret in this test')),
     },

@@ -85,8 +85,13 @@ export const connectRedis: RedisConnector = async (login, options) => {
     retryStrategy: () => null,
     reconnectOnError: () => false,
   });
-  // An error event after connect (server restart) must not crash the process.
-  client.on('error', () => {});
+  // ioredis rejects connect() with a generic "Connection is closed." once it gives up; the
+  // reason (ECONNREFUSED, a certificate error) arrives as an error event first. An error
+  // event after connect (server restart) must not crash the process either.
+  let lastError: unknown;
+  client.on('error', (error: unknown) => {
+    lastError = error;
+  });
   const destroy = () => client.disconnect(false);
   const failed = (error: unknown, stage: 'connect' | 'log in'): RotationError => {
     destroy();
@@ -95,7 +100,7 @@ export const connectRedis: RedisConnector = async (login, options) => {
         cause: error,
       });
     }
-    const cause = withoutCommand(error);
+    const cause = withoutCommand(stage === 'connect' ? (lastError ?? error) : error);
     const code = replyCode(cause) ?? (cause as { code?: string }).code;
     if (stage === 'log in' && code === 'WRONGPASS') {
       return new RedisLoginRefusedError(
