@@ -169,6 +169,37 @@ describe.skipIf(!support.available)(
       expect(await hashesOf(username)).toHaveLength(1);
     });
 
+    it('a server without an ACL file (users in redis.conf): the rotation completes and the log says the change lives in memory', async () => {
+      const memory = await startRedis({ aclFile: false });
+      try {
+        const admin = adminSecretFixture(
+          JSON.stringify({ username: memory.admin.username, password: memory.admin.password }),
+        );
+        const username = `app_${randomSuffix()}`;
+        await memory.createUser(username, randomPassword(), APP_RULES);
+        const rig = rotationRig(
+          redisStrategy(ENV, admin),
+          JSON.stringify({
+            host: memory.host,
+            port: memory.port,
+            username,
+            password: randomPassword(),
+            masterarn: admin.arn,
+          }),
+          ENV,
+        );
+        const initial = rig.current() as { password: string };
+        await memory.createUser(username, initial.password, APP_RULES);
+        await rig.rotate();
+        const current = rig.current() as { password: string };
+        expect(await memory.canLogin(username, current.password)).toBe(true);
+        const warnings = logs.json().filter((line) => /no ACL file/.test(String(line.message)));
+        expect(warnings.length).toBeGreaterThan(0);
+      } finally {
+        await memory.stop();
+      }
+    });
+
     it('testSecret refuses a pending value with a wrong password (CredentialRejectedError)', async () => {
       const { secret } = await seedUser();
       const rig = rotationRig(redisStrategy(ENV), secret, ENV);
