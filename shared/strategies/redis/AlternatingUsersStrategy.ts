@@ -5,14 +5,10 @@ import { cloneUser, persistAcl } from './acl.js';
 import { openAdminSession } from './admin.js';
 import { RedisLoginRefusedError } from './errors.js';
 import { aclPasswordHash } from './hashing.js';
-import { ping, verifyRedisLogin, withRedisSession } from './login.js';
-import {
-  connectOptionsFor,
-  probeOptionsFor,
-  REDIS_PASSWORD_DEFAULTS,
-  type RedisStrategyOptions,
-} from './options.js';
-import { loginOf, parseRedisSecret, type RedisSecret, withLogin } from './secret.js';
+import { ping, withRedisSession } from './login.js';
+import { connectOptionsFor, type RedisStrategyOptions } from './options.js';
+import { RedisStrategyBase } from './RedisStrategyBase.js';
+import { loginOf } from './secret.js';
 
 /** Redis sets no length limit on ACL user names; the `_clone` toggle only needs a bound. */
 const REDIS_USERNAME_LIMIT: UsernameLimit = { max: 1_024, unit: 'bytes' };
@@ -23,30 +19,18 @@ const REDIS_USERNAME_LIMIT: UsernameLimit = { max: 1_024, unit: 'bytes' };
  * current user's rules and the new password only, in one `ACL SETUSER`, so the user the
  * applications hold keeps working until the next rotation.
  */
-export class RedisAlternatingUsersStrategy implements RotationStrategy {
+export class RedisAlternatingUsersStrategy extends RedisStrategyBase implements RotationStrategy {
   readonly name = 'redis-alternating-users';
-  readonly passwordDefaults = REDIS_PASSWORD_DEFAULTS;
-  readonly #options: RedisStrategyOptions;
 
   constructor(options: RedisStrategyOptions) {
-    this.#options = options;
-  }
-
-  #parse(secretString: string, which: string): RedisSecret {
-    return parseRedisSecret(
-      secretString,
-      { defaultSslMode: this.#options.defaultSslMode, requireMasterArn: true },
-      which,
-    );
+    super(options, true);
   }
 
   /** The other user of the pair, with a new password; every other field kept. */
-  async generatePending(request: GenerateRequest): Promise<string> {
-    const current = this.#parse(await request.current(), 'AWSCURRENT');
-    return withLogin(current, {
-      username: alternateUsername(current.username, REDIS_USERNAME_LIMIT),
-      password: await request.generatePassword(),
-    });
+  generatePending(request: GenerateRequest): Promise<string> {
+    return this.nextValue(request, (current) =>
+      alternateUsername(current.username, REDIS_USERNAME_LIMIT),
+    );
   }
 
   /**
@@ -56,8 +40,8 @@ export class RedisAlternatingUsersStrategy implements RotationStrategy {
    * clone is rewritten whole every time.
    */
   async apply(request: PendingRequest): Promise<void> {
-    const current = this.#parse(await request.current(), 'AWSCURRENT');
-    const pending = this.#parse(await request.pending(), 'AWSPENDING');
+    const current = this.parse(await request.current(), 'AWSCURRENT');
+    const pending = this.parse(await request.pending(), 'AWSPENDING');
     if (pending.username !== alternateUsername(current.username, REDIS_USERNAME_LIMIT)) {
       throw new SecretFormatError(
         'username',
@@ -72,9 +56,9 @@ export class RedisAlternatingUsersStrategy implements RotationStrategy {
         );
       }
     }
-    const options = connectOptionsFor(this.#options, request.signal);
+    const options = connectOptionsFor(this.options, request.signal);
     try {
-      await withRedisSession(this.#options.connect, loginOf(current), options, ping);
+      await withRedisSession(this.options.connect, loginOf(current), options, ping);
     } catch (error) {
       if (error instanceof RedisLoginRefusedError) {
         throw new CredentialRejectedError(
@@ -87,8 +71,8 @@ export class RedisAlternatingUsersStrategy implements RotationStrategy {
     const hash = aclPasswordHash(pending.password);
     request.registerSecret(hash);
     const admin = await openAdminSession(request, current, {
-      adminSecrets: this.#options.adminSecrets,
-      connect: this.#options.connect,
+      adminSecrets: this.options.adminSecrets,
+      connect: this.options.connect,
       options,
     });
     try {
@@ -98,13 +82,5 @@ export class RedisAlternatingUsersStrategy implements RotationStrategy {
     } finally {
       await admin.close();
     }
-  }
-
-  /** `testSecret`: logs in with the pending value (`AUTH`, `PING`), as the CLI does. */
-  async verify(request: PendingRequest): Promise<void> {
-    await verifyRedisLogin(
-      await request.pending(),
-      probeOptionsFor(this.#options, request.signal, 'AWSPENDING'),
-    );
   }
 }

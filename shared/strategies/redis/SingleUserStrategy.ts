@@ -10,14 +10,10 @@ import { openAdminSession } from './admin.js';
 import type { RedisSession } from './connection.js';
 import { RedisCommandError } from './errors.js';
 import { aclPasswordHash } from './hashing.js';
-import { tryRedisLogin, verifyRedisLogin } from './login.js';
-import {
-  connectOptionsFor,
-  probeOptionsFor,
-  REDIS_PASSWORD_DEFAULTS,
-  type RedisStrategyOptions,
-} from './options.js';
-import { loginOf, parseRedisSecret, type RedisSecret, withLogin } from './secret.js';
+import { tryRedisLogin } from './login.js';
+import { connectOptionsFor, type RedisStrategyOptions } from './options.js';
+import { RedisStrategyBase } from './RedisStrategyBase.js';
+import { loginOf, type RedisSecret } from './secret.js';
 
 /**
  * Single-user rotation with two-password overlap: a Redis ACL user may hold several
@@ -31,26 +27,16 @@ import { loginOf, parseRedisSecret, type RedisSecret, withLogin } from './secret
  * `+config|get` where the server has an ACL file). Either way the rotated user first
  * proves it holds a working password (the confused-deputy check of AWS's functions).
  */
-export class RedisSingleUserStrategy implements RotationStrategy {
+export class RedisSingleUserStrategy extends RedisStrategyBase implements RotationStrategy {
   readonly name = 'redis-single-user';
-  readonly passwordDefaults = REDIS_PASSWORD_DEFAULTS;
-  readonly #options: RedisStrategyOptions;
 
   constructor(options: RedisStrategyOptions) {
-    this.#options = options;
-  }
-
-  #parse(secretString: string, which: string): RedisSecret {
-    return parseRedisSecret(secretString, { defaultSslMode: this.#options.defaultSslMode }, which);
+    super(options, false);
   }
 
   /** Same user, new password; every other field kept. */
-  async generatePending(request: GenerateRequest): Promise<string> {
-    const current = this.#parse(await request.current(), 'AWSCURRENT');
-    return withLogin(current, {
-      username: current.username,
-      password: await request.generatePassword(),
-    });
+  generatePending(request: GenerateRequest): Promise<string> {
+    return this.nextValue(request, (current) => current.username);
   }
 
   /**
@@ -58,8 +44,8 @@ export class RedisSingleUserStrategy implements RotationStrategy {
    * the user already has changes nothing, so a retry runs the same command again.
    */
   async apply(request: PendingRequest): Promise<void> {
-    const pending = this.#parse(await request.pending(), 'AWSPENDING');
-    const current = this.#parse(await request.current(), 'AWSCURRENT');
+    const pending = this.parse(await request.pending(), 'AWSPENDING');
+    const current = this.parse(await request.current(), 'AWSCURRENT');
     for (const field of ['username', 'host', 'port'] as const) {
       if (pending[field] !== current[field]) {
         throw new SecretFormatError(
@@ -77,14 +63,6 @@ export class RedisSingleUserStrategy implements RotationStrategy {
     request.logger.info('Added the pending password to the user', { user: pending.username, by });
   }
 
-  /** `testSecret`: logs in with the pending value (`AUTH`, `PING`), as the CLI does. */
-  async verify(request: PendingRequest): Promise<void> {
-    await verifyRedisLogin(
-      await request.pending(),
-      probeOptionsFor(this.#options, request.signal, 'AWSPENDING'),
-    );
-  }
-
   /**
    * `finishSecret`: removes every password of the user but the new `AWSCURRENT` and the
    * `AWSPREVIOUS` it replaced: the one two generations old, and any a failed rotation left
@@ -92,7 +70,7 @@ export class RedisSingleUserStrategy implements RotationStrategy {
    * to remove anything when the `AWSCURRENT` password is not among them.
    */
   async afterPromotion(request: PendingRequest): Promise<void> {
-    const current = this.#parse(await request.current(), 'AWSCURRENT');
+    const current = this.parse(await request.current(), 'AWSCURRENT');
     const keep = [aclPasswordHash(current.password)];
     const previous = await this.#previous(request);
     if (previous?.username === current.username) keep.push(aclPasswordHash(previous.password));
@@ -123,7 +101,7 @@ export class RedisSingleUserStrategy implements RotationStrategy {
     const value = await request.previous();
     if (value === undefined) return undefined;
     try {
-      return this.#parse(value, 'AWSPREVIOUS');
+      return this.parse(value, 'AWSPREVIOUS');
     } catch (error) {
       if (!(error instanceof RotationError)) throw error;
       request.logger.warn('AWSPREVIOUS value is unusable: its password is not kept', {
@@ -143,10 +121,10 @@ export class RedisSingleUserStrategy implements RotationStrategy {
     proofs: readonly RedisSecret[],
     work: (session: RedisSession) => Promise<void>,
   ): Promise<'admin' | 'user'> {
-    const options = connectOptionsFor(this.#options, request.signal);
+    const options = connectOptionsFor(this.options, request.signal);
     let own: RedisSession | undefined;
     for (const proof of proofs) {
-      own = await tryRedisLogin(this.#options.connect, loginOf(proof), options);
+      own = await tryRedisLogin(this.options.connect, loginOf(proof), options);
       if (own) break;
     }
     if (!own) {
@@ -157,8 +135,8 @@ export class RedisSingleUserStrategy implements RotationStrategy {
     if (secret.masterarn !== undefined) {
       await own.close();
       const admin = await openAdminSession(request, secret, {
-        adminSecrets: this.#options.adminSecrets,
-        connect: this.#options.connect,
+        adminSecrets: this.options.adminSecrets,
+        connect: this.options.connect,
         options,
       });
       try {
