@@ -101,7 +101,7 @@ export const connectRedis: RedisConnector = async (login, options) => {
       });
     }
     const cause = withoutCommand(stage === 'connect' ? (lastError ?? error) : error);
-    const code = replyCode(cause) ?? (cause as { code?: string }).code;
+    const code = (cause as { code?: string }).code ?? replyCode(cause);
     if (stage === 'log in' && code === 'WRONGPASS') {
       return new RedisLoginRefusedError(
         `${where} refused the login of user "${login.username}" (WRONGPASS)`,
