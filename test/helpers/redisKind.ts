@@ -1,7 +1,10 @@
 import type { RotationStrategy } from '../../shared/engine/types.js';
 import type { AdminSecretReader } from '../../shared/kinds/CredentialKind.js';
 import { redisKind } from '../../shared/strategies/redis/kind.js';
+import { randomPassword } from './databases/credentials.js';
 import { InMemorySecretsManager } from './inMemorySecretsManager.js';
+import type { RedisServer } from './servers/redis.js';
+import type { StrategyHarness } from './strategyConformance.js';
 
 /** An admin secret in its own in-memory Secrets Manager, read as the engine's gateway would. */
 export interface AdminSecretFixture {
@@ -60,4 +63,37 @@ export function redisStrategy(
       current: () => Promise.reject(new Error('no admin secret in this test')),
     },
   });
+}
+
+/** What {@link redisHarness} needs from a test file. */
+export interface RedisHarnessOptions {
+  /** The test file's server (a getter: it is started in `beforeAll`). */
+  readonly server: () => RedisServer;
+  readonly env: NodeJS.ProcessEnv;
+  createStrategy(): RotationStrategy;
+  /** Creates a user on the server and returns its first AWSCURRENT value. */
+  seed(): Promise<string>;
+}
+
+/**
+ * The conformance-suite harness of a Redis function against a real server: a value works
+ * when its user authenticates, a corrupt value has another password, and the server's admin
+ * password must not be logged either.
+ */
+export function redisHarness(options: RedisHarnessOptions): StrategyHarness {
+  return {
+    createStrategy: () => options.createStrategy(),
+    seed: () => options.seed(),
+    works: (secretString) => {
+      const { username, password } = JSON.parse(secretString) as {
+        username: string;
+        password: string;
+      };
+      return options.server().canLogin(username, password);
+    },
+    corrupt: (secretString) =>
+      JSON.stringify({ ...JSON.parse(secretString), password: randomPassword() }),
+    env: options.env,
+    extraSecrets: () => [options.server().admin.password],
+  };
 }

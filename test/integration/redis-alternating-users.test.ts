@@ -5,7 +5,7 @@ import { parseAclUser } from '../../shared/strategies/redis/rules.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
 import { rotationRig } from '../helpers/databases/rig.js';
-import { adminSecretFixture, redisStrategy } from '../helpers/redisKind.js';
+import { adminSecretFixture, redisHarness, redisStrategy } from '../helpers/redisKind.js';
 import { type RedisServer, redisSupport, startRedis } from '../helpers/servers/redis.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 
@@ -61,19 +61,15 @@ describe.skipIf(!support.available)(
     }
     const userOf = async (username: string) =>
       parseAclUser(await server.command('ACL', 'GETUSER', username));
-    const works = async (secretString: string) => {
-      const s = JSON.parse(secretString) as { username: string; password: string };
-      return server.canLogin(s.username, s.password);
-    };
-
-    describeStrategyConformance('redis alternating-users', {
-      createStrategy: () => redisStrategy(ENV, admin),
-      seed: async () => (await seedUser()).secret,
-      works,
-      corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
-      env: ENV,
-      extraSecrets: () => [server.admin.password],
-    });
+    describeStrategyConformance(
+      'redis alternating-users',
+      redisHarness({
+        server: () => server,
+        env: ENV,
+        createStrategy: () => redisStrategy(ENV, admin),
+        seed: async () => (await seedUser()).secret,
+      }),
+    );
 
     it('alternates app ⇄ app_clone; the clone has exactly the rules of the current user and only its own password; AWSPREVIOUS keeps working', async () => {
       const { secret, username, password } = await seedUser();

@@ -4,7 +4,7 @@ import { aclPasswordHash } from '../../shared/strategies/redis/hashing.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
 import { rotationRig, STEPS } from '../helpers/databases/rig.js';
-import { adminSecretFixture, redisStrategy } from '../helpers/redisKind.js';
+import { adminSecretFixture, redisHarness, redisStrategy } from '../helpers/redisKind.js';
 import { type RedisServer, redisSupport, startRedis } from '../helpers/servers/redis.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 
@@ -62,26 +62,29 @@ describe.skipIf(!support.available)(
       beforeAll(() => {
         admin = adminSecretFixture(adminValue());
       });
-      describeStrategyConformance('redis single-user (admin)', {
-        createStrategy: () => redisStrategy(ENV, admin),
-        seed: async () => (await seedUser({ admin: admin.arn })).secret,
-        works,
-        corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
-        env: ENV,
-        extraSecrets: () => [server.admin.password],
-      });
+      describeStrategyConformance(
+        'redis single-user (admin)',
+        redisHarness({
+          server: () => server,
+          env: ENV,
+          createStrategy: () => redisStrategy(ENV, admin),
+          seed: async () => (await seedUser({ admin: admin.arn })).secret,
+        }),
+      );
     });
 
     describe('with a user that manages its own passwords (no masterarn)', () => {
-      describeStrategyConformance('redis single-user (self)', {
-        createStrategy: () => redisStrategy(ENV),
-        seed: async () =>
-          (await seedUser({ rules: [...APP_RULES, '+acl|setuser', '+acl|getuser', '+acl|save'] }))
-            .secret,
-        works,
-        corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
-        env: ENV,
-      });
+      describeStrategyConformance(
+        'redis single-user (self)',
+        redisHarness({
+          server: () => server,
+          env: ENV,
+          createStrategy: () => redisStrategy(ENV),
+          seed: async () =>
+            (await seedUser({ rules: [...APP_RULES, '+acl|setuser', '+acl|getuser', '+acl|save'] }))
+              .secret,
+        }),
+      );
     });
 
     it('three rotations: after each, AWSCURRENT and AWSPREVIOUS log in, older passwords are refused, the user holds exactly those two hashes, and the ACL file is saved', async () => {
