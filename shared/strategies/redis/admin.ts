@@ -1,0 +1,41 @@
+import type { RotationRequest } from '../../engine/types.js';
+import { CredentialRejectedError } from '../../errors.js';
+import type { AdminSecretReader } from '../../kinds/CredentialKind.js';
+import type { RedisConnectOptions, RedisConnector, RedisSession } from './connection.js';
+import { tryRedisLogin } from './login.js';
+import { adminLoginOf, type RedisSecret } from './secret.js';
+
+/** What {@link openAdminSession} needs. */
+export interface AdminSessionDeps {
+  readonly adminSecrets: AdminSecretReader;
+  readonly connect: RedisConnector;
+  readonly options: RedisConnectOptions;
+}
+
+/**
+ * A session as the admin named by `rotated.masterarn`. The admin secret and its password
+ * are registered for scrubbing before use. A refused login is retried once with a fresh
+ * read of the admin secret: the cached value may predate a rotation of the admin itself.
+ */
+export async function openAdminSession(
+  request: RotationRequest,
+  rotated: RedisSecret,
+  deps: AdminSessionDeps,
+): Promise<RedisSession> {
+  const arn = rotated.masterarn;
+  if (arn === undefined) {
+    throw new CredentialRejectedError('No admin secret: the secret has no masterarn field');
+  }
+  for (const forceFetch of [false, true]) {
+    const value = await deps.adminSecrets.current(arn, { forceFetch, signal: request.signal });
+    request.registerSecret(value);
+    const login = adminLoginOf(value, rotated);
+    request.registerSecret(login.password);
+    const session = await tryRedisLogin(deps.connect, login, deps.options);
+    if (session) return session;
+    request.logger.warn('Admin login refused', { adminUser: login.username, forceFetch });
+  }
+  throw new CredentialRejectedError(
+    'Unable to log into Redis with the admin secret named by masterarn',
+  );
+}
