@@ -2,6 +2,7 @@ import { apiKeyKind } from '../strategies/apikey/kind.js';
 import { exampleKind } from '../strategies/example/kind.js';
 import { mysqlKind } from '../strategies/mysql/kind.js';
 import { postgresKind } from '../strategies/postgres/kind.js';
+import { redisKind } from '../strategies/redis/kind.js';
 import type { CredentialKind } from './CredentialKind.js';
 
 /**
@@ -12,6 +13,7 @@ import type { CredentialKind } from './CredentialKind.js';
 export const KINDS: readonly CredentialKind[] = [
   postgresKind,
   mysqlKind,
+  redisKind,
   apiKeyKind,
   exampleKind,
 ];

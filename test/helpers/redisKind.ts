@@ -1,7 +1,8 @@
 import type { RotationStrategy } from '../../shared/engine/types.js';
 import type { AdminSecretReader } from '../../shared/kinds/CredentialKind.js';
+import { aclPasswordHash } from '../../shared/strategies/redis/hashing.js';
 import { redisKind } from '../../shared/strategies/redis/kind.js';
-import { randomPassword } from './databases/credentials.js';
+import { randomPassword } from './credentials.js';
 import { InMemorySecretsManager } from './inMemorySecretsManager.js';
 import type { RedisServer } from './servers/redis.js';
 import type { StrategyHarness } from './strategyConformance.js';
@@ -95,5 +96,10 @@ export function redisHarness(options: RedisHarnessOptions): StrategyHarness {
       JSON.stringify({ ...JSON.parse(secretString), password: randomPassword() }),
     env: options.env,
     extraSecrets: () => [options.server().admin.password],
+    kind: redisKind,
+    // The SHA-256 a Redis user keeps is as good as the password for an offline guess.
+    derivedSecrets: async (secretString) => [
+      aclPasswordHash((JSON.parse(secretString) as { password: string }).password),
+    ],
   };
 }

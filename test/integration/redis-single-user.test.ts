@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialRejectedError } from '../../shared/errors.js';
 import { aclPasswordHash } from '../../shared/strategies/redis/hashing.js';
 import { captureLogs } from '../helpers/captureLogs.js';
-import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
-import { rotationRig, STEPS } from '../helpers/databases/rig.js';
+import { randomPassword, randomSuffix } from '../helpers/credentials.js';
 import { adminSecretFixture, redisHarness, redisStrategy } from '../helpers/redisKind.js';
+import { rotationRig, STEPS } from '../helpers/rotationRig.js';
 import { type RedisServer, redisSupport, startRedis } from '../helpers/servers/redis.js';
 import { describeStrategyConformance } from '../helpers/strategyConformance.js';
 

@@ -7,12 +7,12 @@ import { CredentialRejectedError, SecretFormatError } from '../../shared/errors.
 import { RedisConnectionError } from '../../shared/strategies/redis/errors.js';
 import { redisKind } from '../../shared/strategies/redis/kind.js';
 import { captureLogs } from '../helpers/captureLogs.js';
-import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
-import { rotationRig } from '../helpers/databases/rig.js';
-import { freePort } from '../helpers/databases/support.js';
-import { selfSignedCertificate } from '../helpers/databases/tlsCertificate.js';
+import { randomPassword, randomSuffix } from '../helpers/credentials.js';
 import { adminSecretFixture, redisStrategy } from '../helpers/redisKind.js';
+import { rotationRig } from '../helpers/rotationRig.js';
 import { type RedisServer, redisSupport, startRedis } from '../helpers/servers/redis.js';
+import { freePort } from '../helpers/servers/support.js';
+import { selfSignedCertificate } from '../helpers/servers/tlsCertificate.js';
 
 const support = redisSupport();
 const ENV = { ROTATION_MODE: 'single-user' };

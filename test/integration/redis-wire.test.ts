@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aclPasswordHash } from '../../shared/strategies/redis/hashing.js';
 import { captureLogs } from '../helpers/captureLogs.js';
-import { randomPassword, randomSuffix } from '../helpers/databases/credentials.js';
-import { type RotationRig, rotationRig } from '../helpers/databases/rig.js';
+import { randomPassword, randomSuffix } from '../helpers/credentials.js';
 import { adminSecretFixture, redisStrategy } from '../helpers/redisKind.js';
+import { type RotationRig, rotationRig } from '../helpers/rotationRig.js';
 import {
   type RedisMonitor,
   type RedisServer,

@@ -8,7 +8,7 @@ import {
   RedisConnectionError,
   RedisLoginRefusedError,
 } from '../../shared/strategies/redis/errors.js';
-import { freePort } from '../helpers/databases/support.js';
+import { freePort } from '../helpers/servers/support.js';
 
 const PASSWORD = 'pw-Very-Secret-123';
 const servers: Server[] = [];

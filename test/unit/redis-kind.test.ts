@@ -107,7 +107,7 @@ describe('redisKind', () => {
   });
 
   it('declares its overlap, password defaults and function name hints', () => {
-    expect(redisKind.overlap).toBe('until-next-rotation');
+    expect(redisKind.overlap({}, { ROTATION_MODE: 'single-user' })).toBe('until-next-rotation');
     expect(redisKind.passwordDefaults?.excludeCharacters).toBe('/@"\'\\');
     expect(redisKind.functionNameHints).toContain('redis');
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SecretFormatError } from '../../shared/errors.js';
 import { aclPasswordHash, isAclPasswordHash } from '../../shared/strategies/redis/hashing.js';
 import { adminLoginOf, parseRedisSecret, withLogin } from '../../shared/strategies/redis/secret.js';
-import { randomPassword } from '../helpers/databases/credentials.js';
+import { randomPassword } from '../helpers/credentials.js';
 
 const PASSWORD = randomPassword();
 

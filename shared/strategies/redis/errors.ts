@@ -1,25 +1,18 @@
-import { RotationError } from '../../errors.js';
+import { ConnectionFailedError, LoginRefusedError, RotationError } from '../../errors.js';
 
 /**
  * Connecting to the Redis server failed for a reason other than refused credentials
- * (network, timeout, TLS). Carries the driver's message (connection errors hold no command
+ * (network, timeout, TLS), with the driver's message (connection errors hold no command
  * text and no password) so the reason is visible in the step's failure.
  */
-export class RedisConnectionError extends RotationError {
-  /** Node or TLS error code (`ECONNREFUSED`, `ETIMEDOUT`, `DEPTH_ZERO_SELF_SIGNED_CERT`, ...), if any. */
-  readonly code: string | undefined;
-  constructor(message: string, code: string | undefined, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class RedisConnectionError extends ConnectionFailedError {}
 
 /**
  * The server refused the login itself (`WRONGPASS`: wrong password, unknown or disabled
  * user): the one failure that means "try other credentials". Every other failure stops the
  * step with its reason.
  */
-export class RedisLoginRefusedError extends RedisConnectionError {}
+export class RedisLoginRefusedError extends LoginRefusedError {}
 
 /**
  * A command failed. The message names the operation and the reply's error code only

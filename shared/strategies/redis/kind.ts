@@ -8,11 +8,12 @@ import type {
   LoginCheckOptions,
   LoginVerdict,
 } from '../../kinds/CredentialKind.js';
+import { defaultSslModeFromEnv, parseTlsSettings } from '../../kinds/tls.js';
+import { loginVerdict } from '../../kinds/verdict.js';
 import { rotationModeFromEnv } from '../database/mode.js';
-import { defaultSslModeFromEnv, parseTlsSettings } from '../database/tls.js';
 import { RedisAlternatingUsersStrategy } from './AlternatingUsersStrategy.js';
 import { connectRedis, type RedisConnector } from './connection.js';
-import { probeRedisLogin, redisLoginVerdict } from './login.js';
+import { verifyRedisLogin } from './login.js';
 import { REDIS_PASSWORD_DEFAULTS } from './options.js';
 import { RedisSingleUserStrategy } from './SingleUserStrategy.js';
 import { REDIS_DEFAULT_PORT, REDIS_ENGINES } from './secret.js';
@@ -58,7 +59,7 @@ export function createRedisKind(connect: RedisConnector = connectRedis): Credent
     label: 'Redis',
     functionNameHints: ['redis', 'valkey'],
     passwordDefaults: REDIS_PASSWORD_DEFAULTS,
-    overlap: 'until-next-rotation',
+    overlap: () => 'until-next-rotation',
 
     recognise(fields) {
       const engine = fields.engine;
@@ -134,25 +135,19 @@ export function createRedisKind(connect: RedisConnector = connectRedis): Credent
       };
     },
 
-    async checkLogin(secretString: string, options: LoginCheckOptions): Promise<LoginVerdict> {
-      let username: string | undefined;
-      try {
-        const secret = await probeRedisLogin(secretString, {
-          connect,
-          signal: options.signal,
-          connectTimeoutMs: options.timeoutMs,
-          defaultSslMode: defaultSslModeFromEnv(options.env),
-        });
-        return redisLoginVerdict(undefined, secret.username);
-      } catch (error) {
-        try {
-          const parsed = JSON.parse(secretString) as { username?: unknown };
-          if (typeof parsed.username === 'string') username = parsed.username;
-        } catch {
-          // The verdict below says the secret is not JSON.
-        }
-        return redisLoginVerdict(error, username);
-      }
+    checkLogin(secretString: string, options: LoginCheckOptions): Promise<LoginVerdict> {
+      return loginVerdict((progress) =>
+        verifyRedisLogin(
+          secretString,
+          {
+            connect,
+            signal: options.signal,
+            connectTimeoutMs: options.timeoutMs,
+            defaultSslMode: defaultSslModeFromEnv(options.env),
+          },
+          progress,
+        ),
+      );
     },
   };
 }

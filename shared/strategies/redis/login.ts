@@ -1,8 +1,8 @@
-import { CredentialRejectedError, SecretFormatError } from '../../errors.js';
-import type { LoginVerdict } from '../../kinds/CredentialKind.js';
-import type { SslMode } from '../database/tls.js';
+import { CredentialRejectedError } from '../../errors.js';
+import type { SslMode } from '../../kinds/tls.js';
+import type { VerificationProgress } from '../../kinds/verdict.js';
 import type { RedisConnectOptions, RedisConnector, RedisSession } from './connection.js';
-import { RedisCommandError, RedisConnectionError, RedisLoginRefusedError } from './errors.js';
+import { RedisCommandError, RedisLoginRefusedError } from './errors.js';
 import { loginOf, parseRedisSecret, type RedisLogin, type RedisSecret } from './secret.js';
 
 /** What {@link probeRedisLogin} needs besides the secret. */
@@ -64,18 +64,20 @@ export async function tryRedisLogin(
  * The one login check of this kind, used by `testSecret` (the strategies' `verify`) and by
  * the operator CLI (`redisKind.checkLogin`) alike: parse the secret, build its connection
  * and TLS options, `AUTH`, `PING`. Throws the typed error of the first thing that fails
- * ({@link SecretFormatError}, {@link RedisLoginRefusedError}, {@link RedisConnectionError},
- * ...); returns the parsed secret.
+ * (`SecretFormatError`, {@link RedisLoginRefusedError}, `RedisConnectionError`, ...);
+ * returns the parsed secret. `progress.username` is set once the secret is parsed.
  */
 export async function probeRedisLogin(
   secretString: string,
   options: RedisProbeOptions,
+  progress: VerificationProgress = {},
 ): Promise<RedisSecret> {
   const secret = parseRedisSecret(
     secretString,
     { defaultSslMode: options.defaultSslMode },
     options.which ?? 'secret',
   );
+  progress.username = secret.username;
   await withRedisSession(options.connect, loginOf(secret), options, ping);
   return secret;
 }
@@ -87,9 +89,10 @@ export async function probeRedisLogin(
 export async function verifyRedisLogin(
   secretString: string,
   options: RedisProbeOptions,
+  progress: VerificationProgress = {},
 ): Promise<void> {
   try {
-    await probeRedisLogin(secretString, options);
+    await probeRedisLogin(secretString, options, progress);
   } catch (error) {
     if (error instanceof RedisLoginRefusedError) {
       throw new CredentialRejectedError(
@@ -99,40 +102,4 @@ export async function verifyRedisLogin(
     }
     throw error;
   }
-}
-
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
-/** The verdict a failure of {@link probeRedisLogin} means; `undefined` means accepted. */
-export function redisLoginVerdict(error: unknown, username?: string): LoginVerdict {
-  const who = username !== undefined ? { username } : {};
-  if (error === undefined) return { outcome: 'accepted', ...who };
-  if (error instanceof SecretFormatError) {
-    return { outcome: 'invalid', field: error.field, detail: error.message };
-  }
-  if (error instanceof RedisLoginRefusedError) {
-    return { outcome: 'rejected', detail: error.code ?? 'WRONGPASS', ...who };
-  }
-  if (error instanceof RedisConnectionError) {
-    const detail = error.code ?? 'connection failed';
-    if (error.code !== undefined && UNREACHABLE.has(error.code)) {
-      return { outcome: 'unreachable', detail, ...who };
-    }
-    // ioredis reports its own connect timeout without a code.
-    if (/ETIMEDOUT|timed? ?out/i.test(error.message)) {
-      return { outcome: 'unreachable', detail: 'ETIMEDOUT', ...who };
-    }
-    return { outcome: 'error', detail, ...who };
-  }
-  if (error instanceof RedisCommandError) {
-    return { outcome: 'error', detail: `${error.operation}: ${error.code ?? 'error'}`, ...who };
-  }
-  return { outcome: 'error', detail: (error as Error)?.name ?? 'error', ...who };
 }

@@ -1,6 +1,6 @@
 import type { AdminSecretReader } from '../../kinds/CredentialKind.js';
+import type { SslMode } from '../../kinds/tls.js';
 import type { PasswordPolicy } from '../../secrets/passwords.js';
-import type { SslMode } from '../database/tls.js';
 import type { RedisConnectOptions, RedisConnector } from './connection.js';
 import type { RedisProbeOptions } from './login.js';
 

@@ -1,7 +1,7 @@
 import { SecretFormatError } from '../../errors.js';
+import type { SslMode, TlsSettings } from '../../kinds/tls.js';
 import { adminLoginFor } from '../database/adminSecrets.js';
 import { type DatabaseSecret, parseDatabaseSecret } from '../database/secret.js';
-import type { SslMode, TlsSettings } from '../database/tls.js';
 
 /** `engine` values a Redis secret may carry (absent means `redis`). */
 export const REDIS_ENGINES: readonly string[] = ['redis', 'valkey'];

@@ -1,35 +1,34 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { randomPassword, randomSuffix } from '../databases/credentials.js';
-import type { ServerTls } from '../databases/postgresServer.js';
-import { freePort, waitFor } from '../databases/support.js';
+import { randomPassword, randomSuffix } from '../credentials.js';
+import type { ServerTls } from './support.js';
+import {
+  freePort,
+  type ServerRequirements,
+  serverSupport,
+  type TestServer,
+  waitFor,
+} from './support.js';
 
 /** Debian's redis-server (override with `REDIS_SERVER`). */
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 
-/** Whether a test file can start its server, and if not, why. */
-export interface RedisSupport {
-  readonly available: boolean;
-  readonly reason: string;
-}
+/** What the Redis starter needs from the machine. */
+export const REDIS: ServerRequirements = {
+  name: 'redis',
+  binaries: [REDIS_SERVER],
+  install: 'redis-server',
+};
 
 /**
- * Checks that redis-server exists. Under `CI=true` a missing binary throws (the test file
- * fails with the message) instead of skipping: CI must never pass by not testing.
+ * Whether a test file can start its server: outside CI a missing binary skips the file with
+ * the reason, under `CI=true` it fails the file.
  */
-export function redisSupport(): RedisSupport {
-  if (existsSync(REDIS_SERVER)) return { available: true, reason: '' };
-  const reason = `redis-server missing (${REDIS_SERVER}): install redis-server`;
-  if (process.env.CI === 'true') {
-    throw new Error(`Cannot start the redis test server under CI=true: ${reason}`);
-  }
-  return { available: false, reason };
-}
+export const redisSupport = () => serverSupport(REDIS);
 
 /** One line MONITOR printed: the command's arguments as the server saw them. */
 export interface MonitoredCommand {
@@ -44,11 +43,7 @@ export interface RedisMonitor {
 }
 
 /** A Redis 7 instance of our own, with ACL users only (`default` is off). */
-export interface RedisServer {
-  readonly host: string;
-  readonly port: number;
-  /** The admin user (`~* &* +@all`), with a random name and password. */
-  readonly admin: { readonly username: string; readonly password: string };
+export interface RedisServer extends TestServer {
   /** The ACL file the server loads and `ACL SAVE` writes; `undefined` when started without one. */
   readonly aclFile: string | undefined;
   /** The certificate the server presents (its own CA), when started with TLS. */
@@ -62,7 +57,6 @@ export interface RedisServer {
   /** Starts MONITOR on a separate admin connection. */
   monitor(): Promise<RedisMonitor>;
   readAclFile(): Promise<string>;
-  stop(): Promise<void>;
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
