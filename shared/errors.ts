@@ -87,6 +87,17 @@ export class CredentialRejectedError extends RotationError {}
 /** The step was aborted because the function is about to time out. */
 export class StepTimeoutError extends RotationError {}
 
+/** The alternate username would exceed the engine's limit (AWS's functions check the same). */
+export class UsernameLengthError extends RotationError {
+  readonly limit: number;
+  constructor(field: string, limit: number, unit: string) {
+    super(
+      `Secret value: field "${field}" would be longer than ${limit} ${unit} after toggling the _clone suffix`,
+    );
+    this.limit = limit;
+  }
+}
+
 /** Wraps a foreign error with `message` as context; returns our own errors unchanged. */
 export function asRotationError(error: unknown, message: string): RotationError {
   if (error instanceof RotationError) return error;

@@ -8,13 +8,10 @@ import {
   parseTlsSettings,
   tlsConnectionOptions,
 } from '../../shared/kinds/tls.js';
+import { alternateUsername, type UsernameLimit } from '../../shared/kinds/usernames.js';
 import { adminLoginFor } from '../../shared/strategies/database/adminSecrets.js';
 import { UsernameLengthError } from '../../shared/strategies/database/errors.js';
 import { parseDatabaseSecret, withLogin } from '../../shared/strategies/database/secret.js';
-import {
-  alternateUsername,
-  type UsernameLimit,
-} from '../../shared/strategies/database/usernames.js';
 import { mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { randomPassword } from '../helpers/credentials.js';
 

@@ -7,6 +7,7 @@ import {
   SecretFormatError,
 } from '../../shared/errors.js';
 import { connectTimeoutFromEnv } from '../../shared/kinds/environment.js';
+import { rotationModeFromEnv } from '../../shared/kinds/rotationMode.js';
 import { AlternatingUsersStrategy } from '../../shared/strategies/database/AlternatingUsersStrategy.js';
 import type { AdminSecretSource } from '../../shared/strategies/database/adminSecrets.js';
 import type {
@@ -28,10 +29,7 @@ import {
   GrantParityError,
   LoginRefusedError,
 } from '../../shared/strategies/database/errors.js';
-import {
-  databaseStrategyFromEnv,
-  rotationModeFromEnv,
-} from '../../shared/strategies/database/mode.js';
+import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
 import { SingleUserStrategy } from '../../shared/strategies/database/SingleUserStrategy.js';
 import {
   mysqlDialects,

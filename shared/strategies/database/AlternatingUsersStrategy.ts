@@ -1,5 +1,6 @@
 import type { GenerateRequest, PendingRequest, RotationStrategy } from '../../engine/types.js';
 import { CredentialRejectedError, SecretFormatError } from '../../errors.js';
+import { alternateUsername, baseUsername, CLONE_SUFFIX } from '../../kinds/usernames.js';
 import type { PasswordPolicy } from '../../secrets/passwords.js';
 import { type AdminSecretSource, adminLoginFor } from './adminSecrets.js';
 import type { DatabaseDialect, DialectSet, UserPair } from './dialect.js';
@@ -16,7 +17,6 @@ import {
   verifySecretLogin,
   withSession,
 } from './sessions.js';
-import { alternateUsername, baseUsername, CLONE_SUFFIX } from './usernames.js';
 
 /** Options for {@link AlternatingUsersStrategy}. */
 export interface AlternatingUsersOptions extends DatabaseStrategyOptions {

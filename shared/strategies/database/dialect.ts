@@ -1,6 +1,6 @@
+import type { UsernameLimit } from '../../kinds/usernames.js';
 import type { PasswordPolicy } from '../../secrets/passwords.js';
 import type { Connector, DatabaseSession } from './driver.js';
-import type { UsernameLimit } from './usernames.js';
 
 /** A password to set, and where to register what is derived from it (hashes, verifiers). */
 export interface PasswordChange {

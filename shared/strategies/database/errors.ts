@@ -1,4 +1,9 @@
-import { ConnectionFailedError, LoginRefusedError, RotationError } from '../../errors.js';
+import {
+  ConnectionFailedError,
+  LoginRefusedError,
+  RotationError,
+  UsernameLengthError,
+} from '../../errors.js';
 
 /**
  * Connecting to the database failed for a reason other than refused credentials (network,
@@ -26,16 +31,8 @@ export class DatabaseQueryError extends RotationError {
   }
 }
 
-/** The alternate username would exceed the engine's limit (AWS's functions check the same). */
-export class UsernameLengthError extends RotationError {
-  readonly limit: number;
-  constructor(field: string, limit: number, unit: string) {
-    super(
-      `Secret value: field "${field}" would be longer than ${limit} ${unit} after toggling the _clone suffix`,
-    );
-    this.limit = limit;
-  }
-}
+/** Moved to the shared error family: every kind with alternating users raises it. */
+export { UsernameLengthError };
 
 /**
  * The user about to become active does not have the same privileges as the user the

@@ -2,27 +2,11 @@ import type { RotationStrategy } from '../../engine/types.js';
 import { ConfigurationError } from '../../errors.js';
 import type { AdminSecretReader, KindContext } from '../../kinds/CredentialKind.js';
 import { connectTimeoutFromEnv } from '../../kinds/environment.js';
+import { rotationModeFromEnv } from '../../kinds/rotationMode.js';
 import { defaultSslModeFromEnv } from '../../kinds/tls.js';
 import { AlternatingUsersStrategy } from './AlternatingUsersStrategy.js';
 import type { DialectSet } from './dialect.js';
 import { SingleUserStrategy } from './SingleUserStrategy.js';
-
-/** The two rotation modes of AWS's database functions (and of the Redis kind). */
-export type RotationMode = 'single-user' | 'alternating-users';
-
-const MODES: readonly RotationMode[] = ['single-user', 'alternating-users'];
-
-/** Reads `ROTATION_MODE` (required: a deployment must say which mode it is). */
-export function rotationModeFromEnv(env: NodeJS.ProcessEnv = process.env): RotationMode {
-  const raw = env.ROTATION_MODE?.trim().toLowerCase();
-  if (raw === undefined || raw === '') {
-    throw new ConfigurationError('ROTATION_MODE', `is required: one of ${MODES.join(', ')}`);
-  }
-  if (!(MODES as readonly string[]).includes(raw)) {
-    throw new ConfigurationError('ROTATION_MODE', `must be one of ${MODES.join(', ')}`);
-  }
-  return raw as RotationMode;
-}
 
 /**
  * Validates a database function's own variables (`ROTATION_MODE`, `DEFAULT_SSL_MODE`);

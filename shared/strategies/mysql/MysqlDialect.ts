@@ -1,5 +1,6 @@
 import mysql from 'mysql2';
 import { ConfigurationError } from '../../errors.js';
+import type { UsernameLimit } from '../../kinds/usernames.js';
 import type {
   DatabaseDialect,
   DialectSet,
@@ -11,7 +12,6 @@ import type {
 import { type Connector, type DatabaseSession, runQuery } from '../database/driver.js';
 import { DatabaseQueryError } from '../database/errors.js';
 import { type GrantStatement, grantEach } from '../database/grantParity.js';
-import type { UsernameLimit } from '../database/usernames.js';
 import { connectMysql } from './connect.js';
 import { mysqlNativePasswordHash } from './nativePassword.js';
 

@@ -1,5 +1,6 @@
 import mysql from 'mysql2';
 import { StepTimeoutError } from '../../errors.js';
+import { untilAborted } from '../../kinds/abort.js';
 import { tlsConnectionOptions } from '../../kinds/tls.js';
 import {
   type ConnectOptions,
@@ -7,7 +8,6 @@ import {
   connectFailure,
   type DatabaseSession,
   type LoginTarget,
-  untilAborted,
 } from '../database/driver.js';
 import { DatabaseConnectionError } from '../database/errors.js';
 

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { StepTimeoutError } from '../../errors.js';
+import { untilAborted } from '../../kinds/abort.js';
 import { tlsConnectionOptions } from '../../kinds/tls.js';
 import {
   type ConnectOptions,
@@ -7,7 +8,6 @@ import {
   connectFailure,
   type DatabaseSession,
   type LoginTarget,
-  untilAborted,
 } from '../database/driver.js';
 
 /** SQLSTATEs that mean "these credentials are refused" (28P01 invalid_password, 28000). */

@@ -1,6 +1,6 @@
 import type { GenerateRequest, PendingRequest, RotationStrategy } from '../../engine/types.js';
 import { CredentialRejectedError, SecretFormatError } from '../../errors.js';
-import { alternateUsername, type UsernameLimit } from '../database/usernames.js';
+import { alternateUsername, type UsernameLimit } from '../../kinds/usernames.js';
 import { cloneUser, persistAcl } from './acl.js';
 import { openAdminSession } from './admin.js';
 import { RedisLoginRefusedError } from './errors.js';

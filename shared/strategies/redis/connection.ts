@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { type RotationError, StepTimeoutError } from '../../errors.js';
+import { AbortedError, untilAborted } from '../../kinds/abort.js';
 import { tlsConnectionOptions } from '../../kinds/tls.js';
-import { AbortedError, untilAborted } from '../database/driver.js';
 import { RedisCommandError, RedisConnectionError, RedisLoginRefusedError } from './errors.js';
 import type { RedisLogin } from './secret.js';
 

@@ -8,9 +8,9 @@ import type {
   LoginCheckOptions,
   LoginVerdict,
 } from '../../kinds/CredentialKind.js';
+import { rotationModeFromEnv } from '../../kinds/rotationMode.js';
 import { defaultSslModeFromEnv, parseTlsSettings } from '../../kinds/tls.js';
 import { loginVerdict } from '../../kinds/verdict.js';
-import { rotationModeFromEnv } from '../database/mode.js';
 import { RedisAlternatingUsersStrategy } from './AlternatingUsersStrategy.js';
 import { connectRedis, type RedisConnector } from './connection.js';
 import { verifyRedisLogin } from './login.js';

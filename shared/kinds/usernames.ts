@@ -1,5 +1,4 @@
-import { SecretFormatError } from '../../errors.js';
-import { UsernameLengthError } from './errors.js';
+import { SecretFormatError, UsernameLengthError } from '../errors.js';
 
 /** The suffix alternating-users rotation toggles, as AWS's functions. */
 export const CLONE_SUFFIX = '_clone';
