@@ -264,7 +264,7 @@ async function adminSecretFinding(
         title: `The admin secret named by masterarn does not exist: ${masterArn}.`,
         detail:
           'Alternating-users rotation logs in as the admin to create or update the other user; setSecret fails without it.',
-        fix: "point masterarn at the admin secret's ARN (aws secretsmanager describe-secret --secret-id <admin-secret> --query ARN), and list it in the stack parameter AdminSecretArns",
+        fix: "point masterarn at the admin secret's ARN (aws secretsmanager describe-secret --secret-id <admin-secret> --query ARN), and list it in the rotating function's stack parameter <Function>AdminSecretArns (e.g. PostgresAdminSecretArns)",
       });
       return;
     }

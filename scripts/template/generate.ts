@@ -108,6 +108,57 @@ function addToGroup(base: Document, label: string, parameter: string): void {
   groups.add(created);
 }
 
+/**
+ * A declaration's `adminSecrets`: the function's own parameter of the other secrets it may
+ * read (one per function, so no function can read another's admin secrets), the statement
+ * granting that read, and `kms:Decrypt` on `AdminSecretsKmsKeyArn` through Secrets Manager
+ * only, when that key is given. Returns the IAM statements; adds parameter and conditions.
+ */
+function adminSecretAccess(base: Document, fn: FunctionSource, declaration: YAMLMap): Node[] {
+  const purpose = declaration.get('adminSecrets');
+  if (typeof purpose !== 'string') return [];
+  const label = String(declaration.get('label'));
+  const parameter = `${fn.id}AdminSecretArns`;
+  const has = `Has${fn.id}AdminSecrets`;
+  const withKey = `${fn.id}AdminSecretsUseOwnKey`;
+  const node = base.createNode({
+    Type: 'CommaDelimitedList',
+    Default: '',
+    Description: `ARNs (wildcards allowed, e.g. arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds-admin-*) of the secrets the ${label} function may read besides those it rotates: ${purpose}. Empty: none.`,
+  });
+  (node.get('Description', true) as Scalar).type = Scalar.BLOCK_FOLDED;
+  const parameters = mapAt(base, ['Parameters']);
+  parameters.items.push(new Pair(new Scalar(parameter), node));
+  addToGroup(base, 'Admin secrets', parameter);
+  const conditions = mapAt(base, ['Conditions']);
+  conditions.items.push(
+    new Pair(new Scalar(has), cfn(`!Not [!Equals [!Join ['', !Ref ${parameter}], '']]`)),
+    new Pair(
+      new Scalar(withKey),
+      cfn(`!And [!Condition ${has}, !Condition HasAdminSecretsKmsKey]`),
+    ),
+  );
+  return [
+    cfn(`!If
+  - ${has}
+  - Sid: ReadAdminSecrets
+    Effect: Allow
+    Action: [secretsmanager:GetSecretValue, secretsmanager:DescribeSecret]
+    Resource: !Ref ${parameter}
+  - !Ref AWS::NoValue`),
+    cfn(`!If
+  - ${withKey}
+  - Sid: AdminSecretsKeyThroughSecretsManagerOnly
+    Effect: Allow
+    Action: kms:Decrypt
+    Resource: !Ref AdminSecretsKmsKeyArn
+    Condition:
+      StringEquals:
+        kms:ViaService: !Sub secretsmanager.\${AWS::Region}.amazonaws.com
+  - !Ref AWS::NoValue`),
+  ];
+}
+
 /** Adds one function's resources, output, parameters and conditions to `base`. */
 function addFunction(
   base: Document,
@@ -131,7 +182,12 @@ function addFunction(
   ]) as YAMLSeq;
   const slot = statements.items.findIndex((i) => isScalar(i) && i.value === '__statements__');
   const extra = declaration.get('statements', true) as YAMLSeq | undefined;
-  statements.items.splice(slot, 1, ...(extra ? itemsOf(extra) : []));
+  statements.items.splice(
+    slot,
+    1,
+    ...(extra ? itemsOf(extra) : []),
+    ...adminSecretAccess(base, fn, declaration),
+  );
 
   const sizing = [
     ['memorySize', 'MemorySize'],

@@ -22,6 +22,7 @@ const DECLARATION_KEYS = [
   'timeout',
   'environment',
   'statements',
+  'adminSecrets',
 ];
 /** Keys of an environment variable that declares its own parameter: ours, then CloudFormation's. */
 export const PARAMETER_KEYS = ['parameter', 'unsetWhenEmpty'];
@@ -171,6 +172,12 @@ function topLevelProblems(file: string, top: YAMLMap): string[] {
     if (value !== undefined && !(Number.isInteger(value) && Number(value) > 0)) {
       problems.push(`${file}: ${key} must be a whole number (MB or seconds)`);
     }
+  }
+  const adminSecrets = top.get('adminSecrets');
+  if (adminSecrets !== undefined && (typeof adminSecrets !== 'string' || adminSecrets === '')) {
+    problems.push(
+      `${file}: adminSecrets must say which other secrets the function reads (e.g. "admin secrets named by a secret's masterarn")`,
+    );
   }
   const statements = top.get('statements', true);
   if (statements !== undefined && !isSeq(statements)) {

@@ -102,7 +102,7 @@ describe('what the template checks tell a newcomer adding a function', () => {
       ].join('\n'),
     );
     expect(problems()).toEqual([
-      'functions/widget/function.yaml: unknown key "memory" (known: label, description, parameterGroup, memorySize, timeout, environment, statements)',
+      'functions/widget/function.yaml: unknown key "memory" (known: label, description, parameterGroup, memorySize, timeout, environment, statements, adminSecrets)',
       "functions/widget/function.yaml: description is missing: a string: the Lambda function's Description",
       "functions/widget/function.yaml: environment.WIDGET_MODE: a mapping declares the variable's template parameter: add parameter: <LogicalId> (e.g. WidgetMode), Type and Description",
       'functions/widget/function.yaml: environment.PASSWORD_SOURCE: already set for every function by template.base.yaml Globals',

@@ -275,18 +275,26 @@ describe('template.yaml', () => {
             if (random) expect(guard, where).toBe('UsePasswordService');
             continue;
           }
+          // The role's function, by the logical-id prefix its resources share.
+          const id = roleId.replace(/Role$/, '');
           if (secretActions.length > 0 && statement !== only?.statement) {
-            // Any other secret access reads the admin secrets of a parameter, and only when given.
-            expect(guard, where).toBe('HasAdminSecrets');
-            expect(statement.Resource, where).toEqual({ Ref: 'AdminSecretArns' });
+            // Any other secret access reads the admin secrets of the function's own parameter
+            // (no function may read another's admin secrets), and only when given.
+            expect(guard, where).toBe(`Has${id}AdminSecrets`);
+            expect(statement.Resource, where).toEqual({ Ref: `${id}AdminSecretArns` });
             expect(secretActions.sort(), where).toEqual([
               'secretsmanager:DescribeSecret',
               'secretsmanager:GetSecretValue',
             ]);
           }
           if (actions.some((a) => a.startsWith('kms:'))) {
-            expect(guard, where).toBe('HasKmsKey');
-            expect(statement.Resource, where).toEqual({ Ref: 'KmsKeyArn' });
+            // The rotated secrets' key, or the admin secrets' own key (MasterSecretKmsKeyArn).
+            const adminKey = guard === `${id}AdminSecretsUseOwnKey`;
+            if (!adminKey) expect(guard, where).toBe('HasKmsKey');
+            expect(statement.Resource, where).toEqual({
+              Ref: adminKey ? 'AdminSecretsKmsKeyArn' : 'KmsKeyArn',
+            });
+            if (adminKey) expect(actions, where).toEqual(['kms:Decrypt']);
             expect(statement.Condition?.StringEquals?.['kms:ViaService'], where).toEqual({
               // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub string.
               'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com',
@@ -335,20 +343,26 @@ describe('template.yaml', () => {
       SecurityGroupIds: ['sg-1'],
       PasswordSource: 'service',
       KmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-      AdminSecretArns: ['arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds-admin-*'],
+      PostgresAdminSecretArns: ['arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds-admin-*'],
+      AdminSecretsKmsKeyArn:
+        'arn:aws:kms:eu-west-1:111122223333:key/abcd1234-12ab-34cd-56ef-1234567890ab',
     };
     expect(sids('PostgresRole', everything)).toEqual([
       'Logs',
       'RotateOnlySecretsNamingThisFunction',
       'RandomPasswordHasNoResource',
-      'ReadAdminSecretsForAlternatingUsers',
+      'ReadAdminSecrets',
+      'AdminSecretsKeyThroughSecretsManagerOnly',
       'CustomerManagedKeyThroughSecretsManagerOnly',
       'VpcNetworkInterfaces',
     ]);
-    expect(
-      sids('ExampleRole', everything),
-      'the example function never reads admin secrets',
-    ).not.toContain('ReadAdminSecretsForAlternatingUsers');
+    for (const other of ['ExampleRole', 'MysqlRole', 'ApikeyRole', 'RedisRole']) {
+      expect(
+        sids(other, everything),
+        `${other} may not read the PostgreSQL function's admin secrets, nor use their key`,
+      ).not.toContain('ReadAdminSecrets');
+      expect(sids(other, everything)).not.toContain('AdminSecretsKeyThroughSecretsManagerOnly');
+    }
     const vpc = (given: Record<string, string | string[]>) =>
       evaluateWithDefaults(
         template,
