@@ -5,7 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
 import { SecretFormatError } from '../../shared/errors.js';
 import { ApiKeyStrategy } from '../../shared/strategies/apikey/ApiKeyStrategy.js';
-import { ProviderDeclarationSource } from '../../shared/strategies/apikey/declarations.js';
+import {
+  declarationPathFromEnv,
+  ProviderDeclarationSource,
+} from '../../shared/strategies/apikey/declarations.js';
 import { reconcileApiKeys } from '../../shared/strategies/apikey/reconcile.js';
 import { STEPS } from '../helpers/apiKeyFixture.js';
 import {
@@ -104,6 +107,28 @@ describe('provider declarations kept in an SSM parameter', () => {
     expect(error).toBeInstanceOf(SecretFormatError);
     expect((error as SecretFormatError).field).toBe('provider.ssmParameter');
   });
+
+  it('refuses a parameter outside API_KEY_DECLARATION_PATH by name, without calling SSM', async () => {
+    const { ssm, mock } = ssmWith('/other/p', '{}');
+    const source = new ProviderDeclarationSource({
+      ssmClient: ssm,
+      allowedPath: declarationPathFromEnv({ API_KEY_DECLARATION_PATH: '/rotator/providers/' }),
+    });
+    const error = await source.resolve({ ssmParameter: '/other/p' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretFormatError);
+    expect((error as SecretFormatError).field).toBe('provider.ssmParameter');
+    expect((error as Error).message).toContain('/rotator/providers/');
+    expect(mock.calls()).toHaveLength(0);
+  });
+
+  it.each(['rotator/providers/', '/rotator/providers', '/', '/a b/'])(
+    'refuses API_KEY_DECLARATION_PATH %j at start-up, naming it',
+    (path) => {
+      expect(() => declarationPathFromEnv({ API_KEY_DECLARATION_PATH: path })).toThrow(
+        /API_KEY_DECLARATION_PATH/,
+      );
+    },
+  );
 
   it('passes inline declarations through untouched, without calling SSM', async () => {
     const { ssm, mock } = ssmWith('/p', '{}');

@@ -287,6 +287,30 @@ describe('template.yaml', () => {
               'secretsmanager:GetSecretValue',
             ]);
           }
+          const viaSsm = statement.Condition?.StringEquals?.['kms:ViaService'];
+          if (
+            actions.some((a) => a.startsWith('ssm:')) ||
+            JSON.stringify(viaSsm ?? '').includes('ssm.')
+          ) {
+            // SSM-kept declarations: read, and decrypt through SSM, only under the declared path.
+            expect(guard, where).toBe(`Has${id}DeclarationParameterPath`);
+            const underPath = {
+              'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter\${${id}DeclarationParameterPath}*`,
+            };
+            if (actions.includes('ssm:GetParameter')) {
+              expect(actions, where).toEqual(['ssm:GetParameter']);
+              expect(statement.Resource, where).toEqual(underPath);
+            } else {
+              expect(actions, where).toEqual(['kms:Decrypt']);
+              expect(
+                (statement.Condition as Record<string, Record<string, unknown>>)?.StringLike?.[
+                  'kms:EncryptionContext:PARAMETER_ARN'
+                ],
+                where,
+              ).toEqual(underPath);
+            }
+            continue;
+          }
           if (actions.some((a) => a.startsWith('kms:'))) {
             // The rotated secrets' key, or the admin secrets' own key (MasterSecretKmsKeyArn).
             const adminKey = guard === `${id}AdminSecretsUseOwnKey`;
@@ -356,6 +380,16 @@ describe('template.yaml', () => {
       'CustomerManagedKeyThroughSecretsManagerOnly',
       'VpcNetworkInterfaces',
     ]);
+    // Declarations kept in SSM need the read and the decrypt, under the declared path only.
+    expect(sids('ApikeyRole', everything)).not.toContain('ReadProviderDeclarations');
+    expect(
+      sids('ApikeyRole', { ...everything, ApikeyDeclarationParameterPath: '/rotator/providers/' }),
+    ).toEqual(
+      expect.arrayContaining([
+        'ReadProviderDeclarations',
+        'DecryptProviderDeclarationsThroughSsmOnly',
+      ]),
+    );
     for (const other of ['ExampleRole', 'MysqlRole', 'ApikeyRole', 'RedisRole']) {
       expect(
         sids(other, everything),

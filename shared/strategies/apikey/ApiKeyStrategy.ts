@@ -3,6 +3,7 @@ import { parseSecretObject } from '../../secrets/secretJson.js';
 import type { ApiKeyModeStrategy, ApiKeySecret } from './ApiKeyModeStrategy.js';
 import { keyFormatFromEnv } from './keyFormat.js';
 import { type ProviderKeyDependencies, ProviderKeyStrategy } from './ProviderKeyStrategy.js';
+import { declarationPathFromEnv } from './declarations.js';
 import { allowedHostsFromEnv } from './providers.js';
 import { SelfIssuedKeyStrategy } from './SelfIssuedKeyStrategy.js';
 import {
@@ -49,6 +50,7 @@ export class ApiKeyStrategy implements RotationStrategy {
         ...providerOptions,
         keyField,
         allowedHosts: allowedHostsFromEnv(env),
+        declarationPath: declarationPathFromEnv(env),
       }),
     };
   }

@@ -59,6 +59,8 @@ export interface ProviderKeyStrategyOptions extends ProviderKeyDependencies {
   keyField: string;
   /** Hosts `provider.baseUrl` may point at (`API_KEY_PROVIDER_ALLOWED_HOSTS`); empty = any. */
   allowedHosts: string[];
+  /** The SSM path declarations may be read from (`API_KEY_DECLARATION_PATH`); absent = any. */
+  declarationPath?: string | undefined;
 }
 
 /**
@@ -83,7 +85,10 @@ export class ProviderKeyStrategy implements ApiKeyModeStrategy {
       new AdminCredentialSource(options.client ? { client: options.client } : {});
     this.#declarations =
       options.declarations ??
-      new ProviderDeclarationSource(options.ssmClient ? { ssmClient: options.ssmClient } : {});
+      new ProviderDeclarationSource({
+        ...(options.ssmClient ? { ssmClient: options.ssmClient } : {}),
+        ...(options.declarationPath ? { allowedPath: options.declarationPath } : {}),
+      });
     this.#factories = { ...BUILT_IN_PROVIDERS, ...(options.providers ?? {}) };
     this.#fetch = options.fetch;
     this.#verifyPollMs = options.verifyPollMs ?? 1_000;

@@ -1,6 +1,6 @@
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { SecretFormatError } from '../../errors.js';
+import { ConfigurationError, SecretFormatError } from '../../errors.js';
 
 /** Options for {@link ProviderDeclarationSource}. */
 export interface ProviderDeclarationSourceOptions {
@@ -8,6 +8,31 @@ export interface ProviderDeclarationSourceOptions {
   ssmClient?: SSMClient;
   /** How long a parameter's declaration is cached, in seconds; default 300. */
   maxAgeSeconds?: number;
+  /**
+   * The only parameter path declarations may be read from (`API_KEY_DECLARATION_PATH`, the
+   * path the function's role may read); absent: any parameter.
+   */
+  allowedPath?: string;
+}
+
+/**
+ * `API_KEY_DECLARATION_PATH`: the SSM path (`/rotator/providers/`) under which provider
+ * declarations may be kept, the same path the template grants `ssm:GetParameter` on. A
+ * secret naming a parameter elsewhere is refused by name instead of failing on
+ * AccessDenied. Unset: any parameter (local use, where no role limits the reads).
+ *
+ * @throws ConfigurationError naming `API_KEY_DECLARATION_PATH`.
+ */
+export function declarationPathFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env.API_KEY_DECLARATION_PATH?.trim();
+  if (value === undefined || value === '') return undefined;
+  if (!/^\/([A-Za-z0-9_.-]+\/)+$/.test(value)) {
+    throw new ConfigurationError(
+      'API_KEY_DECLARATION_PATH',
+      'must be an SSM parameter path that starts and ends with "/" (e.g. /rotator/providers/)',
+    );
+  }
+  return value;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -40,6 +65,13 @@ export class ProviderDeclarationSource {
     const name = provider.ssmParameter;
     if (typeof name !== 'string' || !/^[A-Za-z0-9_.\-/]{1,2048}$/.test(name)) {
       throw new SecretFormatError('provider.ssmParameter', 'must be an SSM parameter name');
+    }
+    const allowed = this.#options.allowedPath;
+    if (allowed !== undefined && !name.startsWith(allowed)) {
+      throw new SecretFormatError(
+        'provider.ssmParameter',
+        `must name a parameter under API_KEY_DECLARATION_PATH (${allowed}), the only path this function may read`,
+      );
     }
     const extra = Object.keys(provider).filter((key) => key !== 'ssmParameter');
     if (extra.length > 0) {

@@ -1,6 +1,7 @@
 import { SecretFormatError } from '../../errors.js';
 import type { CredentialKind, FieldProblem, KindTarget } from '../../kinds/CredentialKind.js';
 import { ApiKeyStrategy } from './ApiKeyStrategy.js';
+import { declarationPathFromEnv } from './declarations.js';
 import { AdminCredentialSource } from './adminCredentials.js';
 import { keyFormatFromEnv } from './keyFormat.js';
 import { allowedHostsFromEnv } from './providers.js';
@@ -60,6 +61,7 @@ export const apiKeyKind: CredentialKind = {
     apiKeyModeFromEnv(env);
     apiKeyFieldFromEnv(env);
     allowedHostsFromEnv(env);
+    declarationPathFromEnv(env);
   },
   createStrategy(context) {
     return new ApiKeyStrategy({
