@@ -26,6 +26,13 @@ export const CFN_INTRINSICS = [
   'Transform',
   'ToJsonString',
   'Length',
+  // Rule functions (template Rules only).
+  'Contains',
+  'EachMemberEquals',
+  'EachMemberIn',
+  'RefAll',
+  'ValueOf',
+  'ValueOfAll',
 ] as const;
 
 function longForm(name: string, value: unknown): Record<string, unknown> {

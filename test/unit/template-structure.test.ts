@@ -413,13 +413,58 @@ describe('template.yaml', () => {
     const vpc = template.Globals?.Function?.VpcConfig as { 'Fn::If': [string, unknown, unknown] };
     expect(vpc['Fn::If'][0]).toBe('HasVpc');
     expect(vpc['Fn::If'][2]).toEqual({ Ref: 'AWS::NoValue' });
-    const endpoint = template.Resources.SecretsManagerEndpoint;
-    expect(endpoint?.Condition).toBe('CreateEndpoint');
-    expect(endpoint?.Properties).toMatchObject({
+    expect(template.Resources.SecretsManagerEndpoint?.Condition).toBe('CreateEndpoint');
+  });
+
+  it("gives the endpoint its own subnets (one per AZ), a private-DNS switch and the partition's service name", () => {
+    const endpoint = (given: Record<string, string | string[]>, partition = 'aws') =>
+      evaluateWithDefaults(template, template.Resources.SecretsManagerEndpoint?.Properties, {
+        'AWS::Region': 'eu-west-1',
+        'AWS::Partition': partition,
+        SubnetIds: ['subnet-a1', 'subnet-a2'],
+        VpcId: 'vpc-1',
+        SecretsManagerEndpointSecurityGroup: 'sg-endpoint',
+        ...given,
+      }) as Record<string, unknown>;
+    expect(endpoint({})).toMatchObject({
       VpcEndpointType: 'Interface',
       PrivateDnsEnabled: true,
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub string.
-      ServiceName: { 'Fn::Sub': 'com.amazonaws.${AWS::Region}.secretsmanager' },
+      SubnetIds: ['subnet-a1', 'subnet-a2'],
+      ServiceName: 'com.amazonaws.eu-west-1.secretsmanager',
+    });
+    expect(
+      endpoint({ EndpointSubnetIds: ['subnet-a1', 'subnet-b1'], EndpointPrivateDns: 'false' }),
+    ).toMatchObject({ PrivateDnsEnabled: false, SubnetIds: ['subnet-a1', 'subnet-b1'] });
+    expect(endpoint({}, 'aws-cn').ServiceName).toBe('cn.com.amazonaws.eu-west-1.secretsmanager');
+  });
+
+  it('refuses a VPC without security groups and an endpoint without its network, with documented rule functions only', () => {
+    const rules = template.Rules as Record<
+      string,
+      { RuleCondition: unknown; Assertions: unknown[] }
+    >;
+    expect(JSON.stringify(rules)).not.toContain('Fn::Join');
+    expect(rules.VpcNeedsSecurityGroups?.RuleCondition).toEqual({
+      'Fn::Not': [{ 'Fn::EachMemberEquals': [{ Ref: 'SubnetIds' }, ''] }],
+    });
+    expect(JSON.stringify(rules.VpcNeedsSecurityGroups?.Assertions)).toContain('SecurityGroupIds');
+  });
+
+  it('accepts only the 1-24 hour rotation windows the service allows, and keeps the example secret on stack deletion rules', () => {
+    const window = new RegExp(String(template.Parameters?.ExampleWindow?.AllowedPattern));
+    for (const ok of ['1h', '3h', '9h', '10h', '19h', '24h']) expect(ok, ok).toMatch(window);
+    for (const bad of ['0h', '25h', '99h', '01h', '3', 'h']) expect(bad, bad).not.toMatch(window);
+    const secret = template.Resources.ExampleSecret as Record<string, unknown>;
+    expect(secret.DeletionPolicy).toBe('Delete');
+    expect(secret.UpdateReplacePolicy).toBe('Delete');
+  });
+
+  it('makes the example rotation schedule wait for the endpoint when the stack creates one', () => {
+    const schedule = template.Resources.ExampleRotationSchedule as Record<string, unknown>;
+    expect(schedule.Metadata).toEqual({
+      WaitsFor: {
+        'Fn::If': ['CreateEndpoint', { Ref: 'SecretsManagerEndpoint' }, { Ref: 'AWS::NoValue' }],
+      },
     });
   });
 

@@ -1,9 +1,9 @@
 import type { GenerateRequest, PendingRequest, RotationStrategy } from '../../engine/types.js';
 import { parseSecretObject } from '../../secrets/secretJson.js';
 import type { ApiKeyModeStrategy, ApiKeySecret } from './ApiKeyModeStrategy.js';
+import { declarationPathFromEnv } from './declarations.js';
 import { keyFormatFromEnv } from './keyFormat.js';
 import { type ProviderKeyDependencies, ProviderKeyStrategy } from './ProviderKeyStrategy.js';
-import { declarationPathFromEnv } from './declarations.js';
 import { allowedHostsFromEnv } from './providers.js';
 import { SelfIssuedKeyStrategy } from './SelfIssuedKeyStrategy.js';
 import {

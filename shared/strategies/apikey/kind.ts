@@ -1,8 +1,8 @@
 import { SecretFormatError } from '../../errors.js';
 import type { CredentialKind, FieldProblem, KindTarget } from '../../kinds/CredentialKind.js';
 import { ApiKeyStrategy } from './ApiKeyStrategy.js';
-import { declarationPathFromEnv } from './declarations.js';
 import { AdminCredentialSource } from './adminCredentials.js';
+import { declarationPathFromEnv } from './declarations.js';
 import { keyFormatFromEnv } from './keyFormat.js';
 import { allowedHostsFromEnv } from './providers.js';
 import {
