@@ -56,32 +56,19 @@ describe('local Secrets Manager: resource policies driven by the real AWS CLI v2
       'BROAD_ACCESS_CHECK',
     );
 
-    const blocked = await cliError(
+    const putArgs = (text: string) => [
       'put-resource-policy',
       '--secret-id',
       name,
       '--resource-policy',
-      everyone,
-      '--block-public-policy',
-    );
+      text,
+    ];
+    const blocked = await cliError(...putArgs(everyone), '--block-public-policy');
     expect(blocked).toContain('PublicPolicyException');
-    const malformed = await cliError(
-      'put-resource-policy',
-      '--secret-id',
-      name,
-      '--resource-policy',
-      '{"Version":"2012-10-17"}',
-    );
+    const malformed = await cliError(...putArgs('{"Version":"2012-10-17"}'));
     expect(malformed).toContain('MalformedPolicyDocumentException');
 
-    const put = await cli(
-      'put-resource-policy',
-      '--secret-id',
-      name,
-      '--resource-policy',
-      named,
-      '--block-public-policy',
-    );
+    const put = await cli(...putArgs(named), '--block-public-policy');
     expect(put).toEqual({ ARN: created.ARN, Name: name });
     const got = await cli('get-resource-policy', '--secret-id', name);
     expect(got).toEqual({ ARN: created.ARN, Name: name, ResourcePolicy: named });

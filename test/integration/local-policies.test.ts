@@ -35,6 +35,11 @@ function policy(statement: Record<string, unknown>): string {
 const crossAccount = policy({ Principal: { AWS: `arn:aws:iam::${OTHER_ACCOUNT}:root` } });
 const everyone = policy({ Principal: '*' });
 
+async function policyOf(twin: Awaited<ReturnType<typeof start>>, secretId: string) {
+  return (await twin.client.send(new GetResourcePolicyCommand({ SecretId: secretId })))
+    .ResourcePolicy;
+}
+
 async function secretIn(twin: Awaited<ReturnType<typeof start>>): Promise<string> {
   const { ARN } = await twin.client.send(
     new CreateSecretCommand({ Name: uniqueName('policy'), SecretString: randomValue() }),
@@ -84,15 +89,11 @@ describe('local Secrets Manager: resource policies through the AWS SDK v3', () =
       );
       await expect(refused).rejects.toBeInstanceOf(PublicPolicyException);
       await expect(refused).rejects.toThrow(/Statement 1 grants broad access/);
-      expect(
-        (await twin.client.send(new GetResourcePolicyCommand({ SecretId: arn }))).ResourcePolicy,
-      ).toBeUndefined();
+      expect(await policyOf(twin, arn)).toBeUndefined();
       await twin.client.send(
         new PutResourcePolicyCommand({ SecretId: arn, ResourcePolicy: everyone }),
       );
-      expect(
-        (await twin.client.send(new GetResourcePolicyCommand({ SecretId: arn }))).ResourcePolicy,
-      ).toBe(everyone);
+      expect(await policyOf(twin, arn)).toBe(everyone);
     });
 
     it('BlockPublicPolicy accepts a wildcard principal pinned by aws:PrincipalAccount, and a named account', async () => {
@@ -161,9 +162,7 @@ describe('local Secrets Manager: resource policies through the AWS SDK v3', () =
       await expect(
         twin.client.send(new DeleteResourcePolicyCommand({ SecretId: arn })),
       ).rejects.toBeInstanceOf(InvalidRequestException);
-      expect(
-        (await twin.client.send(new GetResourcePolicyCommand({ SecretId: arn }))).ResourcePolicy,
-      ).toBe(crossAccount);
+      expect(await policyOf(twin, arn)).toBe(crossAccount);
     });
 
     it('reports a missing ResourcePolicy as ValidationException and one over 20,480 characters too', async () => {
@@ -316,18 +315,9 @@ describe('local Secrets Manager: resource policies through the AWS SDK v3', () =
       const second = await start({ statePath, masterKey });
       const third = await start({ statePath: olderPath, masterKey });
       // Assess
-      expect(
-        (await second.client.send(new GetResourcePolicyCommand({ SecretId: withPolicy })))
-          .ResourcePolicy,
-      ).toBe(crossAccount);
-      expect(
-        (await second.client.send(new GetResourcePolicyCommand({ SecretId: without })))
-          .ResourcePolicy,
-      ).toBeUndefined();
-      expect(
-        (await third.client.send(new GetResourcePolicyCommand({ SecretId: withPolicy })))
-          .ResourcePolicy,
-      ).toBeUndefined();
+      expect(await policyOf(second, withPolicy)).toBe(crossAccount);
+      expect(await policyOf(second, without)).toBeUndefined();
+      expect(await policyOf(third, withPolicy)).toBeUndefined();
     });
   });
 });

@@ -10,26 +10,14 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Prober } from '../../cli/lib/probe.js';
+import type { Finding } from '../../cli/lib/findings.js';
 import { main } from '../../cli/rotator.js';
 import { captureOutput } from '../helpers/cliOutput.js';
+import { unreachableProber } from '../helpers/probers.js';
 
 const ACCOUNT = '111122223333';
 const PARTNER = '444455556666';
 const SECRET_ARN = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:shared/api-AbCdEf`;
-
-const unreachable: Prober = {
-  reach: async () => ({ ok: false, ms: 1, detail: 'ETIMEDOUT' }),
-  tls: async () => ({ supported: false, verified: false }),
-  login: async () => ({ outcome: 'unreachable' }),
-};
-
-interface Finding {
-  id: string;
-  severity: string;
-  title: string;
-  detail?: string;
-}
 
 const partnerRead = JSON.stringify({
   Version: '2012-10-17',
@@ -72,7 +60,7 @@ describe('doctor against AWS (mocked): the resource policy', () => {
     const out = captureOutput();
     await main(['doctor', 'shared/api', '--json', '--region', 'eu-west-1'], {
       out,
-      prober: unreachable,
+      prober: unreachableProber,
       env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
     });
     const text = out.text();
