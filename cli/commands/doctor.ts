@@ -14,6 +14,7 @@ import {
   type SecretState,
 } from '../lib/secretState.js';
 import { classifySecret, fieldProblems, type StrategyKind } from '../lib/strategy.js';
+import { policyFindings } from './policyFindings.js';
 import { targetFindings } from './targetFindings.js';
 
 export type { Finding, Severity };
@@ -297,6 +298,7 @@ export async function diagnose(ctx: CommandContext, options: DoctorOptions): Pro
   const findings: Finding[] = [];
   rotationFindings(ctx, state, findings);
   const { env } = await lambdaFindings(ctx, state, findings);
+  await policyFindings(ctx, state, findings);
   const currentText = state.current
     ? await readVersionValue(ctx, state.arn, state.current)
     : undefined;

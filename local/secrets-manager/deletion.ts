@@ -1,4 +1,9 @@
-import { invalidParameter, invalidRequest, MARKED_FOR_DELETION } from './errors.js';
+import {
+  invalidParameter,
+  invalidRequest,
+  MARKED_FOR_DELETION,
+  resourceNotFound,
+} from './errors.js';
 import { type Input, optionalBoolean, optionalInteger, requiredString } from './input.js';
 import { DAY, seconds } from './model.js';
 import type { SecretTable } from './secretTable.js';
@@ -9,7 +14,7 @@ import type { SecretTable } from './secretTable.js';
 
 /** DeleteSecret: a recovery window of 7–30 days (default 30), or immediate deletion. */
 export function deleteSecret(table: SecretTable, input: Input): Record<string, unknown> {
-  const secret = table.get(requiredString(input, 'SecretId'));
+  const secretId = requiredString(input, 'SecretId');
   const window = optionalInteger(input, 'RecoveryWindowInDays');
   const force = optionalBoolean(input, 'ForceDeleteWithoutRecovery') ?? false;
   if (window !== undefined && force) {
@@ -23,6 +28,17 @@ export function deleteSecret(table: SecretTable, input: Input): Record<string, u
     );
   }
   const now = table.now();
+  const secret = table.find(secretId);
+  if (!secret) {
+    // "If you forcibly delete an already deleted or nonexistent secret, the operation does not
+    // return ResourceNotFoundException" (API DeleteSecret). The id is echoed back as given.
+    if (force)
+      return {
+        [secretId.startsWith('arn:') ? 'ARN' : 'Name']: secretId,
+        DeletionDate: seconds(now),
+      };
+    throw resourceNotFound();
+  }
   if (force) {
     table.remove(secret.arn);
     return { ARN: secret.arn, Name: secret.name, DeletionDate: seconds(now) };

@@ -51,6 +51,27 @@ export function invalidNextToken() {
   return new ServiceException('InvalidNextTokenException', 'The NextToken value is invalid.');
 }
 
+/** `MalformedPolicyDocumentException`: a resource policy that is not a policy. */
+export function malformedPolicyDocument(message: string) {
+  return new ServiceException('MalformedPolicyDocumentException', message);
+}
+
+/** `PublicPolicyException`: BlockPublicPolicy is set and the policy grants broad access. */
+export function publicPolicy(message: string) {
+  return new ServiceException('PublicPolicyException', message);
+}
+
+/**
+ * `UnsupportedOperationException`: a Secrets Manager operation the twin does not implement
+ * (not a service error: a type no operation models, so no caller mistakes it for one).
+ */
+export function unsupportedOperation(operation: string) {
+  return new ServiceException(
+    'UnsupportedOperationException',
+    `The local Secrets Manager does not implement ${operation} (docs/local-twin.md, "Differences from AWS").`,
+  );
+}
+
 /** `InternalServiceError` (HTTP 500): the twin could not do what it acknowledged, e.g. persist. */
 export function internalServiceError(message = 'An error occurred on the server side.') {
   return new ServiceException('InternalServiceError', message, 500);

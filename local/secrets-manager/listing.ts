@@ -1,3 +1,4 @@
+import { isAwsManagedKey } from '../../shared/secrets/resourcePolicy.js';
 import { invalidParameter } from './errors.js';
 import {
   type Input,
@@ -6,7 +7,7 @@ import {
   optionalString,
   requiredString,
 } from './input.js';
-import { filterMatches, parseFilters } from './listFilters.js';
+import { type Filter, filterMatches, parseFilters } from './listFilters.js';
 import { decodeToken, encodeToken, prune, type SecretRecord, seconds } from './model.js';
 import type { SecretTable } from './secretTable.js';
 
@@ -47,8 +48,24 @@ export function listSecrets(table: SecretTable, input: Input): Record<string, un
   const sortOrder = optionalString(input, 'SortOrder') ?? 'asc';
   if (sortOrder !== 'asc' && sortOrder !== 'desc')
     throw invalidParameter('SortOrder must be asc or desc.');
-  const filters = parseFilters(input.Filters);
-  const matches = table
+  const matches = matchingSecrets(table, parseFilters(input.Filters), includeDeleted, sortOrder);
+  const offset = decodeToken(optionalString(input, 'NextToken'));
+  const page = matches.slice(offset, offset + max);
+  const next = offset + max < matches.length ? encodeToken(offset + max) : undefined;
+  return prune({
+    SecretList: page.map((s) => metadata(s, 'SecretVersionsToStages')),
+    NextToken: next,
+  });
+}
+
+/** The secrets every filter matches, by creation date (ListSecrets, BatchGetSecretValue). */
+export function matchingSecrets(
+  table: SecretTable,
+  filters: Filter[],
+  includeDeleted: boolean,
+  sortOrder: 'asc' | 'desc',
+): SecretRecord[] {
+  return table
     .all()
     .filter((s) => includeDeleted || s.deletedDate === undefined)
     .filter((s) => filters.every((f) => filterMatches(f, s)))
@@ -57,13 +74,6 @@ export function listSecrets(table: SecretTable, input: Input): Record<string, un
         (a.createdDate - b.createdDate || a.name.localeCompare(b.name)) *
         (sortOrder === 'asc' ? 1 : -1),
     );
-  const offset = decodeToken(optionalString(input, 'NextToken'));
-  const page = matches.slice(offset, offset + max);
-  const next = offset + max < matches.length ? encodeToken(offset + max) : undefined;
-  return prune({
-    SecretList: page.map((s) => metadata(s, 'SecretVersionsToStages')),
-    NextToken: next,
-  });
 }
 
 /** ListSecretVersionIds; deprecated (unlabelled) versions only with IncludeDeprecated. */
@@ -98,7 +108,9 @@ function metadata(secret: SecretRecord, stagesField: string): Record<string, unk
     ARN: secret.arn,
     Name: secret.name,
     Description: secret.description,
-    KmsKeyId: secret.kmsKeyId,
+    // "If the secret is encrypted with the AWS managed key aws/secretsmanager, this field is
+    // omitted" (API DescribeSecret, SecretListEntry).
+    KmsKeyId: isAwsManagedKey(secret.kmsKeyId) ? undefined : secret.kmsKeyId,
     RotationEnabled: secret.rotationEnabled,
     RotationLambdaARN: secret.rotationLambdaArn,
     RotationRules: secret.rotationRules ? { ...secret.rotationRules } : undefined,

@@ -83,6 +83,8 @@ export interface SecretRecord {
   scheduleAnchor?: number;
   versions: VersionRecord[];
   rotation?: RotationRecord;
+  /** The resource-based policy as PutResourcePolicy received it (absent in older state files). */
+  resourcePolicy?: string;
 }
 
 /** The whole state, as persisted. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RotationStep } from '../../shared/engine/types.js';
+import { batchGetSecretValue } from './batchGet.js';
 import * as deletion from './deletion.js';
 import {
   invalidParameter,
@@ -23,6 +24,7 @@ import {
   type StoreOptions,
   type StoreSnapshot,
 } from './model.js';
+import * as policies from './policies.js';
 import { RotationLifecycle } from './rotationLifecycle.js';
 import { interruptByRestart } from './rotationState.js';
 import type { RotationRules } from './schedule.js';
@@ -161,6 +163,16 @@ export class SecretsStore {
   readonly tagResource = this.#api(tags.tagResource);
   /** UntagResource (tags.ts). */
   readonly untagResource = this.#api(tags.untagResource);
+  /** PutResourcePolicy (policies.ts). */
+  readonly putResourcePolicy = this.#api(policies.putResourcePolicy);
+  /** GetResourcePolicy (policies.ts). */
+  readonly getResourcePolicy = this.#api(policies.getResourcePolicy);
+  /** DeleteResourcePolicy (policies.ts). */
+  readonly deleteResourcePolicy = this.#api(policies.deleteResourcePolicy);
+  /** ValidateResourcePolicy (policies.ts). */
+  readonly validateResourcePolicy = this.#api(policies.validateResourcePolicy);
+  /** BatchGetSecretValue (batchGet.ts). */
+  readonly batchGetSecretValue = this.#api(batchGetSecretValue);
 
   /** Permanently deletes secrets whose recovery window has ended; returns how many. */
   purgeExpired(): number {

@@ -1,8 +1,5 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { findAwsCliV2, requireAwsCli, secretsManagerCli } from '../helpers/awsCli.js';
 import {
   randomCredential,
   scriptedRotationFunction,
@@ -10,50 +7,13 @@ import {
   useLocalSecretsManager,
 } from '../helpers/localSecretsManager.js';
 
-const run = promisify(execFile);
 const start = useLocalSecretsManager();
-
-/**
- * `$AWS_CLI_PATH` when set (and only it), else the first `aws` on PATH, `/usr/local/bin` or
- * `/usr/bin` that reports CLI v2: PATH may start with a v1 shim (e.g. pyenv).
- */
-function findAwsCliV2(): string | undefined {
-  const explicit = process.env.AWS_CLI_PATH;
-  const candidates = (
-    explicit
-      ? [explicit]
-      : [
-          ...(process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'aws')),
-          '/usr/local/bin/aws',
-          '/usr/bin/aws',
-        ]
-  ).filter((p) => p.length > 0 && existsSync(p));
-  for (const candidate of candidates) {
-    try {
-      const version = execFileSync(candidate, ['--version'], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      if (version.startsWith('aws-cli/2')) return candidate;
-    } catch {
-      // not runnable (e.g. a pyenv shim without a version): try the next one
-    }
-  }
-  return undefined;
-}
-
 const aws = findAwsCliV2();
-const MISSING =
-  'AWS CLI v2 not found ($AWS_CLI_PATH if set, else PATH, /usr/local/bin, /usr/bin). Install it: apt-get install -y awscli (Debian 12 ships v2)';
 
 describe('local Secrets Manager: driven by the real AWS CLI v2', () => {
   it('create-secret, put-secret-value, describe-secret, update-secret-version-stage, rotate-secret, get-random-password, cancel-rotate-secret', async (context) => {
-    if (!aws) {
-      // In CI a missing CLI is a broken environment, not a reason to pass quietly.
-      if (process.env.CI === 'true') throw new Error(MISSING);
-      context.skip(MISSING);
-      return;
-    }
+    const path = requireAwsCli(aws, context);
+    if (!path) return;
     // Prepare
     let script: ReturnType<typeof scriptedRotationFunction> | undefined;
     const twin = await start({
@@ -64,32 +24,7 @@ describe('local Secrets Manager: driven by the real AWS CLI v2', () => {
         return new Map([['cli-rotation', script.fn]]);
       },
     });
-    const env = {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_REGION: 'us-east-1',
-      AWS_PAGER: '',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    };
-    const cli = async (...args: string[]): Promise<Record<string, unknown>> => {
-      const { stdout } = await run(
-        aws,
-        ['--endpoint-url', twin.url, '--output', 'json', 'secretsmanager', ...args],
-        { env },
-      );
-      return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);
-    };
-    const cliError = async (...args: string[]): Promise<string> => {
-      try {
-        await cli(...args);
-      } catch (error) {
-        return String((error as { stderr?: string }).stderr);
-      }
-      throw new Error(`expected aws secretsmanager ${args[0]} to fail`);
-    };
+    const { cli, cliError } = secretsManagerCli(path, twin.url);
     const name = uniqueName('cli');
     const first = randomCredential();
     const second = randomCredential();

@@ -17,16 +17,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Prober } from '../../cli/lib/probe.js';
 import { main } from '../../cli/rotator.js';
 import { captureOutput } from '../helpers/cliOutput.js';
+import { unreachableProber as unreachable } from '../helpers/probers.js';
 
 const ACCOUNT = '111122223333';
 const FUNCTION_ARN = `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:rotator-postgres`;
 const SECRET_ARN = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:prod/db-AbCdEf`;
-
-const unreachable: Prober = {
-  reach: async () => ({ ok: false, ms: 1, detail: 'ETIMEDOUT' }),
-  tls: async () => ({ supported: false, verified: false }),
-  login: async () => ({ outcome: 'unreachable' }),
-};
 
 interface Finding {
   id: string;
