@@ -154,8 +154,14 @@ export async function startLocalSecretsManager(
     persist,
     ...(options.log ? { log: options.log } : {}),
   });
+  // Requests that arrive before the registry has loaded wait for it: a RotateSecret sent in
+  // the first moments after start-up must find its function.
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
   const server: Server = createServer((req, res) => {
-    void handler(req, res);
+    void ready.then(() => handler(req, res));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -172,10 +178,12 @@ export async function startLocalSecretsManager(
         : (options.registry ?? new Map());
   } catch (error) {
     server.close();
+    server.closeAllConnections();
     throw error;
   }
   // The state on disk reflects the restart (interrupted rotations) before anything else runs.
   if (stateFile && snapshot) await persist();
+  markReady();
   scheduler.start();
   const find = (id: string): SecretRecord | undefined => store.find(id);
   let closed = false;
