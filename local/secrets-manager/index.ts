@@ -67,8 +67,8 @@ export interface LocalSecretsManager extends LocalEndpoint {
     status(secretId: string): RotationRecord | undefined;
   };
   scheduler: { tick(): number };
-  /** A new SDK client pointed at the twin. */
-  newClient(): SecretsManagerClient;
+  /** A new SDK client pointed at the twin, signing for `region` (default: the twin's). */
+  newClient(region?: string): SecretsManagerClient;
   close(): Promise<void>;
 }
 
@@ -127,7 +127,12 @@ export async function startLocalSecretsManager(
     },
     snapshot,
   );
-  const persist = stateFile ? () => stateFile.save(() => store.snapshot()) : async () => undefined;
+  const save = stateFile ? () => stateFile.save(() => store.snapshot()) : async () => undefined;
+  // Replicas follow their primary: each committed change is copied to them before it is saved.
+  const persist = async () => {
+    store.propagateReplicas();
+    await save();
+  };
   runner = new RotationRunner({
     store,
     registry: () => registry,
@@ -203,7 +208,8 @@ export async function startLocalSecretsManager(
       status: (id) => find(id)?.rotation,
     },
     scheduler: { tick: () => scheduler.tick() },
-    newClient: () => new SecretsManagerClient(localClientConfig(url, region)),
+    newClient: (clientRegion = region) =>
+      new SecretsManagerClient(localClientConfig(url, clientRegion)),
     close: async () => {
       if (closed) return;
       closed = true;

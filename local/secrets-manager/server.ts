@@ -8,6 +8,7 @@ import {
 } from '../../shared/secrets/passwords.js';
 import { internalServiceError, invalidParameter, ServiceException } from './errors.js';
 import { type Input, optionalBoolean, optionalInteger, optionalString } from './input.js';
+import { requestRegion } from './regions.js';
 import type { LocalLogger, RotationRunner } from './rotation.js';
 import type { SecretsStore } from './store.js';
 
@@ -23,18 +24,23 @@ export interface ServerDependencies {
 const TARGET_PREFIX = 'secretsmanager.';
 const MAX_BODY = 1_048_576;
 
-type Operation = (deps: ServerDependencies, input: Input) => Promise<Record<string, unknown>>;
+/** An operation, given the Region the request is signed for. */
+type Operation = (
+  deps: ServerDependencies,
+  input: Input,
+  region: string,
+) => Promise<Record<string, unknown>>;
 
 function write(run: (store: SecretsStore, input: Input) => Record<string, unknown>): Operation {
-  return async (deps, input) => {
-    const output = run(deps.store, input);
+  return async (deps, input, region) => {
+    const output = run(deps.store.inRegion(region, 'write'), input);
     await durably(deps);
     return output;
   };
 }
 
 function read(run: (store: SecretsStore, input: Input) => Record<string, unknown>): Operation {
-  return async (deps, input) => run(deps.store, input);
+  return async (deps, input, region) => run(deps.store.inRegion(region, 'read'), input);
 }
 
 async function durably(deps: ServerDependencies): Promise<void> {
@@ -85,9 +91,12 @@ const OPERATIONS: Record<string, Operation> = {
   RestoreSecret: write((s, i) => s.restoreSecret(i)),
   TagResource: write((s, i) => s.tagResource(i)),
   UntagResource: write((s, i) => s.untagResource(i)),
+  ReplicateSecretToRegions: write((s, i) => s.replicateSecretToRegions(i)),
+  RemoveRegionsFromReplication: write((s, i) => s.removeRegionsFromReplication(i)),
+  StopReplicationToReplica: write((s, i) => s.stopReplicationToReplica(i)),
   GetRandomPassword: async (_deps, input) => getRandomPassword(input),
-  RotateSecret: async (deps, input) => {
-    const outcome = deps.store.rotateSecret(input);
+  RotateSecret: async (deps, input, region) => {
+    const outcome = deps.store.inRegion(region, 'write').rotateSecret(input);
     if (outcome.kind === 'refused') {
       if (outcome.resume) {
         // "That rotation will be reattempted": the refusal itself re-runs the pending one.
@@ -170,6 +179,8 @@ export function createRequestHandler(deps: ServerDependencies) {
       : target;
     let status = 200;
     let secretId: string | undefined;
+    // Unsigned requests use the twin's default Region.
+    const region = requestRegion(req.headers) ?? deps.store.region;
     try {
       const raw = await readBody(req);
       const run = OPERATIONS[operation];
@@ -197,7 +208,7 @@ export function createRequestHandler(deps: ServerDependencies) {
           : typeof input.Name === 'string'
             ? input.Name
             : undefined;
-      const output = await run(deps, input);
+      const output = await run(deps, input, region);
       send(res, 200, output, requestId);
     } catch (error) {
       const serviceError =
@@ -218,6 +229,7 @@ export function createRequestHandler(deps: ServerDependencies) {
         level: 'info',
         msg: 'request',
         operation,
+        region,
         secretId,
         status,
         errorType: serviceError.type,
@@ -229,6 +241,7 @@ export function createRequestHandler(deps: ServerDependencies) {
       level: 'info',
       msg: 'request',
       operation,
+      region,
       secretId,
       status,
       ms: Date.now() - started,
