@@ -46,6 +46,40 @@ const aws = findAwsCliV2();
 const MISSING =
   'AWS CLI v2 not found ($AWS_CLI_PATH if set, else PATH, /usr/local/bin, /usr/bin). Install it: apt-get install -y awscli (Debian 12 ships v2)';
 
+/**
+ * Runs `aws --endpoint-url <twin> --output json secretsmanager …` with dummy credentials and
+ * no profile files, signing for `AWS_REGION` us-east-1 unless the arguments add `--region`.
+ */
+function awsCli(aws: string, url: string) {
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_REGION: 'us-east-1',
+    AWS_PAGER: '',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
+  const cli = async (...args: string[]): Promise<Record<string, unknown>> => {
+    const { stdout } = await run(
+      aws,
+      ['--endpoint-url', url, '--output', 'json', 'secretsmanager', ...args],
+      { env },
+    );
+    return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);
+  };
+  const cliError = async (...args: string[]): Promise<string> => {
+    try {
+      await cli(...args);
+    } catch (error) {
+      return String((error as { stderr?: string }).stderr);
+    }
+    throw new Error(`expected aws secretsmanager ${args[0]} to fail`);
+  };
+  return { cli, cliError };
+}
+
 describe('local Secrets Manager: driven by the real AWS CLI v2', () => {
   it('create-secret, put-secret-value, describe-secret, update-secret-version-stage, rotate-secret, get-random-password, cancel-rotate-secret', async (context) => {
     if (!aws) {
@@ -64,32 +98,7 @@ describe('local Secrets Manager: driven by the real AWS CLI v2', () => {
         return new Map([['cli-rotation', script.fn]]);
       },
     });
-    const env = {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_REGION: 'us-east-1',
-      AWS_PAGER: '',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    };
-    const cli = async (...args: string[]): Promise<Record<string, unknown>> => {
-      const { stdout } = await run(
-        aws,
-        ['--endpoint-url', twin.url, '--output', 'json', 'secretsmanager', ...args],
-        { env },
-      );
-      return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);
-    };
-    const cliError = async (...args: string[]): Promise<string> => {
-      try {
-        await cli(...args);
-      } catch (error) {
-        return String((error as { stderr?: string }).stderr);
-      }
-      throw new Error(`expected aws secretsmanager ${args[0]} to fail`);
-    };
+    const { cli, cliError } = awsCli(aws, twin.url);
     const name = uniqueName('cli');
     const first = randomCredential();
     const second = randomCredential();
@@ -192,4 +201,50 @@ describe('local Secrets Manager: driven by the real AWS CLI v2', () => {
       'finishSecret',
     ]);
   }, 180_000);
+  it('reads a replica with --region: create-secret --add-replica-regions, get-secret-value and describe-secret in the replica Region, a refused write there', async (context) => {
+    if (!aws) {
+      if (process.env.CI === 'true') throw new Error(MISSING);
+      context.skip(MISSING);
+      return;
+    }
+    // Prepare
+    const twin = await start({ region: 'us-east-1' });
+    const { cli, cliError } = awsCli(aws, twin.url);
+    const name = uniqueName('cli-replica');
+    const value = randomCredential();
+    // Act
+    const created = await cli(
+      'create-secret',
+      '--name',
+      name,
+      '--secret-string',
+      value,
+      '--add-replica-regions',
+      'Region=eu-central-1',
+    );
+    const read = await cli('get-secret-value', '--secret-id', name, '--region', 'eu-central-1');
+    const described = await cli('describe-secret', '--secret-id', name, '--region', 'eu-central-1');
+    const refused = await cliError(
+      'put-secret-value',
+      '--secret-id',
+      name,
+      '--secret-string',
+      randomCredential(),
+      '--region',
+      'eu-central-1',
+    );
+    const primary = await cli('describe-secret', '--secret-id', name);
+    // Assess
+    expect(created.ReplicationStatus).toEqual([
+      expect.objectContaining({ Region: 'eu-central-1', Status: 'InSync' }),
+    ]);
+    expect(read.SecretString).toBe(value);
+    expect(read.ARN).toBe((created.ARN as string).replace(':us-east-1:', ':eu-central-1:'));
+    expect(described.PrimaryRegion).toBe('us-east-1');
+    expect(refused).toContain('InvalidParameterException');
+    expect(refused).toContain('Operation not permitted on a replica secret');
+    expect(primary.ReplicationStatus).toEqual([
+      expect.objectContaining({ Region: 'eu-central-1', Status: 'InSync' }),
+    ]);
+  }, 120_000);
 });
