@@ -205,11 +205,16 @@ export function removeRegionsFromReplication(
     const replica = replicaOf(table, primary, region);
     if (replica) table.remove(replica.arn);
   }
+  forgetReplicas(primary, regions, table.now());
+  return { ARN: primary.arn, ReplicationStatus: replicationStatus(table, primary) };
+}
+
+/** Drops replica Regions from a primary's list (the last one makes it unreplicated). */
+function forgetReplicas(primary: SecretRecord, regions: string[], now: number): void {
   const left = (primary.replicas ?? []).filter((r) => !regions.includes(r.region));
   if (left.length > 0) primary.replicas = left;
   else delete primary.replicas;
-  primary.lastChangedDate = table.now();
-  return { ARN: primary.arn, ReplicationStatus: replicationStatus(table, primary) };
+  primary.lastChangedDate = now;
 }
 
 /**
@@ -230,12 +235,7 @@ export function stopReplicationToReplica(
     arnInRegion(replica.arn, replica.primaryRegion),
   );
   const now = table.now();
-  if (primary?.replicas) {
-    const left = primary.replicas.filter((r) => r.region !== region);
-    if (left.length > 0) primary.replicas = left;
-    else delete primary.replicas;
-    primary.lastChangedDate = now;
-  }
+  if (primary) forgetReplicas(primary, [region], now);
   delete replica.primaryRegion;
   replica.lastChangedDate = now;
   return { ARN: replica.arn };

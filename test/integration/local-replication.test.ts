@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CancelRotateSecretCommand,
@@ -23,7 +21,7 @@ import {
   UpdateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RotationEvent } from '../../shared/engine/types.js';
 import {
   describeRaw,
@@ -32,6 +30,7 @@ import {
   scriptedRotationFunction,
   uniqueName,
   useLocalSecretsManager,
+  useTempDirs,
   versionWith,
 } from '../helpers/localSecretsManager.js';
 
@@ -41,11 +40,7 @@ const REPLICA = 'eu-west-1';
 const OTHER = 'ap-southeast-2';
 const READ_ONLY =
   "Operation not permitted on a replica secret. Call must be made in primary secret's region.";
-const dirs: string[] = [];
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs('rotator-replication-');
 
 /** A twin (default Region us-east-1) and one SDK client per Region, all on its one URL. */
 async function twinWithRegions(options: Parameters<typeof start>[0] = {}) {
@@ -371,8 +366,7 @@ describe('local Secrets Manager: Regions and multi-Region secrets', () => {
     });
 
     it('keeps replication across a restart on the same state file', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'rotator-replication-'));
-      dirs.push(dir);
+      const dir = tempDir();
       const options = { statePath: join(dir, 'state.json'), masterKey: randomBytes(32) };
       const first = await twinWithRegions(options);
       const { name, value } = await replicated(first.primary);

@@ -1,28 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   randomCredential,
   scriptedRotationFunction,
   uniqueName,
   useLocalSecretsManager,
+  useTempDirs,
 } from '../helpers/localSecretsManager.js';
 
 const start = useLocalSecretsManager();
-const dirs: string[] = [];
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs('rotator-startup-');
 
 describe('local Secrets Manager: start-up', () => {
   it('answers a RotateSecret sent while the function registry is still loading once the registry is loaded', async () => {
     // Prepare: a secret in a state file, then a restart whose registry loads slowly
-    const dir = mkdtempSync(join(tmpdir(), 'rotator-startup-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const statePath = join(dir, 'state.json');
     const masterKey = randomBytes(32);
     const name = uniqueName('startup');
