@@ -99,9 +99,13 @@ export class SecretsStore {
     return { secrets: structuredClone(this.#table.all()) };
   }
 
-  /** The secret record (live object) for an id, including secrets scheduled for deletion. */
+  /**
+   * The secret record (live object) for an id, including secrets scheduled for deletion. A
+   * name held in several Regions means this store's Region first.
+   */
   find(secretId: string): SecretRecord | undefined {
-    return this.#table.find(secretId);
+    const own = this.#table.inRegion({ region: this.#region, refuseReplicas: false });
+    return own.find(secretId) ?? this.#table.find(secretId);
   }
 
   /** All secrets (live objects). */

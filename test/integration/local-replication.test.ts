@@ -97,6 +97,16 @@ describe('local Secrets Manager: Regions and multi-Region secrets', () => {
       expect(listed.SecretList?.map((s) => s.ARN)).toEqual([inReplicaRegion.ARN]);
     });
 
+    it('resolves a name held in several Regions to the default Region in the white-box API', async () => {
+      const { twin, replica } = await twinWithRegions();
+      const name = uniqueName('twice');
+      await replica.send(new CreateSecretCommand({ Name: name, SecretString: randomValue() }));
+      const own = await twin.client.send(
+        new CreateSecretCommand({ Name: name, SecretString: randomValue() }),
+      );
+      expect(twin.store.find(name)?.arn).toBe(own.ARN);
+    });
+
     it('uses the default Region for an unsigned request', async () => {
       const { twin, replica } = await twinWithRegions();
       const name = uniqueName('unsigned');
