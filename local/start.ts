@@ -17,7 +17,8 @@ const USAGE = `Usage: npm start -- [options]
   --functions <module>    module exporting createRotationFunctions(endpoint) => Map<name, handler>
                           (default: rotator-example = rotationHandler(new ExampleStrategy()))
   --no-seed               do not create the example secret rotator/example
-  --region <r>            region in ARNs (default: us-east-1)
+  --region <r>            default region: of unsigned requests and the seed (default: us-east-1);
+                          signed requests use the region of their signature
   --account-id <id>       account in ARNs (default: 123456789012)
   --function-timeout-ms   rotation function timeout per step (default: 30000)
   --quiet                 no request log on stderr`;

@@ -15,6 +15,7 @@ import {
 } from '../lib/secretState.js';
 import { classifySecret, fieldProblems, type StrategyKind } from '../lib/strategy.js';
 import { policyFindings } from './policyFindings.js';
+import { replicationFindings } from './replicationFindings.js';
 import { targetFindings } from './targetFindings.js';
 
 export type { Finding, Severity };
@@ -296,8 +297,9 @@ export async function doctorCommand(ctx: CommandContext, options: DoctorOptions)
 export async function diagnose(ctx: CommandContext, options: DoctorOptions): Promise<DoctorReport> {
   const state = await loadSecretState(ctx, options.secret);
   const findings: Finding[] = [];
-  rotationFindings(ctx, state, findings);
-  const { env } = await lambdaFindings(ctx, state, findings);
+  const replica = replicationFindings(state, findings);
+  if (!replica) rotationFindings(ctx, state, findings);
+  const { env } = replica ? { env: undefined } : await lambdaFindings(ctx, state, findings);
   await policyFindings(ctx, state, findings);
   const currentText = state.current
     ? await readVersionValue(ctx, state.arn, state.current)

@@ -1,6 +1,17 @@
-import { ListSecretsCommand, type SecretListEntry } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  ListSecretsCommand,
+  type SecretListEntry,
+} from '@aws-sdk/client-secrets-manager';
 import type { CommandContext } from '../lib/context.js';
-import { formatAge, formatDate, renderTable, shortId } from '../lib/output.js';
+import { formatAge, formatDate, renderTable, shellQuote, shortId } from '../lib/output.js';
+import {
+  failedReplicas,
+  isReplica,
+  type ReplicaState,
+  recreateReplicaFix,
+  replicaStates,
+} from '../lib/replication.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -35,6 +46,8 @@ export interface StatusRow {
   state: string;
   /** Set when a rotation is left pending: what is known about it. */
   pending?: { versionId: string; ageSeconds?: number; step?: string; message?: string };
+  /** Set for a multi-Region secret: a replica (of `primaryRegion`) or a primary's replicas. */
+  replication?: { primaryRegion: string; replica: boolean; replicas: ReplicaState[] };
 }
 
 function schedule(rules: SecretState['rotationRules']): string | undefined {
@@ -57,6 +70,8 @@ function toRow(
     | 'nextRotationDate'
     | 'stages'
     | 'created'
+    | 'primaryRegion'
+    | 'replicas'
   >,
   local: LocalRotationRecord | undefined,
   now: number,
@@ -98,6 +113,15 @@ function toRow(
           },
         }
       : {}),
+    ...(s.primaryRegion
+      ? {
+          replication: {
+            primaryRegion: s.primaryRegion,
+            replica: isReplica(s),
+            replicas: s.replicas,
+          },
+        }
+      : {}),
   };
 }
 
@@ -112,13 +136,18 @@ function fromListEntry(e: SecretListEntry): Parameters<typeof toRow>[0] {
     nextRotationDate: e.NextRotationDate,
     stages: e.SecretVersionsToStages ?? {},
     created: new Map(),
+    primaryRegion: e.PrimaryRegion,
+    // ListSecrets does not carry ReplicationStatus: filled in for primaries that are shown.
+    replicas: [],
   };
 }
 
 /**
  * `status [<secret>…]`: a table of rotation-enabled secrets (or the named ones): rotator,
  * schedule, last and next rotation, labelled versions, and a warning for every rotation left
- * pending. Exit 1 when any rotation is left pending or failed, so scripts can alert on it.
+ * pending. Multi-Region secrets get a REPLICATION column and a warning for every failed
+ * replica. Exit 1 when any rotation is left pending or failed, or a replica failed, so
+ * scripts can alert on it.
  */
 export async function statusCommand(ctx: CommandContext, options: StatusOptions): Promise<number> {
   const now = ctx.now();
@@ -140,8 +169,20 @@ export async function statusCommand(ctx: CommandContext, options: StatusOptions)
       token = page.NextToken;
     } while (token);
     const locals = await localRotationRecords(ctx);
-    const listed = entries.map(fromListEntry);
+    const shown = (e: ReturnType<typeof fromListEntry>) => {
+      const pending = versionWith(e.stages, AWSPENDING);
+      return (
+        options.all ||
+        e.rotationEnabled === true ||
+        (pending !== undefined && pending !== versionWith(e.stages, AWSCURRENT))
+      );
+    };
+    const listed = entries.map(fromListEntry).filter(shown);
     for (const entry of listed) {
+      if (entry.primaryRegion !== undefined && !isReplica(entry)) {
+        const described = await ctx.sm.send(new DescribeSecretCommand({ SecretId: entry.arn }));
+        entry.replicas = replicaStates(described.ReplicationStatus);
+      }
       const stages = entry.stages;
       const pending = versionWith(stages, AWSPENDING);
       // Ages only where they matter (a pending rotation), one call per such secret.
@@ -151,13 +192,16 @@ export async function statusCommand(ctx: CommandContext, options: StatusOptions)
     }
     rows = listed
       .map((e) => toRow(e, locals?.get(e.arn), now))
-      .filter((r) => options.all || r.rotationEnabled || r.pending !== undefined)
       .sort((a, b) => a.name.localeCompare(b.name));
   }
   const troubled = rows.filter((r) => r.pending && r.state !== 'in-progress');
+  const unreplicated = rows.filter(
+    (r) => r.replication && failedReplicas(r.replication).length > 0,
+  );
+  const exitCode = troubled.length > 0 || unreplicated.length > 0 ? 1 : 0;
   if (ctx.json) {
     ctx.out.json({ secrets: rows });
-    return troubled.length > 0 ? 1 : 0;
+    return exitCode;
   }
   const { style } = ctx.out;
   if (rows.length === 0) {
@@ -179,8 +223,27 @@ export async function statusCommand(ctx: CommandContext, options: StatusOptions)
       .map((v) => `${shortId(v.versionId)}:${v.labels.map((l) => l.replace(/^AWS/, '')).join('+')}`)
       .join(' ');
   const date = (iso: string | undefined) => formatDate(iso ? new Date(iso) : undefined);
+  const replicationCell = (r: StatusRow): string => {
+    const rep = r.replication;
+    if (!rep) return '-';
+    if (rep.replica) return `replica of ${rep.primaryRegion}`;
+    const status = (s: string) =>
+      s === 'InSync' ? style.green('ok') : s === 'Failed' ? style.red('FAILED') : style.cyan(s);
+    return rep.replicas.map((x) => `${x.region} ${status(x.status)}`).join(', ') || '-';
+  };
+  // The column appears only where some secret is replicated, so plain setups read as before.
+  const replicated = rows.some((r) => r.replication);
   const lines = renderTable(
-    ['SECRET', 'STATE', 'ROTATOR', 'SCHEDULE', 'LAST ROTATED', 'NEXT ROTATION', 'VERSIONS'],
+    [
+      'SECRET',
+      'STATE',
+      'ROTATOR',
+      'SCHEDULE',
+      'LAST ROTATED',
+      'NEXT ROTATION',
+      'VERSIONS',
+      ...(replicated ? ['REPLICATION'] : []),
+    ],
     rows.map((r) => [
       r.name,
       stateCell(r),
@@ -189,6 +252,7 @@ export async function statusCommand(ctx: CommandContext, options: StatusOptions)
       date(r.lastRotated),
       date(r.nextRotation),
       versionsCell(r),
+      ...(replicated ? [replicationCell(r)] : []),
     ]),
     style,
   );
@@ -209,5 +273,16 @@ export async function statusCommand(ctx: CommandContext, options: StatusOptions)
       `  diagnose: npx rotator doctor ${r.name}    recover: npx rotator unstick ${r.name}`,
     );
   }
-  return troubled.length > 0 ? 1 : 0;
+  for (const r of unreplicated) {
+    for (const failed of r.replication ? failedReplicas(r.replication) : []) {
+      ctx.out.line();
+      ctx.out.line(
+        style.yellow(
+          `! ${r.name}: replication to ${failed.region} failed${failed.message ? `: ${failed.message}` : ''}. Readers in ${failed.region} do not get the rotated value.`,
+        ),
+      );
+      ctx.out.line(`  fix: ${recreateReplicaFix(shellQuote(r.name), failed.region)}`);
+    }
+  }
+  return exitCode;
 }

@@ -8,6 +8,7 @@ import {
 import { secretRegistry } from '../../shared/logging/redaction.js';
 import type { CommandContext } from './context.js';
 import { OperatorError } from './errors.js';
+import { type ReplicationState, replicaStates } from './replication.js';
 
 /** Staging labels with service-defined meaning. */
 export const AWSCURRENT = 'AWSCURRENT';
@@ -33,7 +34,7 @@ export interface LocalRotationRecord {
 }
 
 /** What the operator commands know about one secret: metadata and labels, never values. */
-export interface SecretState {
+export interface SecretState extends ReplicationState {
   arn: string;
   name: string;
   rotationEnabled: boolean | undefined;
@@ -97,6 +98,8 @@ function fromDescribe(d: DescribeSecretCommandOutput): Omit<SecretState, 'create
     pending,
     previous: versionWith(stages, AWSPREVIOUS),
     pendingLeftBehind: pending !== undefined && pending !== current,
+    primaryRegion: d.PrimaryRegion,
+    replicas: replicaStates(d.ReplicationStatus),
   };
 }
 

@@ -39,6 +39,8 @@ export function deleteSecret(table: SecretTable, input: Input): Record<string, u
       };
     throw resourceNotFound();
   }
+  // A write view refuses a replica (read-only) here, as every other write does through get.
+  table.get(secretId);
   if (force) {
     table.remove(secret.arn);
     return { ARN: secret.arn, Name: secret.name, DeletionDate: seconds(now) };

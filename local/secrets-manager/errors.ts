@@ -80,3 +80,10 @@ export function internalServiceError(message = 'An error occurred on the server 
 /** The message Secrets Manager returns for most operations on a secret scheduled for deletion. */
 export const MARKED_FOR_DELETION =
   "You can't perform this operation on the secret because it was marked for deletion.";
+
+/**
+ * The message Secrets Manager returns (as `InvalidParameterException`) for a write to a
+ * replica secret, as reported from the service in gruntwork-io/cloud-nuke#435.
+ */
+export const REPLICA_IS_READ_ONLY =
+  "Operation not permitted on a replica secret. Call must be made in primary secret's region.";

@@ -67,8 +67,8 @@ export interface LocalSecretsManager extends LocalEndpoint {
     status(secretId: string): RotationRecord | undefined;
   };
   scheduler: { tick(): number };
-  /** A new SDK client pointed at the twin. */
-  newClient(): SecretsManagerClient;
+  /** A new SDK client pointed at the twin, signing for `region` (default: the twin's). */
+  newClient(region?: string): SecretsManagerClient;
   close(): Promise<void>;
 }
 
@@ -127,7 +127,12 @@ export async function startLocalSecretsManager(
     },
     snapshot,
   );
-  const persist = stateFile ? () => stateFile.save(() => store.snapshot()) : async () => undefined;
+  const save = stateFile ? () => stateFile.save(() => store.snapshot()) : async () => undefined;
+  // Replicas follow their primary: each committed change is copied to them before it is saved.
+  const persist = async () => {
+    store.propagateReplicas();
+    await save();
+  };
   runner = new RotationRunner({
     store,
     registry: () => registry,
@@ -154,8 +159,14 @@ export async function startLocalSecretsManager(
     persist,
     ...(options.log ? { log: options.log } : {}),
   });
+  // Requests that arrive before the registry has loaded wait for it: a RotateSecret sent in
+  // the first moments after start-up must find its function.
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
   const server: Server = createServer((req, res) => {
-    void handler(req, res);
+    void ready.then(() => handler(req, res));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -172,10 +183,12 @@ export async function startLocalSecretsManager(
         : (options.registry ?? new Map());
   } catch (error) {
     server.close();
+    server.closeAllConnections();
     throw error;
   }
   // The state on disk reflects the restart (interrupted rotations) before anything else runs.
   if (stateFile && snapshot) await persist();
+  markReady();
   scheduler.start();
   const find = (id: string): SecretRecord | undefined => store.find(id);
   let closed = false;
@@ -195,7 +208,8 @@ export async function startLocalSecretsManager(
       status: (id) => find(id)?.rotation,
     },
     scheduler: { tick: () => scheduler.tick() },
-    newClient: () => new SecretsManagerClient(localClientConfig(url, region)),
+    newClient: (clientRegion = region) =>
+      new SecretsManagerClient(localClientConfig(url, clientRegion)),
     close: async () => {
       if (closed) return;
       closed = true;

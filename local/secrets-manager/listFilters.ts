@@ -1,6 +1,7 @@
 import { invalidParameter } from './errors.js';
 import { type Input, optionalStringList, requiredString } from './input.js';
 import type { SecretRecord } from './model.js';
+import { primaryRegionOf } from './regions.js';
 
 /** One ListSecrets filter (API `Filter`). */
 export interface Filter {
@@ -61,7 +62,10 @@ export function filterMatches(filter: Filter, secret: SecretRecord): boolean {
         return secret.tags.map((t) => t.Key);
       case 'tag-value':
         return secret.tags.map((t) => t.Value);
-      case 'primary-region':
+      case 'primary-region': {
+        const primary = primaryRegionOf(secret);
+        return primary === undefined ? [] : [primary];
+      }
       case 'owning-service':
         return [];
       default:

@@ -60,6 +60,17 @@ export interface RotationRecord {
   attempts: number;
 }
 
+/** Replication status of one replica (API `ReplicationStatusType.Status`). */
+export type ReplicaStatus = 'InSync' | 'Failed' | 'InProgress';
+
+/** One replica Region of a primary secret, as the primary records it. */
+export interface ReplicaRecord {
+  region: string;
+  kmsKeyId?: string;
+  status: ReplicaStatus;
+  statusMessage?: string;
+}
+
 /** Everything the twin knows about one secret. Times are epoch milliseconds. */
 export interface SecretRecord {
   arn: string;
@@ -85,6 +96,10 @@ export interface SecretRecord {
   rotation?: RotationRecord;
   /** The resource-based policy as PutResourcePolicy received it (absent in older state files). */
   resourcePolicy?: string;
+  /** Set on a replica: the Region of its primary (replication.ts). */
+  primaryRegion?: string;
+  /** Set on a primary: its replica Regions and their status (replication.ts). */
+  replicas?: ReplicaRecord[];
 }
 
 /** The whole state, as persisted. */

@@ -1,17 +1,53 @@
 import type { Clock } from './clock.js';
-import { invalidRequest, MARKED_FOR_DELETION, resourceNotFound } from './errors.js';
+import {
+  invalidParameter,
+  invalidRequest,
+  MARKED_FOR_DELETION,
+  REPLICA_IS_READ_ONLY,
+  resourceNotFound,
+} from './errors.js';
 import type { SecretRecord } from './model.js';
+import { regionOf } from './regions.js';
+
+/** A Region's view of the table (see {@link SecretTable.inRegion}). */
+export interface RegionScope {
+  region: string;
+  /** Writes: `get`/`getActive` refuse a replica with the service's error. */
+  refuseReplicas: boolean;
+}
 
 /**
  * The secrets the twin holds, keyed by ARN, and the clock: what every part of
  * {@link SecretsStore} works on. Records are live objects; the parts change them in place.
  */
 export class SecretTable {
-  readonly #secrets = new Map<string, SecretRecord>();
+  readonly #secrets: Map<string, SecretRecord>;
   readonly #clock: Clock;
+  readonly #scope: RegionScope | undefined;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, shared?: { secrets: Map<string, SecretRecord>; scope: RegionScope }) {
     this.#clock = clock;
+    this.#secrets = shared?.secrets ?? new Map();
+    this.#scope = shared?.scope;
+  }
+
+  /**
+   * The same secrets seen from one Region: lookups and listings see only that Region's
+   * secrets (ids resolve within the request's Region); adding and removing are unchanged.
+   */
+  inRegion(scope: RegionScope): SecretTable {
+    return new SecretTable(this.#clock, { secrets: this.#secrets, scope });
+  }
+
+  /** The Region of this view; `undefined` for the whole table. */
+  get region(): string | undefined {
+    return this.#scope?.region;
+  }
+
+  #inScope(secret: SecretRecord | undefined): SecretRecord | undefined {
+    return secret && (!this.#scope || regionOf(secret.arn) === this.#scope.region)
+      ? secret
+      : undefined;
   }
 
   /** The injected clock's time, in epoch milliseconds. */
@@ -21,14 +57,15 @@ export class SecretTable {
 
   /** The secret with exactly this ARN, as the runner and scheduler name secrets. */
   byArn(arn: string): SecretRecord | undefined {
-    return this.#secrets.get(arn);
+    return this.#inScope(this.#secrets.get(arn));
   }
 
   /** The secret an API `SecretId` names, including secrets scheduled for deletion. */
   find(secretId: string): SecretRecord | undefined {
     const byArn = this.#secrets.get(secretId);
-    if (byArn) return byArn;
+    if (byArn) return this.#inScope(byArn);
     for (const secret of this.#secrets.values()) {
+      if (this.#scope && regionOf(secret.arn) !== this.#scope.region) continue;
       if (secret.name === secretId) return secret;
       // A partial ARN (without the random suffix) also identifies the secret.
       if (secretId.startsWith('arn:') && secret.arn.slice(0, -7) === secretId) return secret;
@@ -40,6 +77,9 @@ export class SecretTable {
   get(secretId: string): SecretRecord {
     const secret = this.find(secretId);
     if (!secret) throw resourceNotFound();
+    if (this.#scope?.refuseReplicas && secret.primaryRegion !== undefined) {
+      throw invalidParameter(REPLICA_IS_READ_ONLY);
+    }
     return secret;
   }
 
@@ -52,7 +92,9 @@ export class SecretTable {
 
   /** All secrets, in insertion order (a copy of the list; the records are live). */
   all(): SecretRecord[] {
-    return [...this.#secrets.values()];
+    const all = [...this.#secrets.values()];
+    const scope = this.#scope;
+    return scope ? all.filter((s) => regionOf(s.arn) === scope.region) : all;
   }
 
   /** Adds a secret, or replaces the one with its ARN. */

@@ -13,6 +13,7 @@ import {
   unsupportedOperation,
 } from './errors.js';
 import { type Input, optionalBoolean, optionalInteger, optionalString } from './input.js';
+import { requestRegion } from './regions.js';
 import type { LocalLogger, RotationRunner } from './rotation.js';
 import type { SecretsStore } from './store.js';
 
@@ -28,18 +29,23 @@ export interface ServerDependencies {
 const TARGET_PREFIX = 'secretsmanager.';
 const MAX_BODY = 1_048_576;
 
-type Operation = (deps: ServerDependencies, input: Input) => Promise<Record<string, unknown>>;
+/** An operation, given the Region the request is signed for. */
+type Operation = (
+  deps: ServerDependencies,
+  input: Input,
+  region: string,
+) => Promise<Record<string, unknown>>;
 
 function write(run: (store: SecretsStore, input: Input) => Record<string, unknown>): Operation {
-  return async (deps, input) => {
-    const output = run(deps.store, input);
+  return async (deps, input, region) => {
+    const output = run(deps.store.inRegion(region, 'write'), input);
     await durably(deps);
     return output;
   };
 }
 
 function read(run: (store: SecretsStore, input: Input) => Record<string, unknown>): Operation {
-  return async (deps, input) => run(deps.store, input);
+  return async (deps, input, region) => run(deps.store.inRegion(region, 'read'), input);
 }
 
 async function durably(deps: ServerDependencies): Promise<void> {
@@ -95,9 +101,12 @@ const OPERATIONS: Record<string, Operation> = {
   DeleteResourcePolicy: write((s, i) => s.deleteResourcePolicy(i)),
   ValidateResourcePolicy: read((s, i) => s.validateResourcePolicy(i)),
   BatchGetSecretValue: read((s, i) => s.batchGetSecretValue(i)),
+  ReplicateSecretToRegions: write((s, i) => s.replicateSecretToRegions(i)),
+  RemoveRegionsFromReplication: write((s, i) => s.removeRegionsFromReplication(i)),
+  StopReplicationToReplica: write((s, i) => s.stopReplicationToReplica(i)),
   GetRandomPassword: async (_deps, input) => getRandomPassword(input),
-  RotateSecret: async (deps, input) => {
-    const outcome = deps.store.rotateSecret(input);
+  RotateSecret: async (deps, input, region) => {
+    const outcome = deps.store.inRegion(region, 'write').rotateSecret(input);
     if (outcome.kind === 'refused') {
       if (outcome.resume) {
         // "That rotation will be reattempted": the refusal itself re-runs the pending one.
@@ -134,11 +143,7 @@ export const SUPPORTED_OPERATIONS: readonly string[] = Object.keys(OPERATIONS);
  * stays for names the service does not have. Each is listed in docs/local-twin.md; a test
  * fails when an operation of the SDK's client is in neither list, or in both.
  */
-export const UNSUPPORTED_OPERATIONS: readonly string[] = [
-  'ReplicateSecretToRegions',
-  'RemoveRegionsFromReplication',
-  'StopReplicationToReplica',
-];
+export const UNSUPPORTED_OPERATIONS: readonly string[] = [];
 
 function send(res: ServerResponse, status: number, body: unknown, requestId: string): void {
   const data = JSON.stringify(body);
@@ -192,6 +197,8 @@ export function createRequestHandler(deps: ServerDependencies) {
       : target;
     let status = 200;
     let secretId: string | undefined;
+    // Unsigned requests use the twin's default Region.
+    const region = requestRegion(req.headers) ?? deps.store.region;
     try {
       const raw = await readBody(req);
       const run = OPERATIONS[operation];
@@ -222,7 +229,7 @@ export function createRequestHandler(deps: ServerDependencies) {
           : typeof input.Name === 'string'
             ? input.Name
             : undefined;
-      const output = await run(deps, input);
+      const output = await run(deps, input, region);
       send(res, 200, output, requestId);
     } catch (error) {
       const serviceError =
@@ -243,6 +250,7 @@ export function createRequestHandler(deps: ServerDependencies) {
         level: 'info',
         msg: 'request',
         operation,
+        region,
         secretId,
         status,
         errorType: serviceError.type,
@@ -254,6 +262,7 @@ export function createRequestHandler(deps: ServerDependencies) {
       level: 'info',
       msg: 'request',
       operation,
+      region,
       secretId,
       status,
       ms: Date.now() - started,

@@ -25,6 +25,8 @@ import {
   type StoreSnapshot,
 } from './model.js';
 import * as policies from './policies.js';
+import { regionOf } from './regions.js';
+import * as replication from './replication.js';
 import { RotationLifecycle } from './rotationLifecycle.js';
 import { interruptByRestart } from './rotationState.js';
 import type { RotationRules } from './schedule.js';
@@ -49,19 +51,49 @@ export class SecretsStore {
   readonly #region: string;
   readonly #accountId: string;
   readonly #rotation: RotationLifecycle;
+  readonly #options: StoreOptions;
+  readonly #views = new Map<string, SecretsStore>();
 
-  constructor(options: StoreOptions, snapshot?: StoreSnapshot) {
-    this.#table = new SecretTable(options.clock);
+  /** `table` is internal: a Region's view of another store's table ({@link inRegion}). */
+  constructor(options: StoreOptions, snapshot?: StoreSnapshot, table?: SecretTable) {
+    this.#table = table ?? new SecretTable(options.clock);
+    this.#options = options;
     this.#region = options.region;
     this.#accountId = options.accountId;
     this.#rotation = new RotationLifecycle(this.#table, {
       functionExists: options.functionExists ?? (() => true),
       isRotationRunning: options.isRotationRunning ?? (() => false),
     });
-    for (const secret of snapshot?.secrets ?? []) {
+    for (const secret of table ? [] : (snapshot?.secrets ?? [])) {
       interruptByRestart(secret, this.#table.now());
       this.#table.add(secret);
     }
+  }
+
+  /** The default Region: of secrets this store creates, and of unsigned requests. */
+  get region(): string {
+    return this.#region;
+  }
+
+  /**
+   * The store as a request signed for `region` sees it: ids resolve within that Region and
+   * new secrets get its ARNs. With `write` access, a replica refuses changes with the
+   * service's error (a replica is read-only).
+   */
+  inRegion(region: string, access: 'read' | 'write'): SecretsStore {
+    const key = `${region}\n${access}`;
+    let view = this.#views.get(key);
+    if (!view) {
+      const scope = { region, refuseReplicas: access === 'write' };
+      view = new SecretsStore({ ...this.#options, region }, undefined, this.#table.inRegion(scope));
+      this.#views.set(key, view);
+    }
+    return view;
+  }
+
+  /** Copies every primary's state to its replicas (replication.ts); run before persisting. */
+  propagateReplicas(): void {
+    replication.propagate(this.#table);
   }
 
   /** A deep copy of the state, for persistence. */
@@ -69,9 +101,13 @@ export class SecretsStore {
     return { secrets: structuredClone(this.#table.all()) };
   }
 
-  /** The secret record (live object) for an id, including secrets scheduled for deletion. */
+  /**
+   * The secret record (live object) for an id, including secrets scheduled for deletion. A
+   * name held in several Regions means this store's Region first.
+   */
   find(secretId: string): SecretRecord | undefined {
-    return this.#table.find(secretId);
+    const own = this.#table.inRegion({ region: this.#region, refuseReplicas: false });
+    return own.find(secretId) ?? this.#table.find(secretId);
   }
 
   /** All secrets (live objects). */
@@ -93,10 +129,10 @@ export class SecretsStore {
     const token = readToken(input) ?? randomUUID();
     const initialTags = optionalTags(input) ?? [];
     if (initialTags.length > MAX_TAGS) throw limitExceeded('A secret can have at most 50 tags.');
-    if (input.AddReplicaRegions !== undefined) {
-      throw invalidParameter('The local Secrets Manager does not support replication.');
-    }
-    const existing = this.#table.all().find((s) => s.name === name);
+    const replicas = replication.readReplication(input, this.#region);
+    const existing = this.#table
+      .all()
+      .find((s) => s.name === name && regionOf(s.arn) === this.#region);
     if (existing) {
       if (existing.deletedDate !== undefined) {
         throw invalidRequest(
@@ -118,7 +154,15 @@ export class SecretsStore {
     };
     this.#table.add(secret);
     if (value) values.writeValue(this.#table, secret, value, token, undefined);
-    return prune({ ARN: secret.arn, Name: secret.name, VersionId: value ? token : undefined });
+    replication.addReplicas(this.#table, secret, replicas);
+    return prune({
+      ARN: secret.arn,
+      Name: secret.name,
+      VersionId: value ? token : undefined,
+      ReplicationStatus: secret.replicas
+        ? replication.replicationStatus(this.#table, secret)
+        : undefined,
+    });
   }
 
   /** UpdateSecret: metadata, and a new AWSCURRENT version when a value is given. */
@@ -148,15 +192,15 @@ export class SecretsStore {
   /** UpdateSecretVersionStage (values.ts). */
   readonly updateSecretVersionStage = this.#api(values.updateSecretVersionStage);
   /** DescribeSecret (listing.ts). */
-  readonly describeSecret = this.#api(listing.describeSecret);
+  readonly describeSecret = this.#api(replication.withReplicationFields(listing.describeSecret));
   /** ListSecrets (listing.ts). */
-  readonly listSecrets = this.#api(listing.listSecrets);
+  readonly listSecrets = this.#api(replication.withPrimaryRegion(listing.listSecrets));
   /** ListSecretVersionIds (listing.ts). */
   readonly listSecretVersionIds = this.#api(listing.listSecretVersionIds);
   /** The local extension field reporting a secret's latest rotation (listing.ts). */
   readonly rotationStatus = listing.rotationStatus;
   /** DeleteSecret (deletion.ts). */
-  readonly deleteSecret = this.#api(deletion.deleteSecret);
+  readonly deleteSecret = this.#api(replication.refusingReplicatedPrimary(deletion.deleteSecret));
   /** RestoreSecret (deletion.ts). */
   readonly restoreSecret = this.#api(deletion.restoreSecret);
   /** TagResource (tags.ts). */
@@ -173,6 +217,12 @@ export class SecretsStore {
   readonly validateResourcePolicy = this.#api(policies.validateResourcePolicy);
   /** BatchGetSecretValue (batchGet.ts). */
   readonly batchGetSecretValue = this.#api(batchGetSecretValue);
+  /** ReplicateSecretToRegions (replication.ts). */
+  readonly replicateSecretToRegions = this.#api(replication.replicateSecretToRegions);
+  /** RemoveRegionsFromReplication (replication.ts). */
+  readonly removeRegionsFromReplication = this.#api(replication.removeRegionsFromReplication);
+  /** StopReplicationToReplica (replication.ts). */
+  readonly stopReplicationToReplica = this.#api(replication.stopReplicationToReplica);
 
   /** Permanently deletes secrets whose recovery window has ended; returns how many. */
   purgeExpired(): number {

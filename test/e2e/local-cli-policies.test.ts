@@ -90,15 +90,5 @@ describe('local Secrets Manager: resource policies driven by the real AWS CLI v2
     expect(forced.Name).toBe(missing);
     const notForced = await cliError('delete-secret', '--secret-id', missing);
     expect(notForced).toContain('ResourceNotFoundException');
-
-    const unsupported = await cliError(
-      'replicate-secret-to-regions',
-      '--secret-id',
-      name,
-      '--add-replica-regions',
-      'Region=eu-west-1',
-    );
-    expect(unsupported).toContain('UnsupportedOperationException');
-    expect(unsupported).toContain('does not implement ReplicateSecretToRegions');
   }, 180_000);
 });

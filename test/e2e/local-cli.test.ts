@@ -127,4 +127,48 @@ describe('local Secrets Manager: driven by the real AWS CLI v2', () => {
       'finishSecret',
     ]);
   }, 180_000);
+
+  it('reads a replica with --region: create-secret --add-replica-regions, get-secret-value and describe-secret in the replica Region, a refused write there', async (context) => {
+    const path = requireAwsCli(aws, context);
+    if (!path) return;
+    // Prepare
+    const twin = await start({ region: 'us-east-1' });
+    const { cli, cliError } = secretsManagerCli(path, twin.url);
+    const name = uniqueName('cli-replica');
+    const value = randomCredential();
+    // Act
+    const created = await cli(
+      'create-secret',
+      '--name',
+      name,
+      '--secret-string',
+      value,
+      '--add-replica-regions',
+      'Region=eu-central-1',
+    );
+    const read = await cli('get-secret-value', '--secret-id', name, '--region', 'eu-central-1');
+    const described = await cli('describe-secret', '--secret-id', name, '--region', 'eu-central-1');
+    const refused = await cliError(
+      'put-secret-value',
+      '--secret-id',
+      name,
+      '--secret-string',
+      randomCredential(),
+      '--region',
+      'eu-central-1',
+    );
+    const primary = await cli('describe-secret', '--secret-id', name);
+    // Assess
+    expect(created.ReplicationStatus).toEqual([
+      expect.objectContaining({ Region: 'eu-central-1', Status: 'InSync' }),
+    ]);
+    expect(read.SecretString).toBe(value);
+    expect(read.ARN).toBe((created.ARN as string).replace(':us-east-1:', ':eu-central-1:'));
+    expect(described.PrimaryRegion).toBe('us-east-1');
+    expect(refused).toContain('InvalidParameterException');
+    expect(refused).toContain('Operation not permitted on a replica secret');
+    expect(primary.ReplicationStatus).toEqual([
+      expect.objectContaining({ Region: 'eu-central-1', Status: 'InSync' }),
+    ]);
+  }, 120_000);
 });

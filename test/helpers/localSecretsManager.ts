@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -49,6 +52,19 @@ export function useLocalSecretsManager(): (
     const twin = await startLocalSecretsManager({ port: 0, ...options });
     started.push(twin);
     return twin;
+  };
+}
+
+/** Makes a fresh temporary directory per call; each is removed after the calling test. */
+export function useTempDirs(prefix = 'rotator-'): () => string {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
   };
 }
 

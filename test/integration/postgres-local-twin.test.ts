@@ -1,29 +1,30 @@
-import { randomBytes } from 'node:crypto';
 import {
-  CreateSecretCommand,
+  DescribeSecretCommand,
   GetSecretValueCommand,
   RotateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rotationHandler } from '../../shared/engine/rotationHandler.js';
-import { postgresKind } from '../../shared/strategies/postgres/kind.js';
-import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
 import { captureLogs } from '../helpers/captureLogs.js';
-import { randomPassword, randomSuffix } from '../helpers/credentials.js';
 import { useLocalSecretsManager } from '../helpers/localSecretsManager.js';
+import {
+  createPostgresSecret,
+  POSTGRES_FUNCTION,
+  postgresRegistry,
+} from '../helpers/postgresTwin.js';
 import { POSTGRES, type PostgresServer, startPostgres } from '../helpers/servers/postgres.js';
 import { serverSupport } from '../helpers/servers/support.js';
 
-const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
 const support = serverSupport(POSTGRES);
+const PRIMARY = 'us-east-1';
+const REPLICA = 'eu-west-1';
 
 /**
  * The production wiring end to end: the function built from its environment exactly as
  * functions/postgres/handler.ts builds it (no injected admin source), so the admin secret is
  * read by Powertools' SecretsProvider over HTTP from the endpoint in
  * AWS_ENDPOINT_URL_SECRETS_MANAGER, here the local Secrets Manager twin, which also drives
- * the four steps through RotateSecret.
+ * the four steps through RotateSecret. A multi-Region secret rotates in its primary Region
+ * only (User Guide, "Replicate secrets across Regions"); the replica Region reads the result.
  */
 describe.skipIf(!support.available)(
   `PostgreSQL rotation through the local Secrets Manager twin ${support.reason}`,
@@ -42,49 +43,10 @@ describe.skipIf(!support.available)(
     it.each(['single-user', 'alternating-users'])(
       'RotateSecret twice in %s mode ends with working logins',
       async (mode) => {
-        const twin = await startTwin({
-          registry: (endpoint) => {
-            const env = { ROTATION_MODE: mode, AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url };
-            const handler = rotationHandler(postgresKind, {
-              client: endpoint.client,
-              env,
-            });
-            return new Map([['rotator-postgres', (event, context) => handler(event, context)]]);
-          },
-        });
+        const twin = await startTwin({ registry: postgresRegistry(mode) });
         const client = twin.newClient();
-        const suffix = randomBytes(4).toString('hex');
-        const admin = await client.send(
-          new CreateSecretCommand({
-            Name: `rds-admin/${suffix}`,
-            SecretString: JSON.stringify({
-              username: server.admin.username,
-              password: server.admin.password,
-            }),
-          }),
-        );
-        const username = `app_${randomSuffix()}`;
-        const password = randomPassword();
-        await server.query(
-          `CREATE ROLE ${ident(username)} LOGIN PASSWORD ${literal(scramSha256Verifier(password))}`,
-        );
-        const name = `db/${suffix}`;
-        await client.send(
-          new CreateSecretCommand({
-            Name: name,
-            SecretString: JSON.stringify({
-              engine: 'postgres',
-              host: server.host,
-              port: server.port,
-              username,
-              password,
-              dbname: 'postgres',
-              ssl: false,
-              masterarn: admin.ARN,
-            }),
-          }),
-        );
-        const functionArn = `arn:aws:lambda:${twin.region}:${twin.accountId}:function:rotator-postgres`;
+        const { name, username, password } = await createPostgresSecret(client, server);
+        const functionArn = `arn:aws:lambda:${twin.region}:${twin.accountId}:function:${POSTGRES_FUNCTION}`;
         const stageValue = async (stage: string) =>
           JSON.parse(
             (await client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: stage })))
@@ -122,5 +84,52 @@ describe.skipIf(!support.available)(
         ]);
       },
     );
+
+    it('RotateSecret in the primary Region; the replica Region reads the new AWSCURRENT, which logs in', async () => {
+      // Prepare
+      const invokedFor: string[] = [];
+      const twin = await startTwin({
+        region: PRIMARY,
+        registry: postgresRegistry('single-user', (event) => invokedFor.push(event.SecretId)),
+      });
+      const primary = twin.newClient(PRIMARY);
+      const replica = twin.newClient(REPLICA);
+      const { name, arn, username, password } = await createPostgresSecret(primary, server, {
+        prefix: 'db/replicated',
+        replicaRegions: [{ Region: REPLICA }],
+      });
+
+      // Act
+      const rotated = await primary.send(
+        new RotateSecretCommand({
+          SecretId: name,
+          RotationLambdaARN: `arn:aws:lambda:${PRIMARY}:${twin.accountId}:function:${POSTGRES_FUNCTION}`,
+          RotationRules: { AutomaticallyAfterDays: 30 },
+        }),
+      );
+      expect((await twin.rotations.waitFor(name))?.state).toBe('Succeeded');
+
+      // Assess
+      const read = await replica.send(new GetSecretValueCommand({ SecretId: name }));
+      const current = JSON.parse(read.SecretString as string) as {
+        username: string;
+        password: string;
+      };
+      expect(read.ARN).toBe(arn.replace(`:${PRIMARY}:`, `:${REPLICA}:`));
+      expect(read.VersionId).toBe(rotated.VersionId);
+      expect(read.VersionStages).toEqual(['AWSCURRENT']);
+      expect(current.password).not.toBe(password);
+      expect(await server.canLogin(current.username, current.password)).toBe(true);
+      expect(await server.canLogin(username, password)).toBe(false);
+      expect(new Set(invokedFor)).toEqual(new Set([arn]));
+      const [inPrimary, inReplica] = await Promise.all(
+        [primary, replica].map((c) => c.send(new DescribeSecretCommand({ SecretId: name }))),
+      );
+      expect(inReplica?.VersionIdsToStages).toEqual(inPrimary?.VersionIdsToStages);
+      expect(inReplica?.LastRotatedDate).toEqual(inPrimary?.LastRotatedDate);
+      logs.assertNoneContain([password, current.password, server.admin.password]);
+      primary.destroy();
+      replica.destroy();
+    });
   },
 );
