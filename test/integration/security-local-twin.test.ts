@@ -198,4 +198,81 @@ describe('local twin: a failing function never puts a secret value into the rota
       expect(state.includes(spelling)).toBe(false);
     }
   });
+  it('keeps hosts, engines and modes in the message, and still redacts the password', async () => {
+    // Prepare: the diagnostics a TLS or connect failure gives name the engine and the host
+    const password = randomValue();
+    const fields = {
+      engine: 'postgres',
+      host: `db-${randomBytes(3).toString('hex')}.internal.example`,
+      port: 55533,
+      dbname: 'appdb',
+      sslMode: 'verify-full',
+      username: `user_${randomBytes(3).toString('hex')}`,
+      password,
+    };
+    const twin = await start({
+      registry: ({ client }) => {
+        const script = scriptedRotationFunction(client);
+        return new Map([
+          [
+            'tls',
+            async (event: RotationEvent, context) => {
+              if (event.Step !== 'setSecret') return script.fn(event, context);
+              throw new Error(
+                `engine must be one of [postgres], aurora-postgresql; TLS (${fields.sslMode}) to ${fields.host}:${fields.port}/${fields.dbname} failed as ${fields.username} with ${password}`,
+              );
+            },
+          ],
+        ]);
+      },
+    });
+    const { ARN } = await twin.client.send(
+      new CreateSecretCommand({ Name: uniqueName(), SecretString: JSON.stringify(fields) }),
+    );
+
+    // Act
+    await twin.client.send(new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'tls' }));
+    await twin.rotations.settled();
+
+    // Assess
+    const message = twin.rotations.status(ARN as string)?.message ?? '';
+    expect(message).toContain('engine must be one of [postgres], aurora-postgresql;');
+    expect(message).toContain(
+      `TLS (verify-full) to ${fields.host}:55533/appdb failed as ${fields.username} with [REDACTED]`,
+    );
+    expect(holdsFragment(message, password)).toBe(false);
+  });
+
+  it('scrubs a non-JSON SecretString whole', async () => {
+    // Prepare
+    const value = `host=db.example user=app password=${randomValue()}`;
+    const twin = await start({
+      registry: ({ client }) => {
+        const script = scriptedRotationFunction(client);
+        return new Map([
+          [
+            'careless',
+            async (event: RotationEvent, context) => {
+              if (event.Step !== 'setSecret') return script.fn(event, context);
+              throw new Error(`cannot use ${value}`);
+            },
+          ],
+        ]);
+      },
+    });
+    const { ARN } = await twin.client.send(
+      new CreateSecretCommand({ Name: uniqueName(), SecretString: value }),
+    );
+
+    // Act
+    await twin.client.send(
+      new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'careless' }),
+    );
+    await twin.rotations.settled();
+
+    // Assess
+    const message = twin.rotations.status(ARN as string)?.message ?? '';
+    expect(message).toContain('cannot use [REDACTED]');
+    expect(message.includes(value)).toBe(false);
+  });
 });

@@ -128,16 +128,18 @@ describe('SecretRegistry', () => {
     expect(registry.scrub(`${password} ${apiKey} appuser`)).toBe(`${REDACTED} ${REDACTED} appuser`);
   });
 
-  it('forgets values when the last invocation scope closes', () => {
+  it('forgets the values of an invocation scope when it ends, not before', async () => {
     const registry = new SecretRegistry();
     const secret = randomBytes(8).toString('hex');
-    registry.enterScope();
-    registry.enterScope();
-    registry.register(secret);
-    registry.exitScope();
-    expect(registry.contains(secret)).toBe(true);
-    registry.exitScope();
+    await registry.runInScope(async () => {
+      await registry.runInScope(async () => registry.register(secret));
+      expect(registry.contains(secret)).toBe(false);
+      registry.register(secret);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(registry.contains(secret)).toBe(true);
+    });
     expect(registry.contains(secret)).toBe(false);
+    expect(registry.size).toBe(0);
   });
 
   it('scrubError rewrites message, stack, driver fields and the cause chain, and masks sensitive keys', () => {
