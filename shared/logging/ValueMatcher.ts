@@ -118,21 +118,39 @@ export class ValueMatcher {
    * of it) merge into one range, so no part of either survives; adjacent ones stay apart.
    */
   ranges(text: string): TextRange[] {
+    // Locals rather than field reads in the loop: this is the hot path of every log line.
+    const units = this.#unit;
+    const firstChild = this.#firstChild;
+    const nextSibling = this.#nextSibling;
+    const fail = this.#fail;
+    const longest = this.#longest;
+    const rootTable = this.#rootTable;
     const starts: number[] = [];
     const ends: number[] = [];
     let state = 0;
     for (let i = 0; i < text.length; i++) {
       const unit = text.charCodeAt(i);
       for (;;) {
-        const next = this.#child(state, unit);
+        let next = 0;
+        if (state === 0 && unit < ROOT_TABLE_SIZE) {
+          next = rootTable[unit] as number;
+        } else {
+          for (let child = firstChild[state] as number; child !== 0; ) {
+            if (units[child] === unit) {
+              next = child;
+              break;
+            }
+            child = nextSibling[child] as number;
+          }
+        }
         if (next !== 0) {
           state = next;
           break;
         }
         if (state === 0) break;
-        state = this.#fail[state] as number;
+        state = fail[state] as number;
       }
-      const length = this.#longest[state] as number;
+      const length = longest[state] as number;
       if (length === 0) continue;
       // Ends only grow, so every earlier range overlapping this one is on top of the stack.
       let start = i + 1 - length;
