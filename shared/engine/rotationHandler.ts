@@ -77,7 +77,7 @@ export function rotationHandler(
     client,
     ...(options.cache !== undefined ? { cache: options.cache } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
-    onSecretValue: (value) => registry.registerSecretString(value),
+    onSecretValue: (value) => registry.registerValue(value),
     onRetry: (operation, error, attempt) =>
       logger.warn('Retrying Secrets Manager call', {
         operation,

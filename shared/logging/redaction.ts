@@ -203,6 +203,16 @@ export class SecretRegistry {
   }
 
   /**
+   * Registers a secret version's value: a `SecretString` as {@link registerSecretString}
+   * does, a `SecretBinary` (given as base64) as {@link registerSecretBinary} does.
+   */
+  registerValue(value: { readonly text: string; readonly binary: boolean } | undefined): void {
+    if (value === undefined) return;
+    if (value.binary) this.registerSecretBinary(value.text);
+    else this.registerSecretString(value.text);
+  }
+
+  /**
    * Runs `fn` in a new invocation scope: values registered while it runs (in any callback or
    * promise it starts) belong to the scope, are scrubbed from every line logged meanwhile by
    * anyone, and are forgotten once `fn` has settled.
