@@ -198,6 +198,29 @@ describe('local twin: a failing function never puts a secret value into the rota
       expect(state.includes(spelling)).toBe(false);
     }
   });
+
+  /** The message a rotation records when its function fails setSecret with `message`. */
+  async function failedRotationMessage(secretString: string, message: string): Promise<string> {
+    const twin = await start({
+      registry: ({ client }) => {
+        const script = scriptedRotationFunction(client);
+        const failing = async (event: RotationEvent, context: Parameters<typeof script.fn>[1]) => {
+          if (event.Step !== 'setSecret') return script.fn(event, context);
+          throw new Error(message);
+        };
+        return new Map([['failing', failing]]);
+      },
+    });
+    const { ARN } = await twin.client.send(
+      new CreateSecretCommand({ Name: uniqueName(), SecretString: secretString }),
+    );
+    await twin.client.send(
+      new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'failing' }),
+    );
+    await twin.rotations.settled();
+    return twin.rotations.status(ARN as string)?.message ?? '';
+  }
+
   it('keeps hosts, engines and modes in the message, and still redacts the password', async () => {
     // Prepare: the diagnostics a TLS or connect failure gives name the engine and the host
     const password = randomValue();
@@ -210,32 +233,14 @@ describe('local twin: a failing function never puts a secret value into the rota
       username: `user_${randomBytes(3).toString('hex')}`,
       password,
     };
-    const twin = await start({
-      registry: ({ client }) => {
-        const script = scriptedRotationFunction(client);
-        return new Map([
-          [
-            'tls',
-            async (event: RotationEvent, context) => {
-              if (event.Step !== 'setSecret') return script.fn(event, context);
-              throw new Error(
-                `engine must be one of [postgres], aurora-postgresql; TLS (${fields.sslMode}) to ${fields.host}:${fields.port}/${fields.dbname} failed as ${fields.username} with ${password}`,
-              );
-            },
-          ],
-        ]);
-      },
-    });
-    const { ARN } = await twin.client.send(
-      new CreateSecretCommand({ Name: uniqueName(), SecretString: JSON.stringify(fields) }),
-    );
 
     // Act
-    await twin.client.send(new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'tls' }));
-    await twin.rotations.settled();
+    const message = await failedRotationMessage(
+      JSON.stringify(fields),
+      `engine must be one of [postgres], aurora-postgresql; TLS (${fields.sslMode}) to ${fields.host}:${fields.port}/${fields.dbname} failed as ${fields.username} with ${password}`,
+    );
 
     // Assess
-    const message = twin.rotations.status(ARN as string)?.message ?? '';
     expect(message).toContain('engine must be one of [postgres], aurora-postgresql;');
     expect(message).toContain(
       `TLS (verify-full) to ${fields.host}:55533/appdb failed as ${fields.username} with [REDACTED]`,
@@ -246,32 +251,11 @@ describe('local twin: a failing function never puts a secret value into the rota
   it('scrubs a non-JSON SecretString whole', async () => {
     // Prepare
     const value = `host=db.example user=app password=${randomValue()}`;
-    const twin = await start({
-      registry: ({ client }) => {
-        const script = scriptedRotationFunction(client);
-        return new Map([
-          [
-            'careless',
-            async (event: RotationEvent, context) => {
-              if (event.Step !== 'setSecret') return script.fn(event, context);
-              throw new Error(`cannot use ${value}`);
-            },
-          ],
-        ]);
-      },
-    });
-    const { ARN } = await twin.client.send(
-      new CreateSecretCommand({ Name: uniqueName(), SecretString: value }),
-    );
 
     // Act
-    await twin.client.send(
-      new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'careless' }),
-    );
-    await twin.rotations.settled();
+    const message = await failedRotationMessage(value, `cannot use ${value}`);
 
     // Assess
-    const message = twin.rotations.status(ARN as string)?.message ?? '';
     expect(message).toContain('cannot use [REDACTED]');
     expect(message.includes(value)).toBe(false);
   });
