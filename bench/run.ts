@@ -3,7 +3,8 @@
  * Measures what the design choices rest on: local CSPRNG vs GetRandomPassword (one HTTP round
  * trip to the local twin on loopback; against AWS add the regional latency), a full rotation
  * through the real engine and twin (time and Secrets Manager calls), log redaction
- * throughput, and memory after many rotations.
+ * throughput (and scrub time with a 65,536-character secret, alone with
+ * `npm run bench -- redaction`), and memory after many rotations.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { SecretRegistry } from '../shared/logging/redaction.js';
 import { generateLocalPassword, passwordPolicyFromEnv } from '../shared/secrets/passwords.js';
 import { ExampleStrategy } from '../shared/strategies/example/ExampleStrategy.js';
 import { countSecretsManagerCalls } from '../test/helpers/callCounter.js';
+import { measureRedaction } from './redaction.js';
 
 interface Figure {
   name: string;
@@ -46,6 +48,13 @@ async function main() {
   // Silence the rotation functions' own logs: the bench prints figures only.
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const only = process.argv[2];
+  if (only !== 'redaction') await measureRotations();
+  await measureRedactionFigures();
+  writeReports();
+}
+
+async function measureRotations() {
   const policy = passwordPolicyFromEnv({});
 
   // 1. Passwords: local CSPRNG.
@@ -139,7 +148,9 @@ async function main() {
   } finally {
     await twin.close();
   }
+}
 
+async function measureRedactionFigures() {
   // 4. Redaction throughput: a 2 KiB log line against 50 registered secrets.
   const registry = new SecretRegistry();
   for (let i = 0; i < 50; i++) registry.register(randomBytes(16).toString('base64url'));
@@ -154,7 +165,11 @@ async function main() {
     'µs/line',
     '2 KiB line, 50 secrets × 8 spellings',
   );
+  // 5. Redaction with a 65,536-character secret over a 10 KB and a 1 MB text.
+  for (const f of measureRedaction()) record(f.name, f.value, f.unit, f.note);
+}
 
+function writeReports() {
   const root = resolve(import.meta.dirname, '..');
   mkdirSync(join(root, 'reports'), { recursive: true });
   const report = { date: new Date().toISOString(), node: process.version, figures };

@@ -1,23 +1,13 @@
-import { SecretRegistry } from '../../shared/logging/redaction.js';
+import { REDACTED, SecretValues, sensitiveLeaves } from '../../shared/logging/redaction.js';
 import type { SecretRecord } from './model.js';
-
-/** What replaces a secret value in text the twin shows or stores. */
-export const REDACTED = '[REDACTED]';
-
-/** Shorter strings are too likely to be ordinary words to redact. */
-const MIN_LENGTH = 4;
-
-function leaves(value: unknown, out: string[]): void {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const item of value) leaves(item, out);
-  else if (value !== null && typeof value === 'object') {
-    for (const item of Object.values(value)) leaves(item, out);
-  }
-}
 
 /**
  * Every value of a secret that must not appear in text: each version's whole value and, for
- * JSON values, every string inside it (a function may quote just the `password`).
+ * JSON values, the strings under secret-meaning keys (`password`, `apiKey`, `token`, … at any
+ * depth: the same fields the rotation functions scrub), since a function may quote just the
+ * `password`. Hosts, engines, ports, user names and modes are not secret and stay readable:
+ * they are the diagnostics a failed rotation's message is for. A binary value counts in
+ * base64 and in hex.
  */
 export function secretValuesOf(secret: SecretRecord): string[] {
   const values: string[] = [];
@@ -28,12 +18,7 @@ export function secretValuesOf(secret: SecretRecord): string[] {
       values.push(value.base64, Buffer.from(value.base64, 'base64').toString('hex'));
       continue;
     }
-    values.push(value.text);
-    try {
-      leaves(JSON.parse(value.text) as unknown, values);
-    } catch {
-      // not JSON: the whole text is the value
-    }
+    values.push(value.text, ...sensitiveLeaves(value.text));
   }
   return values;
 }
@@ -52,12 +37,13 @@ export function redactJsonParseQuotes(text: string): string {
 }
 
 /**
- * Replaces every occurrence of the given values, longest first, with {@link REDACTED}: as
- * they are, and JSON-escaped, URL-encoded, SQL-escaped or base64-encoded (a function may quote
- * a connection URL or a JSON document), with the functions' own scrubber.
+ * Replaces every occurrence of the given values with {@link REDACTED}: as they are, and
+ * JSON-escaped, URL-encoded, SQL-escaped or base64-encoded (a function may quote a connection
+ * URL or a JSON document), with the functions' own scrubber (one linear scan of the text,
+ * whatever the number and length of the values).
  */
 export function redactValues(text: string, values: readonly string[]): string {
-  const registry = new SecretRegistry();
-  for (const value of values) if (value.length >= MIN_LENGTH) registry.register(value);
-  return registry.scrub(text);
+  const set = new SecretValues();
+  for (const value of values) set.add(value);
+  return set.scrub(text);
 }

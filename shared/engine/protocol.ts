@@ -8,6 +8,7 @@ import {
   AWSPREVIOUS,
   type SecretDescription,
   type SecretsGateway,
+  type VersionValue,
 } from '../secrets/SecretsGateway.js';
 import type {
   GenerateRequest,
@@ -39,8 +40,39 @@ export type StepOutcome =
   | 'promoted'
   | 'promotion-hook-rerun';
 
-/** Largest `SecretString` Secrets Manager stores. */
-const MAX_SECRET_STRING = 65_536;
+/** Largest `SecretString` (characters) and `SecretBinary` (bytes) Secrets Manager stores. */
+const MAX_SECRET_VALUE = 65_536;
+
+/**
+ * The strategy's new value, in the encoding of the secret's current one (a binary secret
+ * stays binary: strategies see and return its bytes as base64). Names the limit, never the
+ * value.
+ */
+function pendingValue(strategy: string, text: unknown, binary: boolean): VersionValue {
+  if (binary) {
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'base64') : undefined;
+    if (
+      typeof text !== 'string' ||
+      bytes === undefined ||
+      bytes.toString('base64') !== text ||
+      bytes.length === 0 ||
+      bytes.length > MAX_SECRET_VALUE
+    ) {
+      throw new SecretFormatError(
+        'SecretBinary',
+        `from strategy ${strategy} must be base64 of 1 to ${MAX_SECRET_VALUE} bytes`,
+      );
+    }
+    return { text, binary };
+  }
+  if (typeof text !== 'string' || text.length === 0 || text.length > MAX_SECRET_VALUE) {
+    throw new SecretFormatError(
+      'SecretString',
+      `from strategy ${strategy} must be 1 to ${MAX_SECRET_VALUE} characters`,
+    );
+  }
+  return { text, binary };
+}
 
 function versionWithStage(description: SecretDescription, stage: string): string | undefined {
   for (const [id, stages] of description.versions) if (stages.includes(stage)) return id;
@@ -98,23 +130,14 @@ async function createPendingVersion(
   requests: RequestFactory,
 ): Promise<StepOutcome> {
   const { event, gateway, signal, logger } = ctx;
-  const existing = await gateway.getValueByVersionId(
-    description.arn,
-    event.ClientRequestToken,
-    signal,
-  );
+  const existing = await gateway.getVersion(description.arn, event.ClientRequestToken, signal);
   if (existing !== undefined) {
     logger.info('Pending version already has a value: keeping it', { outcome: 'pending-existed' });
     return 'pending-existed';
   }
-  const value = await ctx.strategy.generatePending(requests.generate());
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SECRET_STRING) {
-    throw new SecretFormatError(
-      'SecretString',
-      `from strategy ${ctx.strategy.name} must be 1 to ${MAX_SECRET_STRING} characters`,
-    );
-  }
-  ctx.registry.registerSecretString(value);
+  const generated = await ctx.strategy.generatePending(requests.generate());
+  const value = pendingValue(ctx.strategy.name, generated, await requests.currentIsBinary());
+  ctx.registry.registerValue(value);
   const stored = await gateway.putPendingValue(description.arn, event.ClientRequestToken, value, {
     ...(event.RotationToken ? { rotationToken: event.RotationToken } : {}),
     signal,
@@ -122,11 +145,7 @@ async function createPendingVersion(
   if (stored === 'exists') {
     // Same token, different value: an earlier or concurrent attempt stored first. Theirs
     // is the pending value; re-read it so later steps and the registry agree on it.
-    const winner = await gateway.getValueByVersionId(
-      description.arn,
-      event.ClientRequestToken,
-      signal,
-    );
+    const winner = await gateway.getVersion(description.arn, event.ClientRequestToken, signal);
     if (winner === undefined) {
       throw new RotationStateError(
         `Secret version ${event.ClientRequestToken} exists but has no value after a concurrent createSecret`,
@@ -225,12 +244,12 @@ const STEPS: Record<RotationStep, StepRunner> = {
 class RequestFactory {
   readonly #ctx: StepContext;
   readonly #description: SecretDescription;
-  readonly #loads: Map<string, Promise<string | undefined>>;
+  readonly #loads: Map<string, Promise<VersionValue | undefined>>;
 
   constructor(
     ctx: StepContext,
     description: SecretDescription,
-    loads = new Map<string, Promise<string | undefined>>(),
+    loads = new Map<string, Promise<VersionValue | undefined>>(),
   ) {
     this.#ctx = ctx;
     this.#description = description;
@@ -242,14 +261,14 @@ class RequestFactory {
     return new RequestFactory(this.#ctx, description, this.#loads);
   }
 
-  #load(versionId: string | undefined): Promise<string | undefined> {
+  #load(versionId: string | undefined): Promise<VersionValue | undefined> {
     if (versionId === undefined) return Promise.resolve(undefined);
     let load = this.#loads.get(versionId);
     if (!load) {
       load = this.#ctx.gateway
-        .getValueByVersionId(this.#description.arn, versionId, this.#ctx.signal)
+        .getVersion(this.#description.arn, versionId, this.#ctx.signal)
         .then((value) => {
-          this.#ctx.registry.registerSecretString(value);
+          this.#ctx.registry.registerValue(value);
           return value;
         });
       this.#loads.set(versionId, load);
@@ -262,11 +281,19 @@ class RequestFactory {
     if (value === undefined) {
       throw new RotationStateError(`Secret ${this.#description.arn} has no AWSCURRENT value`);
     }
-    return value;
+    return value.text;
   };
 
-  #previous = (): Promise<string | undefined> =>
-    this.#load(versionWithStage(this.#description, AWSPREVIOUS));
+  #previous = async (): Promise<string | undefined> =>
+    (await this.#load(versionWithStage(this.#description, AWSPREVIOUS)))?.text;
+
+  /**
+   * Whether the current version is a `SecretBinary` (read once, shared with `current()`,
+   * which every strategy's `generatePending` reads anyway); `false` when it has no value.
+   */
+  async currentIsBinary(): Promise<boolean> {
+    return (await this.#load(versionWithStage(this.#description, AWSCURRENT)))?.binary ?? false;
+  }
 
   #base() {
     const { event, logger, signal, registry } = this.#ctx;
@@ -304,7 +331,7 @@ class RequestFactory {
       ...this.#base(),
       pending: async () => {
         const value = await this.#load(token);
-        if (value !== undefined) return value;
+        if (value !== undefined) return value.text;
         if (options.fallBackToCurrent) {
           this.#ctx.logger.warn(
             'Pending version has no value (a test rotation?): testing the AWSCURRENT value instead',

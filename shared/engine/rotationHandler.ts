@@ -77,7 +77,7 @@ export function rotationHandler(
     client,
     ...(options.cache !== undefined ? { cache: options.cache } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
-    onSecretValue: (value) => registry.registerSecretString(value),
+    onSecretValue: (value) => registry.registerValue(value),
     onRetry: (operation, error, attempt) =>
       logger.warn('Retrying Secrets Manager call', {
         operation,
@@ -122,35 +122,35 @@ export function rotationHandler(
     // The redaction scope is the step's own lifetime, not middy's: after middy's early
     // timeout the step keeps running (and may still log or fail), so its values must stay
     // registered until it has ended and its error has been scrubbed.
-    registry.enterScope();
-    try {
-      const event = validateRotationEvent(rawEvent);
-      registry.register(event.RotationToken);
-      logger.appendKeys({
-        step: event.Step,
-        secretId: event.SecretId,
-        clientRequestToken: event.ClientRequestToken,
-        strategy: strategy.name,
-      });
-      logger.info('Rotation step started');
-      const outcome = await runRotationStep({
-        event,
-        strategy,
-        gateway,
-        passwords,
-        registry,
-        logger,
-        signal,
-      });
-      logger.info('Rotation step finished', { outcome, durationMs: durationMs() });
-    } catch (error) {
-      scrubError(error, registry);
-      logger.error('Rotation step failed', { durationMs: durationMs(), error: error as Error });
-      throw error;
-    } finally {
-      invocationStart = undefined;
-      registry.exitScope();
-    }
+    await registry.runInScope(async () => {
+      try {
+        const event = validateRotationEvent(rawEvent);
+        registry.register(event.RotationToken);
+        logger.appendKeys({
+          step: event.Step,
+          secretId: event.SecretId,
+          clientRequestToken: event.ClientRequestToken,
+          strategy: strategy.name,
+        });
+        logger.info('Rotation step started');
+        const outcome = await runRotationStep({
+          event,
+          strategy,
+          gateway,
+          passwords,
+          registry,
+          logger,
+          signal,
+        });
+        logger.info('Rotation step finished', { outcome, durationMs: durationMs() });
+      } catch (error) {
+        scrubError(error, registry);
+        logger.error('Rotation step failed', { durationMs: durationMs(), error: error as Error });
+        throw error;
+      } finally {
+        invocationStart = undefined;
+      }
+    });
   };
 
   return middy(handleStep, { timeoutEarlyInMillis: options.timeoutEarlyInMillis ?? 1_000 })

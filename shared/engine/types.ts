@@ -23,8 +23,9 @@ export interface RotationEvent {
 export type RotationLogger = Logger;
 
 /**
- * What every strategy hook receives. Values are Secrets Manager `SecretString`s, read lazily
- * (a hook that does not ask for a value costs no API call) and at most once per invocation.
+ * What every strategy hook receives. Values are Secrets Manager `SecretString`s, or for a
+ * binary secret its `SecretBinary` bytes as base64 text; read lazily (a hook that does not
+ * ask for a value costs no API call) and at most once per invocation.
  */
 export interface RotationRequest {
   /** ARN of the secret being rotated. */
@@ -85,7 +86,9 @@ export interface RotationStrategy {
    * Builds the next value from the current one. Called once per rotation unless a crash hits
    * between generation and storage; must not have effects a retry cannot live with (a
    * strategy that mints a key elsewhere must make the mint idempotent on `token`).
-   * Returns the new `SecretString`.
+   * Returns the new `SecretString`; for a secret whose current value is a `SecretBinary`,
+   * the new bytes as base64 (the engine stores them as `SecretBinary`: a binary secret
+   * stays binary).
    */
   generatePending(request: GenerateRequest): Promise<string>;
   /**

@@ -1,9 +1,12 @@
 /**
  * Value-based redaction: every secret value an invocation reads or generates is registered
  * here, and every log line and error message is scrubbed of it, including its URL-encoded,
- * JSON-escaped and SQL-escaped spellings (drivers put SQL text in errors, URLs carry
- * passwords percent-encoded, logs are JSON).
+ * JSON-escaped, SQL-escaped and base64 spellings (drivers put SQL text in errors, URLs carry
+ * passwords percent-encoded, logs are JSON). Values are found with one linear scan of the
+ * text ({@link ValueMatcher}), whatever their number and length.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mergeRanges, replaceRanges, type TextRange, ValueMatcher } from './ValueMatcher.js';
 
 /** What a redacted value is replaced with. */
 export const REDACTED = '[REDACTED]';
@@ -95,28 +98,89 @@ function spellings(value: string): string[] {
   ];
 }
 
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Rebuild a value set's matchers into one past this many batches of registrations. */
+const MAX_MATCHERS = 8;
 
 /**
- * The set of secret values known to this process. Registration is reference-counted by
- * invocation scope ({@link enterScope}/{@link exitScope}) so values are dropped once no
- * invocation that read them is running (rotations of different secrets may run in one
- * process in the local twin).
+ * A set of secret values (with their escaped spellings) and the matchers that find them.
+ * Values registered since the last scrub are indexed as one more batch, so registering and
+ * logging in turn does not rebuild the whole index every time.
+ */
+export class SecretValues {
+  readonly #spellings = new Set<string>();
+  #matchers: ValueMatcher[] = [];
+  #unindexed: string[] = [];
+
+  /** Adds a secret value and its escaped spellings. Short values are ignored. */
+  add(value: string | undefined | null): void {
+    if (typeof value !== 'string' || value.length < MIN_REDACTABLE_LENGTH) return;
+    for (const spelling of spellings(value)) {
+      if (spelling.length >= MIN_REDACTABLE_LENGTH && !this.#spellings.has(spelling)) {
+        this.#spellings.add(spelling);
+        this.#unindexed.push(spelling);
+      }
+    }
+  }
+
+  /** The matchers for every spelling added so far. */
+  matchers(): readonly ValueMatcher[] {
+    if (this.#unindexed.length > 0) {
+      this.#matchers =
+        this.#matchers.length < MAX_MATCHERS
+          ? [...this.#matchers, ValueMatcher.of(this.#unindexed)]
+          : [ValueMatcher.of(this.#spellings)];
+      this.#unindexed = [];
+    }
+    return this.#matchers;
+  }
+
+  /** Replaces every held value in `text` with {@link REDACTED}. */
+  scrub(text: string): string {
+    return scrubWith(text, [this]);
+  }
+
+  /** Forgets every value. */
+  clear(): void {
+    this.#spellings.clear();
+    this.#matchers = [];
+    this.#unindexed = [];
+  }
+
+  /** Number of spellings held. */
+  get size(): number {
+    return this.#spellings.size;
+  }
+}
+
+/**
+ * Replaces every part of `text` covered by a value of any of `sets` with {@link REDACTED}.
+ * Where occurrences overlap (a value and a longer spelling of it, or two values), the whole
+ * covered stretch becomes one {@link REDACTED}, so no part of either is left.
+ */
+function scrubWith(text: string, sets: Iterable<SecretValues>): string {
+  const ranges: TextRange[][] = [];
+  for (const set of sets) {
+    if (set.size === 0) continue;
+    for (const matcher of set.matchers()) ranges.push(matcher.ranges(text));
+  }
+  return replaceRanges(text, mergeRanges(ranges), REDACTED);
+}
+
+/**
+ * The secret values known to this process, owned by invocation scopes
+ * ({@link SecretRegistry.runInScope}): a value registered inside a scope belongs to it and is
+ * forgotten when the scope ends, and every scrub covers the values of every scope still
+ * running (a concurrent invocation's value must not leak through another's log line either).
+ * Values registered outside any scope (the operator CLI) stay until {@link clear}.
  */
 export class SecretRegistry {
-  #values = new Set<string>();
-  #pattern: RegExp | undefined;
-  #scopes = 0;
+  readonly #scope = new AsyncLocalStorage<SecretValues>();
+  readonly #running = new Set<SecretValues>();
+  readonly #unscoped = new SecretValues();
 
   /** Registers a secret value (and its escaped spellings). Short values are ignored. */
   register(value: string | undefined | null): void {
-    if (typeof value !== 'string' || value.length < MIN_REDACTABLE_LENGTH) return;
-    for (const spelling of spellings(value)) {
-      if (spelling.length >= MIN_REDACTABLE_LENGTH && !this.#values.has(spelling)) {
-        this.#values.add(spelling);
-        this.#pattern = undefined;
-      }
-    }
+    (this.#scope.getStore() ?? this.#unscoped).add(value);
   }
 
   /**
@@ -126,40 +190,52 @@ export class SecretRegistry {
   registerSecretString(secretString: string | undefined): void {
     if (secretString === undefined) return;
     this.register(secretString);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(secretString);
-    } catch {
-      return;
-    }
-    this.#registerSensitiveLeaves(parsed, false);
+    for (const leaf of sensitiveLeaves(secretString)) this.register(leaf);
   }
 
-  #registerSensitiveLeaves(node: unknown, underSensitiveKey: boolean): void {
-    if (typeof node === 'string') {
-      if (underSensitiveKey) this.register(node);
-      return;
-    }
-    if (Array.isArray(node)) {
-      for (const item of node) this.#registerSensitiveLeaves(item, underSensitiveKey);
-      return;
-    }
-    if (node !== null && typeof node === 'object') {
-      for (const [key, child] of Object.entries(node)) {
-        this.#registerSensitiveLeaves(child, underSensitiveKey || isSensitiveKey(key));
-      }
+  /**
+   * Registers a `SecretBinary` given as base64 (how the engine hands it to strategies): the
+   * base64 text with its spellings, and the bytes in hex.
+   */
+  registerSecretBinary(base64: string): void {
+    this.register(base64);
+    this.register(Buffer.from(base64, 'base64').toString('hex'));
+  }
+
+  /**
+   * Registers a secret version's value: a `SecretString` as {@link registerSecretString}
+   * does, a `SecretBinary` (given as base64) as {@link registerSecretBinary} does.
+   */
+  registerValue(value: { readonly text: string; readonly binary: boolean } | undefined): void {
+    if (value === undefined) return;
+    if (value.binary) this.registerSecretBinary(value.text);
+    else this.registerSecretString(value.text);
+  }
+
+  /**
+   * Runs `fn` in a new invocation scope: values registered while it runs (in any callback or
+   * promise it starts) belong to the scope, are scrubbed from every line logged meanwhile by
+   * anyone, and are forgotten once `fn` has settled.
+   *
+   * @example
+   * ```ts
+   * await secretRegistry.runInScope(async () => handleStep(event));
+   * ```
+   */
+  async runInScope<T>(fn: () => Promise<T>): Promise<T> {
+    const scope = new SecretValues();
+    this.#running.add(scope);
+    try {
+      return await this.#scope.run(scope, fn);
+    } finally {
+      this.#running.delete(scope);
+      scope.clear();
     }
   }
 
   /** Replaces every registered value in `text` with {@link REDACTED}. */
   scrub(text: string): string {
-    if (this.#values.size === 0) return text;
-    if (this.#pattern === undefined) {
-      // Longest first, so a value is not half-replaced by a shorter spelling of itself.
-      const alternatives = [...this.#values].sort((a, b) => b.length - a.length).map(escapeRegExp);
-      this.#pattern = new RegExp(alternatives.join('|'), 'g');
-    }
-    return text.replace(this.#pattern, REDACTED);
+    return scrubWith(text, [this.#unscoped, ...this.#running]);
   }
 
   /** True when `text` contains a registered value. */
@@ -167,26 +243,47 @@ export class SecretRegistry {
     return this.scrub(text) !== text;
   }
 
-  /** Marks the start of an invocation that registers values. */
-  enterScope(): void {
-    this.#scopes += 1;
-  }
-
-  /** Marks its end; the last one out forgets every value. */
-  exitScope(): void {
-    this.#scopes = Math.max(0, this.#scopes - 1);
-    if (this.#scopes === 0) this.clear();
-  }
-
-  /** Forgets every value. */
+  /** Forgets every value, of running scopes too. */
   clear(): void {
-    this.#values.clear();
-    this.#pattern = undefined;
+    this.#unscoped.clear();
+    for (const scope of this.#running) scope.clear();
   }
 
-  /** Number of spellings held; for tests and diagnostics. */
+  /** Number of spellings held, across running scopes; for tests and diagnostics. */
   get size(): number {
-    return this.#values.size;
+    let size = this.#unscoped.size;
+    for (const scope of this.#running) size += scope.size;
+    return size;
+  }
+
+  /** Number of invocation scopes running; for tests and diagnostics. */
+  get scopes(): number {
+    return this.#running.size;
+  }
+}
+
+/** Every string under a sensitive key, at any depth, of a JSON text (none if not JSON). */
+export function sensitiveLeaves(secretString: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(secretString);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  collectLeaves(parsed, false, out);
+  return out;
+}
+
+function collectLeaves(node: unknown, underSensitiveKey: boolean, out: string[]): void {
+  if (typeof node === 'string') {
+    if (underSensitiveKey) out.push(node);
+  } else if (Array.isArray(node)) {
+    for (const item of node) collectLeaves(item, underSensitiveKey, out);
+  } else if (node !== null && typeof node === 'object') {
+    for (const [key, child] of Object.entries(node)) {
+      collectLeaves(child, underSensitiveKey || isSensitiveKey(key), out);
+    }
   }
 }
 

@@ -17,6 +17,15 @@ export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
 export const AWSPREVIOUS = 'AWSPREVIOUS';
 
+/**
+ * A version's value as the engine handles it: its `SecretString`, or its `SecretBinary` as
+ * base64 text (`binary: true`), so strategies always work with text.
+ */
+export interface VersionValue {
+  readonly text: string;
+  readonly binary: boolean;
+}
+
 /** What the engine needs from `DescribeSecret`. */
 export interface SecretDescription {
   arn: string;
@@ -34,7 +43,7 @@ export interface SecretsGatewayOptions {
   /** Shared across invocations of a warm container; pass `null` to disable. */
   cache?: VersionCache | null;
   /** Called with every secret value read, stored or generated, before anything else sees it. */
-  onSecretValue?: (secretString: string) => void;
+  onSecretValue?: (value: VersionValue) => void;
   /** Called before a retry, for logging. */
   onRetry?: (operation: string, error: unknown, attempt: number) => void;
 }
@@ -56,7 +65,7 @@ export class SecretsGateway {
   readonly #client: SecretsManagerClient;
   readonly #retry: RetryPolicy;
   readonly #cache: VersionCache | null;
-  readonly #onSecretValue: (secretString: string) => void;
+  readonly #onSecretValue: (value: VersionValue) => void;
   readonly #onRetry: SecretsGatewayOptions['onRetry'];
 
   constructor(options: SecretsGatewayOptions) {
@@ -88,7 +97,7 @@ export class SecretsGateway {
    * for scrubbing, as every value read through the gateway is.
    */
   registerValue(secretString: string): void {
-    this.#onSecretValue(secretString);
+    this.#onSecretValue({ text: secretString, binary: false });
   }
 
   /** `DescribeSecret`: ARN, rotation flag and the labelled versions. */
@@ -109,15 +118,16 @@ export class SecretsGateway {
   }
 
   /**
-   * The `SecretString` of one version, by id. Returns `undefined` when the version has no
-   * value yet (the empty `AWSPENDING` placeholder `RotateSecret` creates, which
-   * `GetSecretValue` reports as `ResourceNotFoundException`); every other failure throws.
+   * The value of one version, by id: its `SecretString`, or its `SecretBinary` as base64.
+   * Returns `undefined` when the version has no value yet (the empty `AWSPENDING`
+   * placeholder `RotateSecret` creates, which `GetSecretValue` reports as
+   * `ResourceNotFoundException`); every other failure throws.
    */
-  async getValueByVersionId(
+  async getVersion(
     secretArn: string,
     versionId: string,
     signal?: AbortSignal,
-  ): Promise<string | undefined> {
+  ): Promise<VersionValue | undefined> {
     const cached = this.#cache?.get(secretArn, versionId);
     if (cached !== undefined) {
       this.#onSecretValue(cached);
@@ -128,20 +138,27 @@ export class SecretsGateway {
     return value;
   }
 
-  /** The `SecretString` of the version holding `stage`, or `undefined` when none has a value. */
+  /**
+   * The `SecretString` of the version holding `stage`, or `undefined` when none has a value.
+   * A `SecretBinary` is refused: the callers (admin secrets, reconcile) need JSON text.
+   */
   async getValueByStage(
     secretId: string,
     stage: string,
     signal?: AbortSignal,
   ): Promise<string | undefined> {
-    return this.#getValue(secretId, { VersionStage: stage }, signal);
+    const value = await this.#getValue(secretId, { VersionStage: stage }, signal);
+    if (value?.binary) {
+      throw new SecretFormatError('SecretString', 'is missing: this secret holds a SecretBinary');
+    }
+    return value?.text;
   }
 
   async #getValue(
     secretId: string,
     selector: { VersionId?: string; VersionStage?: string },
     signal: AbortSignal | undefined,
-  ): Promise<string | undefined> {
+  ): Promise<VersionValue | undefined> {
     let out: GetSecretValueCommandOutput;
     try {
       out = await this.#call('GetSecretValue', signal, () =>
@@ -153,25 +170,28 @@ export class SecretsGateway {
       if (causeName(error) === 'ResourceNotFoundException') return undefined;
       throw error;
     }
-    if (out.SecretString === undefined) {
-      throw new SecretFormatError(
-        'SecretString',
-        'is missing: binary secrets are not supported by rotator',
-      );
+    let value: VersionValue;
+    if (out.SecretString !== undefined) {
+      value = { text: out.SecretString, binary: false };
+    } else if (out.SecretBinary !== undefined) {
+      value = { text: Buffer.from(out.SecretBinary).toString('base64'), binary: true };
+    } else {
+      throw new SecretFormatError('SecretString', 'and SecretBinary are both missing');
     }
-    this.#onSecretValue(out.SecretString);
-    return out.SecretString;
+    this.#onSecretValue(value);
+    return value;
   }
 
   /**
    * Stores `value` as the version `token` labelled `AWSPENDING` (never without the label:
-   * that would make it current). Returns `'exists'` when the version already holds a
-   * different value (`ResourceExistsException`: an earlier or concurrent attempt won).
+   * that would make it current), as `SecretBinary` when `value.binary`. Returns `'exists'`
+   * when the version already holds a different value (`ResourceExistsException`: an earlier
+   * or concurrent attempt won).
    */
   async putPendingValue(
     secretArn: string,
     token: string,
-    value: string,
+    value: VersionValue,
     options: { rotationToken?: string; signal?: AbortSignal } = {},
   ): Promise<'stored' | 'exists'> {
     this.#onSecretValue(value);
@@ -181,7 +201,9 @@ export class SecretsGateway {
           new PutSecretValueCommand({
             SecretId: secretArn,
             ClientRequestToken: token,
-            SecretString: value,
+            ...(value.binary
+              ? { SecretBinary: Buffer.from(value.text, 'base64') }
+              : { SecretString: value.text }),
             VersionStages: [AWSPENDING],
             ...(options.rotationToken ? { RotationToken: options.rotationToken } : {}),
           }),
@@ -241,7 +263,7 @@ export class SecretsGateway {
         cause: new Error('empty RandomPassword'),
       });
     }
-    this.#onSecretValue(out.RandomPassword);
+    this.#onSecretValue({ text: out.RandomPassword, binary: false });
     return out.RandomPassword;
   }
 }

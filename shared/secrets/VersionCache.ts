@@ -1,3 +1,5 @@
+import type { VersionValue } from './SecretsGateway.js';
+
 /**
  * Values of secret versions, keyed by secret ARN and version id. A version's value can never
  * change once written (Secrets Manager refuses a second value for a version id), so a hit is
@@ -6,7 +8,7 @@
  * linger in memory.
  */
 export class VersionCache {
-  readonly #entries = new Map<string, { value: string; storedAt: number }>();
+  readonly #entries = new Map<string, { value: VersionValue; storedAt: number }>();
   readonly #maxEntries: number;
   readonly #ttlMs: number;
   readonly #now: () => number;
@@ -18,7 +20,7 @@ export class VersionCache {
   }
 
   /** The cached value, or `undefined`. */
-  get(secretArn: string, versionId: string): string | undefined {
+  get(secretArn: string, versionId: string): VersionValue | undefined {
     const key = `${secretArn}\n${versionId}`;
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
@@ -30,7 +32,7 @@ export class VersionCache {
   }
 
   /** Remembers a value; evicts the oldest entry past the size bound. */
-  set(secretArn: string, versionId: string, value: string): void {
+  set(secretArn: string, versionId: string, value: VersionValue): void {
     const key = `${secretArn}\n${versionId}`;
     this.#entries.delete(key);
     this.#entries.set(key, { value, storedAt: this.#now() });

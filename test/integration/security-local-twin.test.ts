@@ -198,4 +198,65 @@ describe('local twin: a failing function never puts a secret value into the rota
       expect(state.includes(spelling)).toBe(false);
     }
   });
+
+  /** The message a rotation records when its function fails setSecret with `message`. */
+  async function failedRotationMessage(secretString: string, message: string): Promise<string> {
+    const twin = await start({
+      registry: ({ client }) => {
+        const script = scriptedRotationFunction(client);
+        const failing = async (event: RotationEvent, context: Parameters<typeof script.fn>[1]) => {
+          if (event.Step !== 'setSecret') return script.fn(event, context);
+          throw new Error(message);
+        };
+        return new Map([['failing', failing]]);
+      },
+    });
+    const { ARN } = await twin.client.send(
+      new CreateSecretCommand({ Name: uniqueName(), SecretString: secretString }),
+    );
+    await twin.client.send(
+      new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'failing' }),
+    );
+    await twin.rotations.settled();
+    return twin.rotations.status(ARN as string)?.message ?? '';
+  }
+
+  it('keeps hosts, engines and modes in the message, and still redacts the password', async () => {
+    // Prepare: the diagnostics a TLS or connect failure gives name the engine and the host
+    const password = randomValue();
+    const fields = {
+      engine: 'postgres',
+      host: `db-${randomBytes(3).toString('hex')}.internal.example`,
+      port: 55533,
+      dbname: 'appdb',
+      sslMode: 'verify-full',
+      username: `user_${randomBytes(3).toString('hex')}`,
+      password,
+    };
+
+    // Act
+    const message = await failedRotationMessage(
+      JSON.stringify(fields),
+      `engine must be one of [postgres], aurora-postgresql; TLS (${fields.sslMode}) to ${fields.host}:${fields.port}/${fields.dbname} failed as ${fields.username} with ${password}`,
+    );
+
+    // Assess
+    expect(message).toContain('engine must be one of [postgres], aurora-postgresql;');
+    expect(message).toContain(
+      `TLS (verify-full) to ${fields.host}:55533/appdb failed as ${fields.username} with [REDACTED]`,
+    );
+    expect(holdsFragment(message, password)).toBe(false);
+  });
+
+  it('scrubs a non-JSON SecretString whole', async () => {
+    // Prepare
+    const value = `host=db.example user=app password=${randomValue()}`;
+
+    // Act
+    const message = await failedRotationMessage(value, `cannot use ${value}`);
+
+    // Assess
+    expect(message).toContain('cannot use [REDACTED]');
+    expect(message.includes(value)).toBe(false);
+  });
 });
