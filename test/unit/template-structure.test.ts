@@ -269,8 +269,12 @@ describe('template.yaml', () => {
             // ENI calls Lambda makes for VPC functions (the latter only with a VPC).
             const ec2 = actions.every((a) => a.startsWith('ec2:'));
             const random = actions.every((a) => a === 'secretsmanager:GetRandomPassword');
-            expect(random || ec2, `${where}: Resource "*"`).toBe(true);
+            const xray = actions.every(
+              (a) => a === 'xray:PutTraceSegments' || a === 'xray:PutTelemetryRecords',
+            );
+            expect(random || ec2 || xray, `${where}: Resource "*"`).toBe(true);
             if (ec2) expect(guard, where).toBe('HasVpc');
+            if (xray) expect(guard, where).toBe('TracingActive');
             // Only a function that asks the service for passwords may call it.
             if (random) expect(guard, where).toBe('UsePasswordService');
             continue;
@@ -492,6 +496,77 @@ describe('template.yaml', () => {
       });
     }
   });
+
+  describe('alerting, tracing and publishing (docs/deploy.md)', () => {
+    const topic = {
+      'Fn::If': ['CreateAlarmTopic', { Ref: 'AlarmTopic' }, { Ref: 'AlarmTopicArn' }],
+    };
+
+    it("pages on Secrets Manager's documented rotation-failure service events", () => {
+      const rule = template.Resources.RotationFailedRule;
+      expect(rule?.Type).toBe('AWS::Events::Rule');
+      expect(rule?.Properties?.EventPattern).toEqual({
+        source: ['aws.secretsmanager'],
+        'detail-type': ['AWS Service Event via CloudTrail'],
+        detail: {
+          eventSource: ['secretsmanager.amazonaws.com'],
+          eventName: ['RotationFailed', 'TestRotationFailed', 'RotationAbandoned'],
+        },
+      });
+      expect(rule?.Properties?.Targets).toEqual([{ Id: 'alarm-topic', Arn: topic }]);
+      const policy = JSON.stringify(template.Resources.AlarmTopicPolicy?.Properties);
+      expect(policy).toContain('events.amazonaws.com');
+      expect(policy).toContain('RotationFailedRule');
+    });
+
+    it("alarms on every function's Errors to the same topic, and exports every function ARN", () => {
+      for (const [logicalId] of functions) {
+        const id = logicalId.replace(/Function$/, '');
+        const alarm = template.Resources[`${id}ErrorsAlarm`];
+        expect(alarm?.Type, `${id}ErrorsAlarm`).toBe('AWS::CloudWatch::Alarm');
+        expect(alarm?.Properties).toMatchObject({
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Errors',
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId } }],
+          AlarmActions: [topic],
+        });
+        expect(template.Outputs?.[`${id}FunctionArn`]?.Export).toEqual({
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub string.
+          Name: { 'Fn::Sub': `\${AWS::StackName}-${id}FunctionArn` },
+        });
+      }
+      expect(template.Resources.AlarmEmailSubscription?.Condition).toBe('SubscribeAlarmEmail');
+    });
+
+    it('traces and reserves concurrency only when asked', () => {
+      const fn = template.Globals?.Function as Record<string, unknown>;
+      expect(fn.Tracing).toEqual({
+        'Fn::If': ['TracingActive', 'Active', { Ref: 'AWS::NoValue' }],
+      });
+      expect(fn.ReservedConcurrentExecutions).toEqual({
+        'Fn::If': [
+          'HasReservedConcurrency',
+          { Ref: 'ReservedConcurrency' },
+          { Ref: 'AWS::NoValue' },
+        ],
+      });
+    });
+
+    it('carries the Serverless Application Repository metadata, with a licence the package states', () => {
+      const app = (template.Metadata as Record<string, Record<string, string>>)[
+        'AWS::ServerlessRepo::Application'
+      ];
+      const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+        version: string;
+        license: string;
+      };
+      expect(app?.SemanticVersion).toBe(pkg.version);
+      expect(app?.SpdxLicenseId).toBe(pkg.license);
+      for (const file of [app?.LicenseUrl, app?.ReadmeUrl]) {
+        expect(existsSync(join(root, String(file))), String(file)).toBe(true);
+      }
+    });
+  });
 });
 
 describe('samconfig.toml', () => {
@@ -509,5 +584,18 @@ describe('samconfig.toml', () => {
       confirm_changeset: true,
       capabilities: 'CAPABILITY_IAM',
     });
+  });
+
+  it('has a non-interactive environment for CI/CD deploys (sam deploy --config-env ci)', () => {
+    const config = parseToml(readFileSync(join(root, 'samconfig.toml'), 'utf8')) as Record<
+      string,
+      Record<string, { parameters: Record<string, unknown> }>
+    >;
+    expect(config.ci?.deploy?.parameters).toMatchObject({
+      stack_name: 'rotator',
+      confirm_changeset: false,
+      capabilities: 'CAPABILITY_IAM',
+    });
+    expect(String(config.ci?.deploy?.parameters.parameter_overrides)).not.toBe('');
   });
 });
