@@ -141,13 +141,17 @@ describe('template.yaml against the build', () => {
     ).rejects.toThrow(/ROTATION_MODE/);
   });
 
-  it('passes cfn-lint (AWS CloudFormation Linter, with the SAM transform)', async () => {
+  it('passes cfn-lint with informational checks too (AWS CloudFormation Linter, SAM transform, --include-checks I)', async () => {
     // cfn-lint is Python and ships on this project's machine image (pip, with
     // aws-sam-translator); the npm "cfn-lint" package has a 2019 resource specification that
     // rejects current properties (RotateImmediatelyOnUpdate, ScheduleExpression).
-    const result = await run(cfnLint(), ['--format', 'parseable', 'template.yaml'], {
-      cwd: root,
-    }).catch((error: { code?: unknown; stdout?: string; stderr?: string }) => {
+    const result = await run(
+      cfnLint(),
+      ['--format', 'parseable', '--include-checks', 'I', '--', 'template.yaml'],
+      {
+        cwd: root,
+      },
+    ).catch((error: { code?: unknown; stdout?: string; stderr?: string }) => {
       if (error.code === 'ENOENT') {
         throw new Error(
           'cfn-lint is not installed: it comes with the machine image (pip cfn-lint)',
