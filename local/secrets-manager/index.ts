@@ -46,6 +46,8 @@ export interface LocalSecretsManagerOptions {
   functionTimeoutMs?: number;
   /** Scheduler polling interval with the wall clock (default 1 s). */
   schedulerIntervalMs?: number;
+  /** Scheduled rotations running at once, at most (default 8); the rest wait their turn. */
+  schedulerConcurrency?: number;
   log?: LocalLogger;
 }
 
@@ -127,7 +129,11 @@ export async function startLocalSecretsManager(
     },
     snapshot,
   );
-  const persist = stateFile ? () => stateFile.save(() => store.snapshot()) : async () => undefined;
+  // Internal writes save the secrets the store touched; `twin.persist()` checks every secret.
+  const persist = stateFile ? () => stateFile.save(store) : async () => undefined;
+  const persistAll = stateFile
+    ? () => stateFile.save(store, { full: true })
+    : async () => undefined;
   runner = new RotationRunner({
     store,
     registry: () => registry,
@@ -146,6 +152,9 @@ export async function startLocalSecretsManager(
     persist,
     ...(options.schedulerIntervalMs !== undefined
       ? { intervalMs: options.schedulerIntervalMs }
+      : {}),
+    ...(options.schedulerConcurrency !== undefined
+      ? { concurrency: options.schedulerConcurrency }
       : {}),
   });
   const handler = createRequestHandler({
@@ -185,9 +194,12 @@ export async function startLocalSecretsManager(
     clock,
     registry,
     store,
-    persist,
+    persist: persistAll,
     rotations: {
-      settled: () => runner.settled(),
+      settled: async () => {
+        await scheduler.settled();
+        await runner.settled();
+      },
       waitFor: async (id) => {
         const arn = find(id)?.arn;
         return arn ? runner.waitFor(arn) : undefined;
@@ -206,7 +218,7 @@ export async function startLocalSecretsManager(
         server.closeAllConnections();
       });
       client.destroy();
-      await stateFile?.close();
+      await stateFile?.close(store);
     },
   };
 }

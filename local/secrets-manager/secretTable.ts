@@ -5,9 +5,12 @@ import type { SecretRecord } from './model.js';
 /**
  * The secrets the twin holds, keyed by ARN, and the clock: what every part of
  * {@link SecretsStore} works on. Records are live objects; the parts change them in place.
+ * Every secret handed out by ARN or id, added or removed is remembered as touched until
+ * {@link takeTouched}, so the state file writes only those (a change starts with a lookup).
  */
 export class SecretTable {
   readonly #secrets = new Map<string, SecretRecord>();
+  readonly #touched = new Set<string>();
   readonly #clock: Clock;
 
   constructor(clock: Clock) {
@@ -21,17 +24,19 @@ export class SecretTable {
 
   /** The secret with exactly this ARN, as the runner and scheduler name secrets. */
   byArn(arn: string): SecretRecord | undefined {
-    return this.#secrets.get(arn);
+    return this.#touch(this.#secrets.get(arn));
   }
 
   /** The secret an API `SecretId` names, including secrets scheduled for deletion. */
   find(secretId: string): SecretRecord | undefined {
     const byArn = this.#secrets.get(secretId);
-    if (byArn) return byArn;
+    if (byArn) return this.#touch(byArn);
     for (const secret of this.#secrets.values()) {
-      if (secret.name === secretId) return secret;
+      if (secret.name === secretId) return this.#touch(secret);
       // A partial ARN (without the random suffix) also identifies the secret.
-      if (secretId.startsWith('arn:') && secret.arn.slice(0, -7) === secretId) return secret;
+      if (secretId.startsWith('arn:') && secret.arn.slice(0, -7) === secretId) {
+        return this.#touch(secret);
+      }
     }
     return undefined;
   }
@@ -58,10 +63,29 @@ export class SecretTable {
   /** Adds a secret, or replaces the one with its ARN. */
   add(secret: SecretRecord): void {
     this.#secrets.set(secret.arn, secret);
+    this.#touched.add(secret.arn);
   }
 
   /** Forgets a secret for good (forced or expired deletion). */
   remove(arn: string): void {
     this.#secrets.delete(arn);
+    this.#touched.add(arn);
+  }
+
+  /**
+   * The secrets touched since the previous call, with their current record (`undefined`
+   * once removed); only these can have changed. `all()` does not count as a touch: the
+   * parts only read what it lists.
+   */
+  takeTouched(): Map<string, SecretRecord | undefined> {
+    const touched = new Map<string, SecretRecord | undefined>();
+    for (const arn of this.#touched) touched.set(arn, this.#secrets.get(arn));
+    this.#touched.clear();
+    return touched;
+  }
+
+  #touch(secret: SecretRecord | undefined): SecretRecord | undefined {
+    if (secret) this.#touched.add(secret.arn);
+    return secret;
   }
 }
