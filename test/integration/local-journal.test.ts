@@ -14,6 +14,7 @@ import {
   encryptValue,
   StateFile,
   StateFileError,
+  type StateFileOptions,
 } from '../../local/secrets-manager/persistence.js';
 import { SecretsStore } from '../../local/secrets-manager/store.js';
 import { randomValue, uniqueName, useLocalSecretsManager } from '../helpers/localSecretsManager.js';
@@ -38,16 +39,19 @@ function newStore(snapshot?: StoreSnapshot): SecretsStore {
   );
 }
 
-/** A store of `count` secrets, saved once (the first save writes the snapshot). */
-async function storeOf(
-  count: number,
-  file: StateFile,
-): Promise<{ store: SecretsStore; names: string[] }> {
+/**
+ * A state file of a store of `count` secrets, saved once (the first save writes the
+ * snapshot).
+ */
+async function journalOf(count: number, options: StateFileOptions = {}) {
+  const path = statePath();
+  const key = randomBytes(32);
+  const file = new StateFile(path, key, options);
   const store = newStore();
   const names = Array.from({ length: count }, () => uniqueName('journal'));
   for (const name of names) store.createSecret({ Name: name, SecretString: randomValue() });
   await file.save(store);
-  return { store, names };
+  return { path, key, file, store, names };
 }
 
 /** Where the last line of a file starts (the file ends with a newline). */
@@ -58,9 +62,7 @@ function lastLineStart(data: Buffer): number {
 describe('local Secrets Manager: the state file journal', () => {
   it('appends one record the size of the change, not of the store, for each write', async () => {
     // Prepare
-    const path = statePath();
-    const file = new StateFile(path, randomBytes(32));
-    const { store, names } = await storeOf(300, file);
+    const { path, file, store, names } = await journalOf(300);
     const snapshotBytes = statSync(path).size;
     // Act
     store.putSecretValue({ SecretId: names[7], SecretString: randomValue() });
@@ -76,9 +78,7 @@ describe('local Secrets Manager: the state file journal', () => {
   });
 
   it('writes nothing when no secret changed, even after reads', async () => {
-    const path = statePath();
-    const file = new StateFile(path, randomBytes(32));
-    const { store, names } = await storeOf(3, file);
+    const { path, file, store, names } = await journalOf(3);
     const size = statSync(path).size;
     store.describeSecret({ SecretId: names[0] });
     await file.save(store);
@@ -87,10 +87,7 @@ describe('local Secrets Manager: the state file journal', () => {
   });
 
   it('shares one commit between saves requested while another is being written', async () => {
-    const path = statePath();
-    const key = randomBytes(32);
-    const file = new StateFile(path, key);
-    const { store, names } = await storeOf(20, file);
+    const { path, key, file, store, names } = await journalOf(20);
     // Act: twenty changes, each followed by its own save, all at once.
     const saves = names.map((name) => {
       store.putSecretValue({ SecretId: name, SecretString: randomValue() });
@@ -103,10 +100,7 @@ describe('local Secrets Manager: the state file journal', () => {
   });
 
   it('restores every committed version and label, and deletions, from snapshot and journal', async () => {
-    const path = statePath();
-    const key = randomBytes(32);
-    const file = new StateFile(path, key);
-    const { store, names } = await storeOf(5, file);
+    const { path, key, file, store, names } = await journalOf(5);
     store.putSecretValue({ SecretId: names[0], SecretString: randomValue() });
     await file.save(store);
     store.deleteSecret({ SecretId: names[1], ForceDeleteWithoutRecovery: true });
@@ -124,10 +118,7 @@ describe('local Secrets Manager: the state file journal', () => {
 
   it('drops a record torn by a crash mid-append, at any offset, and keeps every earlier commit', async () => {
     // Prepare: a snapshot and two commits; remember the state after the first one.
-    const path = statePath();
-    const key = randomBytes(32);
-    const file = new StateFile(path, key);
-    const { store, names } = await storeOf(4, file);
+    const { path, key, file, store, names } = await journalOf(4);
     store.putSecretValue({ SecretId: names[0], SecretString: randomValue() });
     await file.save(store);
     const beforeLast = structuredClone(store.snapshot());
@@ -182,10 +173,7 @@ describe('local Secrets Manager: the state file journal', () => {
   });
 
   it('refuses a journal record that was altered, reordered or removed, naming the record', async () => {
-    const path = statePath();
-    const key = randomBytes(32);
-    const file = new StateFile(path, key);
-    const { store, names } = await storeOf(2, file);
+    const { path, key, file, store, names } = await journalOf(2);
     for (const name of names) {
       store.putSecretValue({ SecretId: name, SecretString: randomValue() });
       await file.save(store);
@@ -212,10 +200,7 @@ describe('local Secrets Manager: the state file journal', () => {
   });
 
   it('compacts the journal into a new snapshot once it passes its bound, losing nothing', async () => {
-    const path = statePath();
-    const key = randomBytes(32);
-    const file = new StateFile(path, key, { compactionBytes: 16 * 1024 });
-    const { store, names } = await storeOf(10, file);
+    const { path, key, file, store, names } = await journalOf(10, { compactionBytes: 16 * 1024 });
     let largest = 0;
     for (let i = 0; i < 200; i++) {
       store.putSecretValue({ SecretId: names[i % names.length], SecretString: randomValue() });
