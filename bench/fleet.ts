@@ -5,10 +5,12 @@
  * needed) by 1 and by 8 concurrent callers. Each (N, concurrency) run is a fresh process, so its
  * RSS is the twin's own (plus one SDK client) and runs do not warm each other up.
  *
- * Printed and written to reports/fleet.json and reports/fleet.md: rotations/s, rotation latency
- * (min/median/max), peak RSS, the cost of one acknowledged write at that store size
- * (PutSecretValue over HTTP, against GetSecretValue as the no-write baseline), and the time
- * ratio 1,000/100 per concurrency (linear scaling gives 10).
+ * Printed and written to reports/fleet.json and reports/fleet.md: rotations/s, CPU time per
+ * rotation (steadier than wall time on a shared machine), rotation latency (min/median/max),
+ * peak RSS, one acknowledged write at that store size (PutSecretValue over HTTP, against
+ * GetSecretValue as the no-write baseline), the state file alone (writing the whole store, as
+ * every write did before the journal, and appending one change), and the ratios 1,000/100 of
+ * wall and CPU time per concurrency (linear scaling gives 10).
  *
  * Options: `--sizes 100,300,1000`, `--concurrency 1,8`, `--writes 20` (write samples per run).
  */
@@ -28,6 +30,8 @@ import {
   EXAMPLE_FUNCTION_NAME,
 } from '../local/secrets-manager/defaultRegistry.js';
 import { startLocalSecretsManager } from '../local/secrets-manager/index.js';
+import { StateFile } from '../local/secrets-manager/persistence.js';
+import type { SecretsStore } from '../local/secrets-manager/store.js';
 
 /** What one worker process measures for one (secrets, concurrency) pair. */
 export interface FleetRun {
@@ -42,10 +46,24 @@ export interface FleetRun {
   write: Summary;
   /** One read (GetSecretValue over HTTP), the same round trip without a state-file write, ms. */
   read: Summary;
+  /** CPU time (user + system) of the process during the rotations, per rotation, ms. */
+  cpuMsPerRotation: number;
+  /**
+   * The state file alone, on this store after the rotations: writing the whole store (what
+   * every write cost before the journal, and what a compaction costs now) and appending one
+   * changed secret to the journal (what a write costs now), ms.
+   */
+  store: { wholeStore: Summary; oneChange: Summary };
   /** Peak resident set size of the process running the twin, MiB. */
   peakRssMiB: number;
   /** State file size after the run (bytes). */
   stateBytes: number;
+}
+
+/** Time of the largest N over the smallest, wall clock and CPU. */
+interface Ratio {
+  seconds: number;
+  cpu: number;
 }
 
 interface Summary {
@@ -120,8 +138,10 @@ async function worker(secrets: number, concurrency: number, writes: number): Pro
       }
     };
     const start = performance.now();
+    const cpuBefore = process.cpuUsage();
     await Promise.all(Array.from({ length: concurrency }, rotateAll));
     const seconds = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     const writeSamples: number[] = [];
     const readSamples: number[] = [];
     for (let i = 0; i < writes; i++) {
@@ -145,6 +165,7 @@ async function worker(secrets: number, concurrency: number, writes: number): Pro
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
     const size = statSync(statePath).size;
+    const store = await measureStore(twin.store, names, join(dir, 'alone.json'), writes);
     return {
       secrets,
       concurrency,
@@ -153,6 +174,8 @@ async function worker(secrets: number, concurrency: number, writes: number): Pro
       latency: summary(latencies),
       write: summary(writeSamples),
       read: summary(readSamples),
+      cpuMsPerRotation: Number(((cpu.user + cpu.system) / 1000 / secrets).toFixed(2)),
+      store,
       peakRssMiB: Number((peakRss / 1024 / 1024).toFixed(1)),
       stateBytes: size,
     };
@@ -161,6 +184,39 @@ async function worker(secrets: number, concurrency: number, writes: number): Pro
     await twin.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Times the state file alone on `store` (the twin is closed, so nothing else touches it): a
+ * fresh state file's first save writes the whole store; later saves append what changed.
+ */
+async function measureStore(
+  store: SecretsStore,
+  names: string[],
+  path: string,
+  samples: number,
+): Promise<FleetRun['store']> {
+  const key = randomBytes(32);
+  const whole: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const file = new StateFile(path, key);
+    whole.push(await timed(() => file.save(store, { full: true })));
+    await file.close();
+  }
+  const file = new StateFile(path, key);
+  await file.save(store);
+  const one: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const name = names[i % names.length] as string;
+    one.push(
+      await timed(() => {
+        store.putSecretValue({ SecretId: name, SecretString: randomBytes(24).toString('hex') });
+        return file.save(store);
+      }),
+    );
+  }
+  await file.close();
+  return { wholeStore: summary(whole), oneChange: summary(one) };
 }
 
 /** Runs one (secrets, concurrency) pair in a fresh process and returns its figures. */
@@ -192,23 +248,25 @@ function numbers(list: string): number[] {
   });
 }
 
-function markdown(runs: FleetRun[], ratios: Record<string, number>): string {
+function markdown(runs: FleetRun[], ratios: Record<string, Ratio>): string {
   const rows = runs.map(
     (r) =>
-      `| ${r.secrets} | ${r.concurrency} | ${r.seconds} | ${r.rotationsPerSecond} | ${r.latency.min} / ${r.latency.median} / ${r.latency.max} | ${r.write.min} / ${r.write.median} / ${r.write.max} | ${r.read.median} | ${r.peakRssMiB} | ${(r.stateBytes / 1024).toFixed(0)} |`,
+      `| ${r.secrets} | ${r.concurrency} | ${r.seconds} | ${r.rotationsPerSecond} | ${r.cpuMsPerRotation} | ${r.latency.min} / ${r.latency.median} / ${r.latency.max} | ${r.write.min} / ${r.write.median} / ${r.write.max} | ${r.read.median} | ${r.store.wholeStore.median} | ${r.store.oneChange.min} / ${r.store.oneChange.median} / ${r.store.oneChange.max} | ${r.peakRssMiB} | ${(r.stateBytes / 1024).toFixed(0)} |`,
   );
-  const ratioRows = Object.entries(ratios).map(([c, ratio]) => `| ${c} | ${ratio} |`);
+  const ratioRows = Object.entries(ratios).map(
+    ([c, ratio]) => `| ${c} | ${ratio.seconds} | ${ratio.cpu} |`,
+  );
   return [
     '# Fleet benchmark',
     '',
     `${new Date().toISOString()}, Node ${process.version}. Example function, state file on.`,
     '',
-    '| secrets | concurrency | seconds | rotations/s | rotation ms (min / median / max) | write ms (min / median / max) | read ms (median) | peak RSS MiB | state KiB |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| secrets | concurrency | seconds | rotations/s | CPU ms/rotation | rotation ms (min / median / max) | PutSecretValue ms (min / median / max) | GetSecretValue ms (median) | state file: whole store ms (median) | state file: one change ms (min / median / max) | peak RSS MiB | state KiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    '| concurrency | time ratio largest/smallest N (linear = size ratio) |',
-    '|---|---|',
+    '| concurrency | ratio largest/smallest N: wall time | CPU time (linear = size ratio) |',
+    '|---|---|---|',
     ...ratioRows,
     '',
   ].join('\n');
@@ -233,18 +291,22 @@ export async function fleet(args: string[]): Promise<void> {
       const run = await runInChild(secrets, concurrency, writes);
       runs.push(run);
       process.stdout.write(
-        `${secrets} secrets, concurrency ${concurrency}: ${run.seconds} s, ${run.rotationsPerSecond} rotations/s, write median ${run.write.median} ms, peak RSS ${run.peakRssMiB} MiB\n`,
+        `${secrets} secrets, concurrency ${concurrency}: ${run.seconds} s, ${run.rotationsPerSecond} rotations/s, ${run.cpuMsPerRotation} CPU ms/rotation, state file: whole store ${run.store.wholeStore.median} ms, one change ${run.store.oneChange.median} ms; peak RSS ${run.peakRssMiB} MiB\n`,
       );
     }
   }
-  const ratios: Record<string, number> = {};
+  const ratios: Record<string, Ratio> = {};
   const smallest = Math.min(...sizes);
   const largest = Math.max(...sizes);
   for (const concurrency of concurrencies) {
     const small = runs.find((r) => r.concurrency === concurrency && r.secrets === smallest);
     const large = runs.find((r) => r.concurrency === concurrency && r.secrets === largest);
     if (small && large && largest !== smallest) {
-      ratios[String(concurrency)] = Number((large.seconds / small.seconds).toFixed(2));
+      const cpu = (r: FleetRun) => r.cpuMsPerRotation * r.secrets;
+      ratios[String(concurrency)] = {
+        seconds: Number((large.seconds / small.seconds).toFixed(2)),
+        cpu: Number((cpu(large) / cpu(small)).toFixed(2)),
+      };
     }
   }
   const root = resolve(import.meta.dirname, '..');
