@@ -334,8 +334,10 @@ export class StateFile {
    */
   async close(source?: StateSource): Promise<void> {
     if (this.#closed) return;
-    await this.#writing.catch(() => undefined);
+    // Closed first: a commit that has not started yet is refused rather than racing the
+    // compaction below (an append after its rename would carry the old journal's id).
     this.#closed = true;
+    await this.#writing.catch(() => undefined);
     if (source && (this.#sequence > 0 || this.#dirty.size > 0)) {
       await this.#compact(source).catch(() => undefined);
     }
