@@ -32,6 +32,7 @@ import {
 import { startLocalSecretsManager } from '../local/secrets-manager/index.js';
 import { StateFile } from '../local/secrets-manager/persistence.js';
 import type { SecretsStore } from '../local/secrets-manager/store.js';
+import { secretRegistry } from '../shared/logging/redaction.js';
 
 /** What one worker process measures for one (secrets, concurrency) pair. */
 export interface FleetRun {
@@ -49,11 +50,17 @@ export interface FleetRun {
   /** CPU time (user + system) of the process during the rotations, per rotation, ms. */
   cpuMsPerRotation: number;
   /**
-   * The state file alone, on this store after the rotations: writing the whole store (what
-   * every write cost before the journal, and what a compaction costs now) and appending one
-   * changed secret to the journal (what a write costs now), ms.
+   * The state file alone, on this store after the rotations: the first snapshot (every value
+   * encrypted), writing the whole store again (what every write cost before the journal, and
+   * what a compaction costs now) and appending one changed secret to the journal (what a
+   * write costs now), ms.
    */
-  store: { wholeStore: Summary; oneChange: Summary };
+  store: { firstSnapshotMs: number; wholeStore: Summary; oneChange: Summary };
+  /**
+   * Most values the rotation functions' log redaction registry held at once (sampled): it is
+   * emptied only when no invocation runs, so it grows while rotations overlap.
+   */
+  redactionRegistryPeak: number;
   /** Peak resident set size of the process running the twin, MiB. */
   peakRssMiB: number;
   /** State file size after the run (bytes). */
@@ -93,9 +100,12 @@ async function worker(secrets: number, concurrency: number, writes: number): Pro
   const dir = mkdtempSync(join(tmpdir(), 'rotator-fleet-'));
   const statePath = join(dir, 'state.json');
   let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => {
+  let registryPeak = 0;
+  const sample = () => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, 50);
+    registryPeak = Math.max(registryPeak, secretRegistry.size);
+  };
+  const sampler = setInterval(sample, 50);
   const twin = await startLocalSecretsManager({
     statePath,
     masterKey: randomBytes(32),
@@ -130,6 +140,7 @@ async function worker(secrets: number, concurrency: number, writes: number): Pro
               }),
             );
             const record = await twin.rotations.waitFor(name);
+            sample();
             if (record?.state !== 'Succeeded') {
               throw new Error(`rotation of ${name} ended ${record?.state}: ${record?.message}`);
             }
@@ -176,6 +187,7 @@ async function worker(secrets: number, concurrency: number, writes: number): Pro
       read: summary(readSamples),
       cpuMsPerRotation: Number(((cpu.user + cpu.system) / 1000 / secrets).toFixed(2)),
       store,
+      redactionRegistryPeak: registryPeak,
       peakRssMiB: Number((peakRss / 1024 / 1024).toFixed(1)),
       stateBytes: size,
     };
@@ -196,15 +208,12 @@ async function measureStore(
   path: string,
   samples: number,
 ): Promise<FleetRun['store']> {
-  const key = randomBytes(32);
+  const file = new StateFile(path, randomBytes(32));
+  // The first save encrypts every value once; later snapshots reuse the envelopes, as the
+  // state file before the journal did on every write.
+  const first = await timed(() => file.save(store));
   const whole: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const file = new StateFile(path, key);
-    whole.push(await timed(() => file.save(store, { full: true })));
-    await file.close();
-  }
-  const file = new StateFile(path, key);
-  await file.save(store);
+  for (let i = 0; i < 5; i++) whole.push(await timed(() => file.save(store, { compact: true })));
   const one: number[] = [];
   for (let i = 0; i < samples; i++) {
     const name = names[i % names.length] as string;
@@ -216,7 +225,11 @@ async function measureStore(
     );
   }
   await file.close();
-  return { wholeStore: summary(whole), oneChange: summary(one) };
+  return {
+    firstSnapshotMs: Number(first.toFixed(2)),
+    wholeStore: summary(whole),
+    oneChange: summary(one),
+  };
 }
 
 /** Runs one (secrets, concurrency) pair in a fresh process and returns its figures. */
@@ -251,7 +264,7 @@ function numbers(list: string): number[] {
 function markdown(runs: FleetRun[], ratios: Record<string, Ratio>): string {
   const rows = runs.map(
     (r) =>
-      `| ${r.secrets} | ${r.concurrency} | ${r.seconds} | ${r.rotationsPerSecond} | ${r.cpuMsPerRotation} | ${r.latency.min} / ${r.latency.median} / ${r.latency.max} | ${r.write.min} / ${r.write.median} / ${r.write.max} | ${r.read.median} | ${r.store.wholeStore.median} | ${r.store.oneChange.min} / ${r.store.oneChange.median} / ${r.store.oneChange.max} | ${r.peakRssMiB} | ${(r.stateBytes / 1024).toFixed(0)} |`,
+      `| ${r.secrets} | ${r.concurrency} | ${r.seconds} | ${r.rotationsPerSecond} | ${r.cpuMsPerRotation} | ${r.latency.min} / ${r.latency.median} / ${r.latency.max} | ${r.write.min} / ${r.write.median} / ${r.write.max} | ${r.read.median} | ${r.store.wholeStore.median} | ${r.store.oneChange.min} / ${r.store.oneChange.median} / ${r.store.oneChange.max} | ${r.redactionRegistryPeak} | ${r.peakRssMiB} | ${(r.stateBytes / 1024).toFixed(0)} |`,
   );
   const ratioRows = Object.entries(ratios).map(
     ([c, ratio]) => `| ${c} | ${ratio.seconds} | ${ratio.cpu} |`,
@@ -261,8 +274,8 @@ function markdown(runs: FleetRun[], ratios: Record<string, Ratio>): string {
     '',
     `${new Date().toISOString()}, Node ${process.version}. Example function, state file on.`,
     '',
-    '| secrets | concurrency | seconds | rotations/s | CPU ms/rotation | rotation ms (min / median / max) | PutSecretValue ms (min / median / max) | GetSecretValue ms (median) | state file: whole store ms (median) | state file: one change ms (min / median / max) | peak RSS MiB | state KiB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| secrets | concurrency | seconds | rotations/s | CPU ms/rotation | rotation ms (min / median / max) | PutSecretValue ms (min / median / max) | GetSecretValue ms (median) | state file: whole store ms (median) | state file: one change ms (min / median / max) | redaction registry peak | peak RSS MiB | state KiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     '| concurrency | ratio largest/smallest N: wall time | CPU time (linear = size ratio) |',

@@ -234,7 +234,7 @@ export class StateFile {
   /** Until the first compaction the file may be absent, of the first format, or torn. */
   #mustCompact = true;
   #writing: Promise<void> = Promise.resolve();
-  #queued: { promise: Promise<void>; full: boolean } | undefined;
+  #queued: { promise: Promise<void>; full: boolean; compact: boolean } | undefined;
   #closed = false;
   readonly #stats: StateFileStats = {
     appends: 0,
@@ -305,22 +305,25 @@ export class StateFile {
 
   /**
    * Makes the changes of the secrets `source` reports as touched durable; with `full`, checks
-   * every secret (for changes made to records directly). Resolves once durable.
+   * every secret (for changes made to records directly); with `compact`, writes a new
+   * snapshot instead of appending. Resolves once durable.
    */
-  save(source: StateSource, options: { full?: boolean } = {}): Promise<void> {
+  save(source: StateSource, options: { full?: boolean; compact?: boolean } = {}): Promise<void> {
     if (this.#closed) return Promise.reject(new StateFileError('The state file is closed.'));
     const full = options.full ?? false;
+    const compact = options.compact ?? false;
     if (this.#queued) {
       // Not started yet: it will see this caller's changes too.
       this.#queued.full ||= full;
+      this.#queued.compact ||= compact;
       return this.#queued.promise;
     }
-    const queued = { full, promise: Promise.resolve() };
+    const queued = { full, compact, promise: Promise.resolve() };
     queued.promise = this.#writing
       .catch(() => undefined)
       .then(() => {
         this.#queued = undefined;
-        return this.#commit(source, queued.full);
+        return this.#commit(source, queued.full, queued.compact);
       });
     this.#queued = queued;
     this.#writing = queued.promise;
@@ -343,7 +346,7 @@ export class StateFile {
     }
   }
 
-  async #commit(source: StateSource, full: boolean): Promise<void> {
+  async #commit(source: StateSource, full: boolean, compact: boolean): Promise<void> {
     if (this.#closed) throw new StateFileError('The state file is closed.');
     for (const [arn, secret] of source.takeTouched()) this.#dirty.set(arn, secret);
     if (full) {
@@ -354,7 +357,7 @@ export class StateFile {
       }
       for (const arn of this.#written.keys()) if (!live.has(arn)) this.#dirty.set(arn, undefined);
     }
-    if (this.#mustCompact) return this.#compact(source);
+    if (this.#mustCompact || compact) return this.#compact(source);
     const put: string[] = [];
     const deleted: string[] = [];
     const written = new Map<string, string | undefined>();
