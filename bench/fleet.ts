@@ -61,6 +61,8 @@ export interface FleetRun {
    * emptied only when no invocation runs, so it grows while rotations overlap.
    */
   redactionRegistryPeak: number;
+  /** V8 heap in use after the rotations and a full garbage collection: what is retained, MiB. */
+  heapAfterGcMiB: number;
   /** Peak resident set size of the process running the twin, MiB. */
   peakRssMiB: number;
   /** State file size after the run (bytes). */
@@ -153,6 +155,8 @@ async function worker(secrets: number, concurrency: number, writes: number): Pro
     await Promise.all(Array.from({ length: concurrency }, rotateAll));
     const seconds = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    global.gc?.();
+    const heapAfterGc = process.memoryUsage().heapUsed;
     const writeSamples: number[] = [];
     const readSamples: number[] = [];
     for (let i = 0; i < writes; i++) {
@@ -188,6 +192,7 @@ async function worker(secrets: number, concurrency: number, writes: number): Pro
       cpuMsPerRotation: Number(((cpu.user + cpu.system) / 1000 / secrets).toFixed(2)),
       store,
       redactionRegistryPeak: registryPeak,
+      heapAfterGcMiB: Number((heapAfterGc / 1024 / 1024).toFixed(1)),
       peakRssMiB: Number((peakRss / 1024 / 1024).toFixed(1)),
       stateBytes: size,
     };
@@ -239,7 +244,10 @@ function runInChild(secrets: number, concurrency: number, writes: number): Promi
     const child = fork(
       import.meta.filename,
       ['worker', String(secrets), String(concurrency), String(writes)],
-      { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+      {
+        execArgv: ['--expose-gc', '--import', 'tsx'],
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      },
     );
     let result: FleetRun | undefined;
     child.on('message', (message) => {
@@ -264,7 +272,7 @@ function numbers(list: string): number[] {
 function markdown(runs: FleetRun[], ratios: Record<string, Ratio>): string {
   const rows = runs.map(
     (r) =>
-      `| ${r.secrets} | ${r.concurrency} | ${r.seconds} | ${r.rotationsPerSecond} | ${r.cpuMsPerRotation} | ${r.latency.min} / ${r.latency.median} / ${r.latency.max} | ${r.write.min} / ${r.write.median} / ${r.write.max} | ${r.read.median} | ${r.store.wholeStore.median} | ${r.store.oneChange.min} / ${r.store.oneChange.median} / ${r.store.oneChange.max} | ${r.redactionRegistryPeak} | ${r.peakRssMiB} | ${(r.stateBytes / 1024).toFixed(0)} |`,
+      `| ${r.secrets} | ${r.concurrency} | ${r.seconds} | ${r.rotationsPerSecond} | ${r.cpuMsPerRotation} | ${r.latency.min} / ${r.latency.median} / ${r.latency.max} | ${r.write.min} / ${r.write.median} / ${r.write.max} | ${r.read.median} | ${r.store.wholeStore.median} | ${r.store.oneChange.min} / ${r.store.oneChange.median} / ${r.store.oneChange.max} | ${r.redactionRegistryPeak} | ${r.heapAfterGcMiB} | ${r.peakRssMiB} | ${(r.stateBytes / 1024).toFixed(0)} |`,
   );
   const ratioRows = Object.entries(ratios).map(
     ([c, ratio]) => `| ${c} | ${ratio.seconds} | ${ratio.cpu} |`,
@@ -274,8 +282,8 @@ function markdown(runs: FleetRun[], ratios: Record<string, Ratio>): string {
     '',
     `${new Date().toISOString()}, Node ${process.version}. Example function, state file on.`,
     '',
-    '| secrets | concurrency | seconds | rotations/s | CPU ms/rotation | rotation ms (min / median / max) | PutSecretValue ms (min / median / max) | GetSecretValue ms (median) | state file: whole store ms (median) | state file: one change ms (min / median / max) | redaction registry peak | peak RSS MiB | state KiB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| secrets | concurrency | seconds | rotations/s | CPU ms/rotation | rotation ms (min / median / max) | PutSecretValue ms (min / median / max) | GetSecretValue ms (median) | state file: whole store ms (median) | state file: one change ms (min / median / max) | redaction registry peak | heap after GC MiB | peak RSS MiB | state KiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     '| concurrency | ratio largest/smallest N: wall time | CPU time (linear = size ratio) |',
