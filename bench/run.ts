@@ -4,7 +4,8 @@
  * trip to the local twin on loopback; against AWS add the regional latency), a full rotation
  * through the real engine and twin (time and Secrets Manager calls), log redaction
  * throughput (and scrub time with a 65,536-character secret, alone with
- * `npm run bench -- redaction`), and memory after many rotations.
+ * `npm run bench -- redaction`), and memory after many rotations. Then the fleet benchmark
+ * (bench/fleet.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { SecretRegistry } from '../shared/logging/redaction.js';
 import { generateLocalPassword, passwordPolicyFromEnv } from '../shared/secrets/passwords.js';
 import { ExampleStrategy } from '../shared/strategies/example/ExampleStrategy.js';
 import { countSecretsManagerCalls } from '../test/helpers/callCounter.js';
+import { fleet } from './fleet.js';
 import { measureRedaction } from './redaction.js';
 
 interface Figure {
@@ -182,4 +184,7 @@ function writeReports() {
   process.stdout.write(`${markdown}\nwritten: reports/bench.json, reports/bench.md\n`);
 }
 
-await main();
+// `npm run bench` runs both; `npm run bench -- micro` or `npm run bench -- fleet [options]` one.
+const [which, ...rest] = process.argv.slice(2);
+if (which !== 'fleet') await main();
+if (which === undefined || which === 'fleet') await fleet(which === 'fleet' ? rest : []);

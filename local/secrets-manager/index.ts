@@ -46,6 +46,8 @@ export interface LocalSecretsManagerOptions {
   functionTimeoutMs?: number;
   /** Scheduler polling interval with the wall clock (default 1 s). */
   schedulerIntervalMs?: number;
+  /** Scheduled rotations running at once, at most (default 8); the rest wait their turn. */
+  schedulerConcurrency?: number;
   log?: LocalLogger;
 }
 
@@ -127,11 +129,16 @@ export async function startLocalSecretsManager(
     },
     snapshot,
   );
-  const save = stateFile ? () => stateFile.save(() => store.snapshot()) : async () => undefined;
-  // Replicas follow their primary: each committed change is copied to them before it is saved.
+  // Replicas follow their primary: each committed change is copied to them before it is
+  // saved. Internal writes save the secrets the store touched; `twin.persist()` checks every
+  // secret.
   const persist = async () => {
     store.propagateReplicas();
-    await save();
+    if (stateFile) await stateFile.save(store);
+  };
+  const persistAll = async () => {
+    store.propagateReplicas();
+    if (stateFile) await stateFile.save(store, { full: true });
   };
   runner = new RotationRunner({
     store,
@@ -151,6 +158,9 @@ export async function startLocalSecretsManager(
     persist,
     ...(options.schedulerIntervalMs !== undefined
       ? { intervalMs: options.schedulerIntervalMs }
+      : {}),
+    ...(options.schedulerConcurrency !== undefined
+      ? { concurrency: options.schedulerConcurrency }
       : {}),
   });
   const handler = createRequestHandler({
@@ -198,9 +208,12 @@ export async function startLocalSecretsManager(
     clock,
     registry,
     store,
-    persist,
+    persist: persistAll,
     rotations: {
-      settled: () => runner.settled(),
+      settled: async () => {
+        await scheduler.settled();
+        await runner.settled();
+      },
       waitFor: async (id) => {
         const arn = find(id)?.arn;
         return arn ? runner.waitFor(arn) : undefined;
@@ -220,7 +233,7 @@ export async function startLocalSecretsManager(
         server.closeAllConnections();
       });
       client.destroy();
-      await stateFile?.close();
+      await stateFile?.close(store);
     },
   };
 }

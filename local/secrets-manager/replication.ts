@@ -252,9 +252,12 @@ export function propagate(table: SecretTable): void {
       const replica = replicaOf(table, primary, entry.region);
       if (replica) {
         copyToReplica(primary, replica, entry.kmsKeyId);
+        // Reached through all(): the state file must hear of the change (secretTable.ts).
+        table.markChanged(replica);
       } else {
         entry.status = 'Failed';
         entry.statusMessage = 'The replica secret no longer exists';
+        table.markChanged(primary);
       }
     }
   }

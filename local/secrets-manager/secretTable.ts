@@ -19,15 +19,24 @@ export interface RegionScope {
 /**
  * The secrets the twin holds, keyed by ARN, and the clock: what every part of
  * {@link SecretsStore} works on. Records are live objects; the parts change them in place.
+ * Every secret handed out by ARN or id, added or removed is remembered as touched until
+ * {@link takeTouched}, so the state file writes only those (a change starts with a lookup,
+ * or with {@link markChanged} where a part changes records it found through {@link all}).
  */
 export class SecretTable {
   readonly #secrets: Map<string, SecretRecord>;
+  /** Shared by every Region's view, as the secrets are. */
+  readonly #touched: Set<string>;
   readonly #clock: Clock;
   readonly #scope: RegionScope | undefined;
 
-  constructor(clock: Clock, shared?: { secrets: Map<string, SecretRecord>; scope: RegionScope }) {
+  constructor(
+    clock: Clock,
+    shared?: { secrets: Map<string, SecretRecord>; touched: Set<string>; scope: RegionScope },
+  ) {
     this.#clock = clock;
     this.#secrets = shared?.secrets ?? new Map();
+    this.#touched = shared?.touched ?? new Set();
     this.#scope = shared?.scope;
   }
 
@@ -36,7 +45,11 @@ export class SecretTable {
    * secrets (ids resolve within the request's Region); adding and removing are unchanged.
    */
   inRegion(scope: RegionScope): SecretTable {
-    return new SecretTable(this.#clock, { secrets: this.#secrets, scope });
+    return new SecretTable(this.#clock, {
+      secrets: this.#secrets,
+      touched: this.#touched,
+      scope,
+    });
   }
 
   /** The Region of this view; `undefined` for the whole table. */
@@ -57,18 +70,20 @@ export class SecretTable {
 
   /** The secret with exactly this ARN, as the runner and scheduler name secrets. */
   byArn(arn: string): SecretRecord | undefined {
-    return this.#inScope(this.#secrets.get(arn));
+    return this.#touch(this.#inScope(this.#secrets.get(arn)));
   }
 
   /** The secret an API `SecretId` names, including secrets scheduled for deletion. */
   find(secretId: string): SecretRecord | undefined {
     const byArn = this.#secrets.get(secretId);
-    if (byArn) return this.#inScope(byArn);
+    if (byArn) return this.#touch(this.#inScope(byArn));
     for (const secret of this.#secrets.values()) {
       if (this.#scope && regionOf(secret.arn) !== this.#scope.region) continue;
-      if (secret.name === secretId) return secret;
+      if (secret.name === secretId) return this.#touch(secret);
       // A partial ARN (without the random suffix) also identifies the secret.
-      if (secretId.startsWith('arn:') && secret.arn.slice(0, -7) === secretId) return secret;
+      if (secretId.startsWith('arn:') && secret.arn.slice(0, -7) === secretId) {
+        return this.#touch(secret);
+      }
     }
     return undefined;
   }
@@ -100,10 +115,34 @@ export class SecretTable {
   /** Adds a secret, or replaces the one with its ARN. */
   add(secret: SecretRecord): void {
     this.#secrets.set(secret.arn, secret);
+    this.#touched.add(secret.arn);
   }
 
   /** Forgets a secret for good (forced or expired deletion). */
   remove(arn: string): void {
     this.#secrets.delete(arn);
+    this.#touched.add(arn);
+  }
+
+  /** Records that a part changed `secret`, a record it reached through {@link all}. */
+  markChanged(secret: SecretRecord): void {
+    this.#touched.add(secret.arn);
+  }
+
+  /**
+   * The secrets touched since the previous call, with their current record (`undefined`
+   * once removed); only these can have changed. `all()` does not count as a touch: the
+   * parts only read what it lists, or say {@link markChanged}.
+   */
+  takeTouched(): Map<string, SecretRecord | undefined> {
+    const touched = new Map<string, SecretRecord | undefined>();
+    for (const arn of this.#touched) touched.set(arn, this.#secrets.get(arn));
+    this.#touched.clear();
+    return touched;
+  }
+
+  #touch(secret: SecretRecord | undefined): SecretRecord | undefined {
+    if (secret) this.#touched.add(secret.arn);
+    return secret;
   }
 }

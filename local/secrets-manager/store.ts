@@ -115,6 +115,11 @@ export class SecretsStore {
     return this.#table.all();
   }
 
+  /** See {@link SecretTable.takeTouched}: what the state file writes. */
+  takeTouched(): Map<string, SecretRecord | undefined> {
+    return this.#table.takeTouched();
+  }
+
   // ---------------------------------------------------------------- secrets
 
   /** CreateSecret. */

@@ -531,7 +531,6 @@ describe('template.yaml', () => {
           AlarmActions: [topic],
         });
         expect(template.Outputs?.[`${id}FunctionArn`]?.Export).toEqual({
-          // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub string.
           Name: { 'Fn::Sub': `\${AWS::StackName}-${id}FunctionArn` },
         });
       }
