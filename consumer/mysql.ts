@@ -13,6 +13,11 @@ export type MysqlPoolConfig = Omit<
 export interface MysqlPoolOptions extends RotatingPoolOptions {
   /** Passed to every mysql2 pool the library builds (`connectionLimit`, `idleTimeout`, …). */
   pool?: MysqlPoolConfig;
+  /**
+   * Closes a connection after this many uses instead of returning it to the pool, as pg's
+   * `maxUses` (which `RotatingPgPool` passes to pg). Default: never.
+   */
+  maxUses?: number;
 }
 
 /** ER_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR: a refused login. */
@@ -70,9 +75,13 @@ export function mysqlDriver(config: MysqlPoolConfig = {}): PoolDriver<mysql.Pool
  */
 export class RotatingMysqlPool {
   readonly #core: RotatingPool<mysql.Pool>;
+  readonly #maxUses: number;
+  /** Uses per driver connection (the promise wrapper is new on every checkout). */
+  readonly #uses = new WeakMap<object, number>();
 
   constructor(options: MysqlPoolOptions) {
     this.#core = new RotatingPool(mysqlDriver(options.pool), options);
+    this.#maxUses = options.maxUses ?? Number.POSITIVE_INFINITY;
   }
 
   /** The credential source (shareable with another pool of the same secret). */
@@ -90,7 +99,7 @@ export class RotatingMysqlPool {
     sql: string,
     values?: mysql.QueryValues,
   ): Promise<[T, mysql.FieldPacket[]]> {
-    return this.#core.run((pool) => pool.query<T>(sql, values));
+    return this.#core.run((pool) => this.#on(pool, (c) => c.query<T>(sql, values)));
   }
 
   /** mysql2's `pool.execute` (prepared statement), retried on a refused login. */
@@ -98,7 +107,7 @@ export class RotatingMysqlPool {
     sql: string,
     values?: mysql.ExecuteValues,
   ): Promise<[T, mysql.FieldPacket[]]> {
-    return this.#core.run((pool) => pool.execute<T>(sql, values));
+    return this.#core.run((pool) => this.#on(pool, (c) => c.execute<T>(sql, values)));
   }
 
   /**
@@ -111,7 +120,7 @@ export class RotatingMysqlPool {
     const release = connection.release.bind(connection);
     connection.release = () => {
       lease.release();
-      release();
+      this.#giveBack(connection, release);
     };
     return connection;
   }
@@ -119,5 +128,22 @@ export class RotatingMysqlPool {
   /** Ends every pool; waits for checked-out connections to be released. */
   end(): Promise<void> {
     return this.#core.end();
+  }
+
+  async #on<T>(pool: mysql.Pool, work: (c: mysql.PoolConnection) => Promise<T>): Promise<T> {
+    const connection = await pool.getConnection();
+    try {
+      return await work(connection);
+    } finally {
+      this.#giveBack(connection, () => connection.release());
+    }
+  }
+
+  #giveBack(connection: mysql.PoolConnection, release: () => void): void {
+    const uses = (this.#uses.get(connection.connection) ?? 0) + 1;
+    this.#uses.set(connection.connection, uses);
+    // destroy() takes a checked-out connection out of its pool, which opens a new one.
+    if (uses >= this.#maxUses) connection.destroy();
+    else release();
   }
 }
