@@ -32,6 +32,9 @@ export function mysqlDriver(config: MysqlPoolConfig = {}): PoolDriver<mysql.Pool
       const tls = await tlsConnectionOptions(login.tls, login.host);
       return mysql.createPool({
         ...config,
+        // conn.end() then closes the connection politely (COM_QUIT) and takes it out of the
+        // pool: how maxUses recycles one, without an "aborted connection" on the server.
+        gracefulEnd: true,
         host: login.host,
         port: login.port,
         user: login.username,
@@ -142,8 +145,7 @@ export class RotatingMysqlPool {
   #giveBack(connection: mysql.PoolConnection, release: () => void): void {
     const uses = (this.#uses.get(connection.connection) ?? 0) + 1;
     this.#uses.set(connection.connection, uses);
-    // destroy() takes a checked-out connection out of its pool, which opens a new one.
-    if (uses >= this.#maxUses) connection.destroy();
+    if (uses >= this.#maxUses) connection.end().catch(() => connection.destroy());
     else release();
   }
 }

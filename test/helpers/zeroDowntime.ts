@@ -169,6 +169,8 @@ export interface ClientCounts {
   refusedLogins: number;
   /** `GetSecretValue` calls the population made. */
   secretReads: number;
+  /** Slowest successful query, ms, its login and the library's retries included. */
+  maxQueryMs: number;
 }
 
 /** What {@link runZeroDowntime} measured. */
@@ -195,9 +197,9 @@ export interface ZeroDowntimeOptions {
   clients?: number;
   /** M: rotations, back to back. Default 10. */
   rotations?: number;
-  /** Queries per connection before it is closed and a new login made. Default 5. */
+  /** Queries per connection before it is closed and a new login made. Default 10. */
   queriesPerConnection?: number;
-  /** Pause between two queries of one client, ms. Default 2. */
+  /** Pause between two queries of one client, ms. Default 5. */
   thinkMs?: number;
   /** Where the library logs (never values); default silent. */
   logger?: ConsumerLogger;
@@ -223,8 +225,8 @@ export async function runZeroDowntime(
 ): Promise<ZeroDowntimeResult> {
   const clients = options.clients ?? 16;
   const rotations = options.rotations ?? 10;
-  const perConnection = options.queriesPerConnection ?? 5;
-  const thinkMs = options.thinkMs ?? 2;
+  const perConnection = options.queriesPerConnection ?? 10;
+  const thinkMs = options.thinkMs ?? 5;
   const functionName = `rotator-${rig.kind.name}`;
   const twin = await startLocalSecretsManager({
     port: 0,
@@ -268,16 +270,24 @@ export async function runZeroDowntime(
     maxUses: perConnection,
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  const baseline: ClientCounts = { queries: 0, failedQueries: 0, refusedLogins: 0, secretReads: 0 };
-  const libraryCounts = { queries: 0, failedQueries: 0 };
+  const baseline: ClientCounts = {
+    queries: 0,
+    failedQueries: 0,
+    refusedLogins: 0,
+    secretReads: 0,
+    maxQueryMs: 0,
+  };
+  const libraryCounts = { queries: 0, failedQueries: 0, maxQueryMs: 0 };
   let running = true;
   const started = performance.now();
 
   const libraryLoop = async () => {
     while (running) {
+      const start = performance.now();
       try {
         await library.query('SELECT 1');
         libraryCounts.queries += 1;
+        libraryCounts.maxQueryMs = Math.max(libraryCounts.maxQueryMs, performance.now() - start);
       } catch {
         libraryCounts.failedQueries += 1;
       }
@@ -289,6 +299,7 @@ export async function runZeroDowntime(
     let connection: PlainConnection | undefined;
     let uses = 0;
     while (running) {
+      const start = performance.now();
       if (connection === undefined) {
         try {
           baseline.secretReads += 1;
@@ -307,6 +318,7 @@ export async function runZeroDowntime(
       try {
         await connection.query('SELECT 1');
         baseline.queries += 1;
+        baseline.maxQueryMs = Math.max(baseline.maxQueryMs, performance.now() - start);
       } catch {
         baseline.failedQueries += 1;
       }
