@@ -154,6 +154,7 @@ export class RotatingPool<P> {
         ...(options.minRefreshIntervalMs !== undefined
           ? { minRefreshIntervalMs: options.minRefreshIntervalMs }
           : {}),
+        ...(options.refreshBurst !== undefined ? { refreshBurst: options.refreshBurst } : {}),
         ...(options.tryPending !== undefined ? { tryPending: options.tryPending } : {}),
         ...(options.now ? { now: options.now } : {}),
         ...(options.sleep ? { sleep: options.sleep } : {}),

@@ -48,10 +48,12 @@ export interface SecretCredentialsOptions {
    */
   maxAgeSeconds?: number;
   /**
-   * Least time between two reads of the secret: a flood of refused logins waits for the
-   * next allowed read and shares it. Default 1000 ms.
+   * Refreshes after a refused login are rate-limited to a burst of `refreshBurst`, then one
+   * per `minRefreshIntervalMs` (a token bucket): a refresh asked for sooner waits for the
+   * next token, and every caller waiting on it shares the read. Defaults 1000 ms and 3.
    */
   minRefreshIntervalMs?: number;
+  refreshBurst?: number;
   /**
    * Whether AWSPENDING may be used when the database refuses an AWSCURRENT that has not
    * changed (a single-user rotation between setSecret and finishSecret); see
@@ -79,8 +81,10 @@ export interface SecretCredentialsOptions {
  *   AWSCURRENT in the background and keeps serving the cached value until the read lands.
  * - **Single-flight**: every {@link refresh} reporting the same refused snapshot shares
  *   one read; a caller whose snapshot is already outdated gets the newer one at once.
- * - **Rate-limited**: reads are at least `minRefreshIntervalMs` apart; a refresh asked for
- *   sooner waits for the next slot (with everyone else) rather than reading again.
+ * - **Rate-limited**: refreshes draw from a token bucket (`refreshBurst` tokens, one more
+ *   every `minRefreshIntervalMs`); one asked for with the bucket empty waits for the next
+ *   token (with everyone else) rather than reading at once. A login that stays refused
+ *   costs one read per interval, not one per query.
  * - **The single-user window**: if the re-read AWSCURRENT is the very value that was
  *   refused, a single-user rotation is between setSecret (the database already has the new
  *   password) and finishSecret (the label has not moved yet); AWSPENDING then holds the
@@ -106,6 +110,9 @@ export class SecretCredentials {
   readonly #gateway: SecretsGateway;
   readonly #maxAgeMs: number;
   readonly #minIntervalMs: number;
+  readonly #burst: number;
+  #tokens: number;
+  #tokensAt = Number.NEGATIVE_INFINITY;
   readonly #tryPending: boolean;
   readonly #acceptPending: (pending: string, refused: string) => boolean;
   readonly #logger: ConsumerLogger;
@@ -115,7 +122,6 @@ export class SecretCredentials {
   /** AWSCURRENT as last read (the snapshot may hold AWSPENDING). */
   #current: string | undefined;
   #readAt = Number.NEGATIVE_INFINITY;
-  #lastReadAt = Number.NEGATIVE_INFINITY;
   #loading: Promise<string> | undefined;
   #revalidating: Promise<void> | undefined;
   #refreshing: Promise<CredentialSnapshot> | undefined;
@@ -131,6 +137,8 @@ export class SecretCredentials {
     });
     this.#maxAgeMs = (options.maxAgeSeconds ?? 300) * 1_000;
     this.#minIntervalMs = options.minRefreshIntervalMs ?? 1_000;
+    this.#burst = Math.max(1, options.refreshBurst ?? 3);
+    this.#tokens = this.#burst;
     this.#tryPending = options.tryPending ?? true;
     this.#acceptPending = options.acceptPending ?? (() => true);
     this.#logger = options.logger ?? silentLogger;
@@ -164,8 +172,7 @@ export class SecretCredentials {
   /**
    * Reports that `refused` was refused and returns the credential to try next: a newer
    * snapshot if one exists or the read finds one, else the same snapshot (the caller backs
-   * off and tries again). Shares one read among all callers and keeps reads at least
-   * `minRefreshIntervalMs` apart.
+   * off and tries again). Shares one read among all callers; rate-limited (see the class).
    */
   async refresh(refused: CredentialSnapshot): Promise<CredentialSnapshot> {
     const latest = this.#snapshot;
@@ -177,7 +184,7 @@ export class SecretCredentials {
   }
 
   async #refreshAfter(refused: CredentialSnapshot): Promise<CredentialSnapshot> {
-    const wait = this.#lastReadAt + this.#minIntervalMs - this.#now();
+    const wait = this.#takeToken();
     if (wait > 0) await this.#sleep(wait);
     const current = await this.#readCurrent();
     if (current !== refused.value) {
@@ -195,6 +202,24 @@ export class SecretCredentials {
       secretId: this.secretId,
     });
     return this.#snapshot ?? refused;
+  }
+
+  /** Takes a token from the refresh bucket; returns how long to wait for it (0: now). */
+  #takeToken(): number {
+    if (this.#minIntervalMs <= 0) return 0;
+    const now = this.#now();
+    const refilled = Math.max(0, now - this.#tokensAt) / this.#minIntervalMs;
+    this.#tokens = Math.min(this.#burst, this.#tokens + refilled);
+    this.#tokensAt = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return 0;
+    }
+    // The next token is spent on waking: the bucket is empty again at that moment.
+    const wait = (1 - this.#tokens) * this.#minIntervalMs;
+    this.#tokens = 0;
+    this.#tokensAt = now + wait;
+    return wait;
   }
 
   #revalidate(): void {
@@ -259,7 +284,6 @@ export class SecretCredentials {
 
   async #read(stage: CredentialStage): Promise<string | undefined> {
     this.#reads += 1;
-    this.#lastReadAt = this.#now();
     try {
       return await this.#gateway.getValueByStage(this.secretId, stage);
     } catch (error) {

@@ -29,6 +29,7 @@ import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
 import { randomPassword, randomSuffix } from './credentials.js';
 import type { MariadbServer } from './servers/mariadb.js';
 import type { PostgresServer } from './servers/postgres.js';
+import type { TestServer } from './servers/support.js';
 
 /** The two rotation modes of the database functions. */
 export type RotationMode = 'single-user' | 'alternating-users';
@@ -70,6 +71,16 @@ export interface EngineRig {
   }): LibraryPool;
 }
 
+/** The secret fields that say where the server is. */
+function where(server: TestServer, dbname: string) {
+  return { host: server.host, port: server.port, dbname, ssl: false };
+}
+
+/** A plain driver login, in the option names pg and mysql2 share. */
+function plainLogin(server: TestServer, user: string, password: string, database: string) {
+  return { host: server.host, port: server.port, user, password, database };
+}
+
 /** The {@link EngineRig} of a test PostgreSQL server. */
 export function postgresRig(server: PostgresServer): EngineRig {
   const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
@@ -82,20 +93,10 @@ export function postgresRig(server: PostgresServer): EngineRig {
         `CREATE ROLE ${ident(username)} LOGIN PASSWORD ${literal(scramSha256Verifier(password))}`,
       );
     },
-    secretFields: () => ({
-      engine: 'postgres',
-      host: server.host,
-      port: server.port,
-      dbname: 'postgres',
-      ssl: false,
-    }),
+    secretFields: () => ({ engine: 'postgres', ...where(server, 'postgres') }),
     async connect(username, password) {
       const client = new pg.Client({
-        host: server.host,
-        port: server.port,
-        user: username,
-        password,
-        database: 'postgres',
+        ...plainLogin(server, username, password, 'postgres'),
         ssl: false,
         connectionTimeoutMillis: 10_000,
       });
@@ -128,20 +129,10 @@ export async function mariadbRig(server: MariadbServer): Promise<EngineRig> {
       ]);
       await server.query("GRANT SELECT ON appdb.* TO ?@'%'", [username]);
     },
-    secretFields: () => ({
-      engine: 'mariadb',
-      host: server.host,
-      port: server.port,
-      dbname: 'appdb',
-      ssl: false,
-    }),
+    secretFields: () => ({ engine: 'mariadb', ...where(server, 'appdb') }),
     async connect(username, password) {
       const connection = await mysql.createConnection({
-        host: server.host,
-        port: server.port,
-        user: username,
-        password,
-        database: 'appdb',
+        ...plainLogin(server, username, password, 'appdb'),
         connectTimeout: 10_000,
       });
       connection.on('error', () => {});
@@ -188,6 +179,21 @@ export interface ZeroDowntimeResult {
   baseline: ClientCounts;
   /** Every password the secret held during the run (for leak checks). */
   passwords: string[];
+}
+
+/** Runs `query`, counting it as done (with its time since `start`) or failed. */
+async function counted(
+  counts: Pick<ClientCounts, 'queries' | 'failedQueries' | 'maxQueryMs'>,
+  start: number,
+  query: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await query();
+    counts.queries += 1;
+    counts.maxQueryMs = Math.max(counts.maxQueryMs, performance.now() - start);
+  } catch {
+    counts.failedQueries += 1;
+  }
 }
 
 /** Options of {@link runZeroDowntime}. */
@@ -283,14 +289,7 @@ export async function runZeroDowntime(
 
   const libraryLoop = async () => {
     while (running) {
-      const start = performance.now();
-      try {
-        await library.query('SELECT 1');
-        libraryCounts.queries += 1;
-        libraryCounts.maxQueryMs = Math.max(libraryCounts.maxQueryMs, performance.now() - start);
-      } catch {
-        libraryCounts.failedQueries += 1;
-      }
+      await counted(libraryCounts, performance.now(), () => library.query('SELECT 1'));
       await sleep(thinkMs);
     }
   };
@@ -315,13 +314,8 @@ export async function runZeroDowntime(
           continue;
         }
       }
-      try {
-        await connection.query('SELECT 1');
-        baseline.queries += 1;
-        baseline.maxQueryMs = Math.max(baseline.maxQueryMs, performance.now() - start);
-      } catch {
-        baseline.failedQueries += 1;
-      }
+      const open = connection;
+      await counted(baseline, start, () => open.query('SELECT 1'));
       uses += 1;
       if (uses >= perConnection) {
         await connection.close().catch(() => {});

@@ -1,8 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  PutSecretValueCommand,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { CredentialsUnavailableError, SecretCredentials } from 'rotator/consumer';
 import { describe, expect, it } from 'vitest';
 import { InMemorySecretsManager } from '../helpers/inMemorySecretsManager.js';
@@ -130,19 +127,23 @@ describe('SecretCredentials (consumer cache of a rotated secret)', () => {
     expect(reads()).toBe(before);
   });
 
-  it('keeps reads at least minRefreshIntervalMs apart: an early refresh waits for its slot', async () => {
+  it('rate-limits refreshes: a burst of 3, then one per minRefreshIntervalMs', async () => {
     // Prepare
     const { time, credentials, reads } = setup();
     const refused = await credentials.get();
     time.advance(200);
 
-    // Act: the secret has not changed; refuse it three times in a row.
+    // Act: the secret has not changed; refuse it five times in a row, then again later.
     let snapshot = refused;
+    for (let i = 0; i < 5; i++) snapshot = await credentials.refresh(snapshot);
+    const waitsInBurst = [...time.sleeps];
+    time.advance(2_000); // two tokens back
     for (let i = 0; i < 3; i++) snapshot = await credentials.refresh(snapshot);
 
-    // Assess: each refresh waited for the interval since the previous read (no pending here).
-    expect(time.sleeps).toEqual([800, 1_000, 1_000]);
-    expect(reads()).toBe(1 + 3 * 2); // AWSCURRENT, then AWSCURRENT + AWSPENDING each time
+    // Assess: each refresh read AWSCURRENT and AWSPENDING (there is none here).
+    expect(waitsInBurst).toEqual([1_000, 1_000]);
+    expect(time.sleeps).toEqual([1_000, 1_000, 1_000]);
+    expect(reads()).toBe(1 + 8 * 2);
     expect(snapshot).toBe(refused);
   });
 
@@ -172,14 +173,7 @@ describe('SecretCredentials (consumer cache of a rotated secret)', () => {
     const token = sm.startRotation(undefined, pending);
     time.advance(5_000);
     const usingPending = await credentials.refresh(refused);
-    await sm.client.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: sm.arn,
-        VersionStage: 'AWSCURRENT',
-        MoveToVersionId: token,
-        RemoveFromVersionId: sm.versionWith('AWSCURRENT'),
-      }),
-    );
+    await sm.finishRotation(token);
     time.advance(2_000);
 
     // Act

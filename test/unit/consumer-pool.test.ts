@@ -1,8 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  PutSecretValueCommand,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DatabaseLoginError, type PoolDriver, RotatingPool } from 'rotator/consumer';
 import { describe, expect, it } from 'vitest';
 import { SecretFormatError } from '../../shared/errors.js';
@@ -246,14 +243,7 @@ describe('RotatingPool (consumer pools, engine-independent part)', () => {
     await pool.run((p) => p.query('SELECT 2'));
 
     // Act
-    await sm.client.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: sm.arn,
-        VersionStage: 'AWSCURRENT',
-        MoveToVersionId: token,
-        RemoveFromVersionId: sm.versionWith('AWSCURRENT'),
-      }),
-    );
+    await sm.finishRotation(token);
     await pool.run((p) => p.query('SELECT 3'));
 
     // Assess
