@@ -67,10 +67,11 @@ export interface PoolDriver<P> {
   /** The driver error means "these credentials are refused" (nothing was executed). */
   isLoginRefused(error: unknown): boolean;
   /**
-   * Ends a pool that is no longer used for new work: its idle connections close now or
-   * once `drained` (every lease returned) resolves; leased ones close when returned.
+   * Ends a retired pool. Called only once no operation or lease uses it any more: pg's and
+   * mysql2's `end()` would strand requests still queued in the pool, or close busy
+   * connections.
    */
-  retire(pool: P, drained: Promise<void>): Promise<void>;
+  end(pool: P): Promise<void>;
 }
 
 interface Slot<P> {
@@ -111,9 +112,9 @@ function codeOf(error: unknown): string | undefined {
  * generation, swapped when the secret changes, and a retry loop around every operation
  * whose login is refused.
  *
- * - New work always goes to the newest pool; the pool of an older credential is retired
- *   (idle connections closed, leased ones closed when returned), so connections move to
- *   the new credential as soon as the library learns of it.
+ * - New work always goes to the newest pool; the pool of an older credential is retired:
+ *   ended, with its idle connections, as soon as the operations and leases still using it
+ *   are done, so connections move to the new credential as soon as the library learns of it.
  * - A refused login (the driver's code: nothing was executed, so a retry is safe) reports
  *   the snapshot to {@link SecretCredentials.refresh} (one shared, rate-limited read), then
  *   retries at once on a new credential, or after a bounded, jittered back-off if the
@@ -267,7 +268,10 @@ export class RotatingPool<P> {
     slot.retired = true;
     if (slot.inUse === 0) slot.markDrained();
     const done = slot.ready
-      .then((pool) => this.#driver.retire(pool, slot.drained))
+      .then(async (pool) => {
+        await slot.drained;
+        await this.#driver.end(pool);
+      })
       .catch((error: unknown) => {
         this.#logger.warn(`Could not end a retired ${this.#driver.label} pool`, {
           error: (error as Error).name,

@@ -54,11 +54,7 @@ export function mysqlDriver(config: MysqlPoolConfig = {}): PoolDriver<mysql.Pool
     },
     isLoginRefused: (error) =>
       LOGIN_REFUSED.has((error as { errno?: number } | null)?.errno ?? Number.NaN),
-    // mysql2's end() closes busy connections too: wait until every lease is back.
-    retire: async (pool, drained) => {
-      await drained;
-      await pool.end();
-    },
+    end: (pool) => pool.end(),
   };
 }
 

@@ -40,8 +40,7 @@ export function pgDriver(config: PgPoolConfig = {}): PoolDriver<pg.Pool> {
       return pool;
     },
     isLoginRefused: (error) => LOGIN_REFUSED.has((error as { code?: string } | null)?.code ?? ''),
-    // pg ends idle clients now and each leased one when it is released.
-    retire: (pool) => pool.end(),
+    end: (pool) => pool.end(),
   };
 }
 

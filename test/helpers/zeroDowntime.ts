@@ -173,7 +173,7 @@ export interface ZeroDowntimeResult {
   /** Rotation states from the twin; all `Succeeded` in a good run. */
   rotationStates: string[];
   durationMs: number;
-  /** The consumer library: one pool of `clients` connections shared by `clients` loops. */
+  /** The consumer library: one pool of `clients / 2` connections shared by `clients` loops. */
   library: ClientCounts;
   /** Plain driver clients that read AWSCURRENT before every login. */
   baseline: ClientCounts;
@@ -216,7 +216,7 @@ export interface ZeroDowntimeOptions {
  * secret run back to back through the twin (`RotateSecret`, then waiting for the twin's
  * rotation record, then the next).
  *
- * - **Library**: `clients` loops share one library pool of `clients` connections, each
+ * - **Library**: `clients` loops share one library pool of `clients / 2` connections, each
  *   closed after `queriesPerConnection` uses (pg's `maxUses`, the library's for mysql2), so
  *   new logins keep happening throughout the run.
  * - **Baseline** (no library): `clients` loops, each with one plain driver connection
@@ -272,7 +272,8 @@ export async function runZeroDowntime(
   const library = rig.libraryPool({
     secretId: name,
     client: twin.newClient(),
-    size: clients,
+    // Fewer connections than loops: requests also wait in the pool, as in a busy service.
+    size: Math.max(1, Math.floor(clients / 2)),
     maxUses: perConnection,
     ...(options.logger ? { logger: options.logger } : {}),
   });

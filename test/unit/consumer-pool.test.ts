@@ -26,8 +26,7 @@ class FakeDatabase {
         return pool;
       },
       isLoginRefused: (error) => (error as { code?: string }).code === '28P01',
-      retire: async (pool, drained) => {
-        await drained;
+      end: async (pool) => {
         pool.ended = true;
       },
     };
