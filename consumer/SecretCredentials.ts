@@ -133,7 +133,6 @@ export class SecretCredentials {
       client: options.client ?? createSecretsManagerClient(),
       cache: null,
       ...(options.retry ? { retry: options.retry } : {}),
-      onSecretValue: (value) => this.registry.registerSecretString(value),
     });
     this.#maxAgeMs = (options.maxAgeSeconds ?? 300) * 1_000;
     this.#minIntervalMs = options.minRefreshIntervalMs ?? 1_000;
@@ -284,10 +283,13 @@ export class SecretCredentials {
 
   async #read(stage: CredentialStage): Promise<string | undefined> {
     this.#reads += 1;
+    let value: string | undefined;
     try {
-      return await this.#gateway.getValueByStage(this.secretId, stage);
+      value = await this.#gateway.getValueByStage(this.secretId, stage);
     } catch (error) {
       throw new CredentialsUnavailableError(this.secretId, { cause: error });
     }
+    this.registry.registerSecretString(value);
+    return value;
   }
 }
