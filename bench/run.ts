@@ -55,6 +55,7 @@ async function main() {
     localSamples.push(await time(() => generateLocalPassword(policy)));
   record('password.local.p50', percentile(localSamples, 50) * 1000, 'µs');
   record('password.local.p99', percentile(localSamples, 99) * 1000, 'µs');
+  for (const f of await zeroDowntimeFigures()) record(f.name, f.value, f.unit, f.note);
 
   let rotationClientCounts = new Map<string, number>();
   const twin = await startLocalSecretsManager({
@@ -155,8 +156,6 @@ async function main() {
     'µs/line',
     '2 KiB line, 50 secrets × 8 spellings',
   );
-
-  for (const f of await zeroDowntimeFigures()) record(f.name, f.value, f.unit, f.note);
 
   const root = resolve(import.meta.dirname, '..');
   mkdirSync(join(root, 'reports'), { recursive: true });
