@@ -19,7 +19,6 @@ import { SecretRegistry } from '../shared/logging/redaction.js';
 import { generateLocalPassword, passwordPolicyFromEnv } from '../shared/secrets/passwords.js';
 import { ExampleStrategy } from '../shared/strategies/example/ExampleStrategy.js';
 import { countSecretsManagerCalls } from '../test/helpers/callCounter.js';
-import { zeroDowntimeFigures } from './zeroDowntime.js';
 
 interface Figure {
   name: string;
@@ -55,6 +54,7 @@ async function main() {
     localSamples.push(await time(() => generateLocalPassword(policy)));
   record('password.local.p50', percentile(localSamples, 50) * 1000, 'µs');
   record('password.local.p99', percentile(localSamples, 99) * 1000, 'µs');
+  const { zeroDowntimeFigures } = await import('./zeroDowntime.js');
   for (const f of await zeroDowntimeFigures()) record(f.name, f.value, f.unit, f.note);
 
   let rotationClientCounts = new Map<string, number>();
