@@ -65,6 +65,8 @@ async function measureRotations() {
     localSamples.push(await time(() => generateLocalPassword(policy)));
   record('password.local.p50', percentile(localSamples, 50) * 1000, 'µs');
   record('password.local.p99', percentile(localSamples, 99) * 1000, 'µs');
+  const { zeroDowntimeFigures } = await import('./zeroDowntime.js');
+  for (const f of await zeroDowntimeFigures()) record(f.name, f.value, f.unit, f.note);
 
   let rotationClientCounts = new Map<string, number>();
   const twin = await startLocalSecretsManager({

@@ -186,6 +186,18 @@ export class InMemorySecretsManager {
     return token;
   }
 
+  /** What finishSecret does: moves AWSCURRENT to `token` (AWSPREVIOUS follows). */
+  async finishRotation(token: string): Promise<void> {
+    await this.client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: this.arn,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: token,
+        RemoveFromVersionId: this.versionWith('AWSCURRENT'),
+      }),
+    );
+  }
+
   #moveStagePlaceholder(token: string, value: string | undefined): void {
     if (!this.versions.has(token)) this.versions.set(token, { value, stages: new Set() });
     this.#moveStage('AWSPENDING', token);

@@ -1,5 +1,5 @@
+import { ApiKeyVerifier } from 'rotator/consumer';
 import { describe, expect, it } from 'vitest';
-import { ApiKeyVerifier } from '../../shared/apikeys/ApiKeyVerifier.js';
 import { reconcileApiKeys } from '../../shared/strategies/apikey/reconcile.js';
 import { useApiKeyTwin } from '../helpers/apiKeyTwin.js';
 import { captureLogs } from '../helpers/captureLogs.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { ApiKeyVerifier, ApiKeyVerifierError } from 'rotator/consumer';
 import { describe, expect, it } from 'vitest';
-import { ApiKeyVerifier, ApiKeyVerifierError } from '../../shared/apikeys/ApiKeyVerifier.js';
 import { InMemorySecretsManager } from '../helpers/inMemorySecretsManager.js';
 
 const newKey = () => `sk_test_${randomBytes(24).toString('base64url')}`;
