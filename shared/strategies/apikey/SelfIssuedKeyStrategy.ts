@@ -20,7 +20,7 @@ export interface SelfIssuedKeyStrategyOptions {
 /**
  * Self-issued keys: generated here (node:crypto) in a configurable format. There is nothing
  * to apply or retire: the services that check keys read them from Secrets Manager and accept
- * both AWSCURRENT and AWSPREVIOUS (see `shared/apikeys/ApiKeyVerifier.ts`), so verify only
+ * both AWSCURRENT and AWSPREVIOUS (see `consumer/ApiKeyVerifier.ts`), so verify only
  * checks the format.
  */
 export class SelfIssuedKeyStrategy implements ApiKeyModeStrategy {
