@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aclPasswordHash } from '../../shared/strategies/redis/hashing.js';
+import { randomPassword, randomSuffix } from '../helpers/credentials.js';
+import { adminSecretFixture, redisStrategy } from '../helpers/redisKind.js';
+import { rotationRig } from '../helpers/rotationRig.js';
+import { type RedisServer, redisSupport, startRedis } from '../helpers/servers/redis.js';
+
+const support = redisSupport();
+const ENV = { ROTATION_MODE: 'single-user', DEFAULT_SSL_MODE: 'disable' };
+const APP_RULES = ['~app:*', '-@all', '+@read', '+@write', '+ping'];
+
+describe.skipIf(!support.available)(
+  `Review: Redis single-user crash safety (real server) ${support.reason}`,
+  () => {
+    let server: RedisServer;
+    beforeAll(async () => {
+      server = await startRedis();
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it('finishSecret whose ACL SAVE failed after removing the old hash: the retried finishSecret saves the ACL file, so a reload does not bring the removed password back', async () => {
+      // Prepare: one full rotation (AWSCURRENT C1, AWSPREVIOUS C0), then a second up to testSecret.
+      const admin = adminSecretFixture(
+        JSON.stringify({ username: server.admin.username, password: server.admin.password }),
+      );
+      const username = `app_${randomSuffix()}`;
+      const password = randomPassword();
+      await server.createUser(username, password, APP_RULES);
+      const rig = rotationRig(
+        redisStrategy(ENV, admin),
+        JSON.stringify({
+          host: server.host,
+          port: server.port,
+          username,
+          password,
+          masterarn: admin.arn,
+        }),
+        ENV,
+      );
+      await rig.rotate();
+      const token = rig.sm.startRotation();
+      await rig.run('createSecret', token);
+      await rig.run('setSecret', token);
+      await rig.run('testSecret', token);
+
+      // Act: ACL SAVE fails once during finishSecret (after the hash of C0 was removed in
+      // memory), then Secrets Manager retries finishSecret.
+      await server.command('ACL', 'SETUSER', server.admin.username, '-acl|save');
+      await expect(rig.run('finishSecret', token)).rejects.toThrow();
+      await server.command('ACL', 'SETUSER', server.admin.username, '+acl|save');
+      await rig.run('finishSecret', token);
+
+      // Assess: the file the server restarts from holds only AWSCURRENT and AWSPREVIOUS.
+      const aclFile = await server.readAclFile();
+      expect(aclFile).not.toContain(`#${aclPasswordHash(password)}`);
+      await server.command('ACL', 'LOAD');
+      expect(await server.canLogin(username, password)).toBe(false);
+    });
+  },
+);
