@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CredentialRejectedError } from '../../shared/errors.js';
 import { aclPasswordHash } from '../../shared/strategies/redis/hashing.js';
 import { randomPassword, randomSuffix } from '../helpers/credentials.js';
 import { adminSecretFixture, redisStrategy } from '../helpers/redisKind.js';
@@ -57,6 +58,45 @@ describe.skipIf(!support.available)(
       expect(aclFile).not.toContain(`#${aclPasswordHash(password)}`);
       await server.command('ACL', 'LOAD');
       expect(await server.canLogin(username, password)).toBe(false);
+    });
+
+    it('a user managing its own passwords without +acl|save or +config|get, on a server with an ACL file: a rotation that completes leaves AWSCURRENT in the file the server restarts from', async () => {
+      // docs/redis.md: such a user "fails setSecret with a CredentialRejectedError that names
+      // the missing rights"; the code instead warns and completes the rotation.
+      const username = `app_${randomSuffix()}`;
+      const password = randomPassword();
+      await server.createUser(username, password, [...APP_RULES, '+acl|setuser', '+acl|getuser']);
+      const rig = rotationRig(
+        redisStrategy(ENV),
+        JSON.stringify({ host: server.host, port: server.port, username, password }),
+        ENV,
+      );
+      // Two rotations: AWSCURRENT and AWSPREVIOUS both differ from the password in the file.
+      // Refusing to rotate (the documented behaviour) is an acceptable outcome too.
+      const refused = await rig
+        .rotate()
+        .then(() => rig.rotate())
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      if (refused !== undefined) {
+        expect(refused).toBeInstanceOf(CredentialRejectedError);
+        expect(
+          await server.canLogin(username, (rig.current() as { password: string }).password),
+        ).toBe(true);
+        return;
+      }
+      const current = rig.current() as { password: string };
+      const previous = rig.previous() as { password: string };
+
+      // A restart of Redis reads the ACL file (ACL LOAD does the same without a restart).
+      await server.command('ACL', 'LOAD');
+      const survivors = [
+        await server.canLogin(username, current.password),
+        await server.canLogin(username, previous.password),
+      ];
+      expect(survivors).toContain(true);
     });
   },
 );
