@@ -98,5 +98,40 @@ describe.skipIf(!support.available)(
       ];
       expect(survivors).toContain(true);
     });
+
+    it('a late finishSecret of an earlier rotation (its token is AWSCURRENT) while a newer rotation is past setSecret: the newer AWSPENDING password keeps working', async () => {
+      const admin = adminSecretFixture(
+        JSON.stringify({ username: server.admin.username, password: server.admin.password }),
+      );
+      const username = `app_${randomSuffix()}`;
+      const password = randomPassword();
+      await server.createUser(username, password, APP_RULES);
+      const rig = rotationRig(
+        redisStrategy(ENV, admin),
+        JSON.stringify({
+          host: server.host,
+          port: server.port,
+          username,
+          password,
+          masterarn: admin.arn,
+        }),
+        ENV,
+      );
+      const earlier = await rig.rotate();
+      const newer = rig.sm.startRotation();
+      await rig.run('createSecret', newer);
+      await rig.run('setSecret', newer);
+      const pending = JSON.parse(rig.sm.versions.get(newer)?.value as string) as {
+        password: string;
+      };
+
+      // Act: the earlier rotation's finishSecret arrives again (a retry after its hook failed).
+      await rig.run('finishSecret', earlier);
+
+      // Assess: the stage checks protect the newer rotation's AWSPENDING.
+      expect(await server.canLogin(username, pending.password)).toBe(true);
+      await rig.run('testSecret', newer);
+      await rig.run('finishSecret', newer);
+    });
   },
 );
