@@ -108,17 +108,18 @@ export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
   }
   const requests = new RequestFactory(ctx, description);
   if (stages.includes(AWSCURRENT)) {
-    if (
-      event.Step === 'finishSecret' &&
-      ctx.strategy.afterPromotion &&
-      !pendingElsewhere(description, event.ClientRequestToken)
-    ) {
+    if (event.Step === 'finishSecret' && ctx.strategy.afterPromotion) {
       // A crash after the label moved but before the hook finished lands here on retry;
       // the hook is idempotent, so running it again completes the step. Not once a newer
       // rotation holds AWSPENDING: the target now carries its pending credential, which a
       // clean-up judged by this rotation's labels would remove.
-      await ctx.strategy.afterPromotion(requests.pending());
-      return 'promotion-hook-rerun';
+      if (!pendingElsewhere(description, event.ClientRequestToken)) {
+        await ctx.strategy.afterPromotion(requests.pending());
+        return 'promotion-hook-rerun';
+      }
+      ctx.logger.warn(
+        'Version is already AWSCURRENT and a newer rotation holds AWSPENDING: not re-running the promotion hook',
+      );
     }
     ctx.logger.info('Version is already AWSCURRENT: nothing to do', { outcome: 'already-current' });
     return 'already-current';
