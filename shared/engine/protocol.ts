@@ -74,6 +74,14 @@ function pendingValue(strategy: string, text: unknown, binary: boolean): Version
   return { text, binary };
 }
 
+/** Whether a version other than `token` holds AWSPENDING (a newer rotation started). */
+function pendingElsewhere(description: SecretDescription, token: string): boolean {
+  for (const [id, stages] of description.versions) {
+    if (id !== token && stages.includes(AWSPENDING)) return true;
+  }
+  return false;
+}
+
 function versionWithStage(description: SecretDescription, stage: string): string | undefined {
   for (const [id, stages] of description.versions) if (stages.includes(stage)) return id;
   return undefined;
@@ -102,9 +110,16 @@ export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
   if (stages.includes(AWSCURRENT)) {
     if (event.Step === 'finishSecret' && ctx.strategy.afterPromotion) {
       // A crash after the label moved but before the hook finished lands here on retry;
-      // the hook is idempotent, so running it again completes the step.
-      await ctx.strategy.afterPromotion(requests.pending());
-      return 'promotion-hook-rerun';
+      // the hook is idempotent, so running it again completes the step. Not once a newer
+      // rotation holds AWSPENDING: the target now carries its pending credential, which a
+      // clean-up judged by this rotation's labels would remove.
+      if (!pendingElsewhere(description, event.ClientRequestToken)) {
+        await ctx.strategy.afterPromotion(requests.pending());
+        return 'promotion-hook-rerun';
+      }
+      ctx.logger.warn(
+        'Version is already AWSCURRENT and a newer rotation holds AWSPENDING: not re-running the promotion hook',
+      );
     }
     ctx.logger.info('Version is already AWSCURRENT: nothing to do', { outcome: 'already-current' });
     return 'already-current';

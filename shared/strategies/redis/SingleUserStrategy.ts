@@ -66,7 +66,8 @@ export class RedisSingleUserStrategy extends RedisStrategyBase implements Rotati
   /**
    * `finishSecret`: removes every password of the user but the new `AWSCURRENT` and the
    * `AWSPREVIOUS` it replaced: the one two generations old, and any a failed rotation left
-   * behind. Idempotent: it reads the user's hashes and removes only what is there. Refuses
+   * behind. Idempotent: it reads the user's hashes, removes only what is there and saves the
+   * ACL file every time (a retry after a failed save finds nothing to remove). Refuses
    * to remove anything when the `AWSCURRENT` password is not among them.
    */
   async afterPromotion(request: PendingRequest): Promise<void> {
@@ -86,8 +87,9 @@ export class RedisSingleUserStrategy extends RedisStrategyBase implements Rotati
       const stale = user.passwords.filter((hash) => !keep.includes(hash));
       for (const hash of stale) request.registerSecret(hash);
       removed = stale.length;
-      if (stale.length === 0) return;
       await removePasswordHashes(session, current.username, stale);
+      // Saved even when nothing is left to remove: a retry after a failed ACL SAVE finds
+      // the hashes already gone from memory but still in the file a restart reads.
       await persistAcl(session, request.logger);
     });
     request.logger.info('Removed the passwords older than AWSPREVIOUS', {
