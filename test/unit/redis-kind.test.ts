@@ -320,8 +320,10 @@ describe('persistAcl', () => {
     expect(result).toBe('no-acl-file');
   });
 
-  it('without config|get nor acl|save, warns and carries on', async () => {
-    expect(await persistAcl(session(noperm), logger().logger)).toBe('unknown-not-permitted');
+  it('without config|get nor acl|save, fails: a restart could bring back a file in which no kept password logs in', async () => {
+    const error = await persistAcl(session(noperm), logger().logger).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisCommandError);
+    expect((error as RedisCommandError).code).toBe('NOPERM');
   });
 
   it('fails the step when the server has an ACL file and saving it fails', async () => {

@@ -153,7 +153,7 @@ export class RedisSingleUserStrategy extends RedisStrategyBase implements Rotati
     } catch (error) {
       if (error instanceof RedisCommandError && error.code === 'NOPERM') {
         throw new CredentialRejectedError(
-          `User "${secret.username}" may not manage its own passwords (${error.operation} was refused): grant it +acl|setuser +acl|getuser, or add masterarn naming an admin secret`,
+          `User "${secret.username}" may not manage its own passwords (${error.operation} was refused): grant it +acl|setuser +acl|getuser +acl|save, or add masterarn naming an admin secret`,
           { cause: error },
         );
       }

@@ -74,7 +74,7 @@ export async function cloneUser(
 }
 
 /** What {@link persistAcl} did. */
-export type AclPersistence = 'saved' | 'no-acl-file' | 'unknown-not-permitted';
+export type AclPersistence = 'saved' | 'no-acl-file';
 
 const NOT_CONFIGURED = /not configured to use an ACL file/i;
 
@@ -84,7 +84,9 @@ const NOT_CONFIGURED = /not configured to use an ACL file/i;
  * login without `config|get` tries `ACL SAVE` directly and reads the answer. A server
  * without an ACL file (users in `redis.conf`, or none) keeps the change in memory only:
  * logged as a warning, since `CONFIG REWRITE` is the operator's call. A refused `ACL SAVE`
- * on a server that has a file fails the step (retrying it is harmless).
+ * on a server that has a file, or that may have one (a login allowed neither `config|get`
+ * nor `acl|save`), fails the step: a restart would otherwise bring back a file in which
+ * neither AWSCURRENT nor AWSPREVIOUS logs in. Retrying it is harmless.
  */
 export async function persistAcl(
   session: RedisSession,
@@ -113,12 +115,6 @@ export async function persistAcl(
       if (error.code === 'ERR' && NOT_CONFIGURED.test(message)) {
         logger.warn('The server has no ACL file: the change lives in memory only');
         return 'no-acl-file';
-      }
-      if (error.code === 'NOPERM') {
-        logger.warn(
-          'ACL SAVE not permitted for this login: if the server has an ACL file, a restart brings back the old ACL (grant +acl|save or use masterarn)',
-        );
-        return 'unknown-not-permitted';
       }
     }
     throw error;
