@@ -363,6 +363,15 @@ const describeError = (error: unknown) =>
  * converged with every labelled value logging in as the kind promises.
  */
 export async function runCrashCase(kind: CrashKind, fault: Fault): Promise<CaseResult> {
+  try {
+    return await crashCase(kind, fault);
+  } catch (error) {
+    // A set-up or check that throws fails this case only, with the reason.
+    return { absorbed: false, problems: [`case aborted: ${describeError(error)}`] };
+  }
+}
+
+async function crashCase(kind: CrashKind, fault: Fault): Promise<CaseResult> {
   const subject = await kind.prepare();
   const token = subject.sm.startRotation();
   const problems: string[] = [];

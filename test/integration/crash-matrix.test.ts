@@ -61,7 +61,7 @@ afterAll(() => {
 });
 
 const loginOf = (secretString: string) =>
-  JSON.parse(secretString) as { username: string; password: string };
+  JSON.parse(secretString) as { username: string; password: string; dbname?: string };
 
 /** A database kind with its dialects' connector wrapped by the invocation's process. */
 function withConnector(
@@ -121,14 +121,24 @@ describe.skipIf(!pgSupport.available)(`crash matrix: PostgreSQL ${pgSupport.reas
   let server: PostgresServer;
   beforeAll(async () => {
     server = await startPostgres();
+    // As hardened deployments do: only the users granted it may connect to the app database.
+    await server.query('CREATE DATABASE appdb');
+    await server.query('REVOKE CONNECT, TEMPORARY ON DATABASE appdb FROM PUBLIC');
   });
   afterAll(async () => {
     await server?.stop();
   });
 
+  /** A login counts when it reaches its database: a user without CONNECT (42501) does not. */
   const logins = async (secretString: string) => {
-    const { username, password } = loginOf(secretString);
-    return new Map([[username, await server.canLogin(username, password)]]);
+    const { username, password, dbname } = loginOf(secretString);
+    const works = await server
+      .canLogin(username, password, { database: dbname })
+      .catch((error: { code?: string }) => {
+        if (error.code === '42501') return false;
+        throw error;
+      });
+    return new Map([[username, works]]);
   };
   const kindFor = (process: FunctionProcess) =>
     withConnector(postgresKind, (connect) => postgresDialects(connect), connectPostgres, process);
@@ -169,7 +179,8 @@ describe.skipIf(!pgSupport.available)(`crash matrix: PostgreSQL ${pgSupport.reas
   /**
    * An application user as the alternating-users tests seed it (a group role, a schema and
    * a table it owns, a grant on someone else's table, a search_path, default privileges),
-   * so grant parity has something to repair under crashes too.
+   * so grant parity has something to repair under crashes too, in a database only granted
+   * users may connect to.
    */
   async function alternatingSubject(rotations: number): Promise<CrashSubject> {
     const tag = randomSuffix();
@@ -181,6 +192,7 @@ describe.skipIf(!pgSupport.available)(`crash matrix: PostgreSQL ${pgSupport.reas
       [
         `CREATE ROLE ${ident(`readers_${tag}`)} NOLOGIN`,
         `CREATE ROLE ${u} LOGIN PASSWORD ${literal(scramSha256Verifier(password))}`,
+        `GRANT CONNECT ON DATABASE appdb TO ${u}`,
         `GRANT ${ident(`readers_${tag}`)} TO ${u}`,
         `CREATE SCHEMA ${schema} AUTHORIZATION ${u}`,
         `CREATE TABLE ${schema}.owned (id serial PRIMARY KEY, v text)`,
@@ -190,6 +202,8 @@ describe.skipIf(!pgSupport.available)(`crash matrix: PostgreSQL ${pgSupport.reas
         `ALTER ROLE ${u} SET search_path = ${schema}, public`,
         `ALTER DEFAULT PRIVILEGES FOR ROLE ${u} IN SCHEMA ${schema} GRANT SELECT ON TABLES TO ${ident(`readers_${tag}`)}`,
       ].join(';\n'),
+      [],
+      'appdb',
     );
     const admin = new InMemorySecretsManager(`admin/${tag}`);
     admin.seedCurrent(
@@ -203,7 +217,7 @@ describe.skipIf(!pgSupport.available)(`crash matrix: PostgreSQL ${pgSupport.reas
         port: server.port,
         username,
         password,
-        dbname: 'postgres',
+        dbname: 'appdb',
         masterarn: admin.arn,
         ssl: 'false',
       }),
