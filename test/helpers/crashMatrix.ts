@@ -316,6 +316,12 @@ export interface CrashKind {
    * declare overlap 'none').
    */
   readonly overlap: boolean;
+  /**
+   * The steps whose calls are cases (default: all four). A variant that differs from
+   * another only in some steps enumerates only those, to spend the time where the calls
+   * differ.
+   */
+  readonly steps?: readonly RotationStep[];
   /** A fresh subject for one case, already rotated cleanly as often as the case needs. */
   prepare(): Promise<CrashSubject>;
   /** Further checks after the rotation converged (e.g. no orphaned provider keys). */

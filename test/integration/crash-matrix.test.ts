@@ -87,12 +87,15 @@ function describeMatrix(kind: CrashKind): void {
     let recorded: Promise<RecordedCall[]> | undefined;
     const calls = () => {
       recorded ??= recordRotation(kind).then((found) => {
-        report.calls(kind.name, found);
+        report.calls(
+          kind.name,
+          found.filter((call) => (kind.steps ?? STEPS).includes(call.step)),
+        );
         return found;
       });
       return recorded;
     };
-    it.each(STEPS)(
+    it.each(kind.steps ?? STEPS)(
       '%s: each external call failing or killed after it took effect, then the step retried, converges without losing a credential',
       async (step) => {
         const failures: string[] = [];
@@ -241,8 +244,11 @@ describe.skipIf(!pgSupport.available)(`crash matrix: PostgreSQL ${pgSupport.reas
     prepare: () => alternatingSubject(0),
   });
   describeMatrix({
-    name: 'PostgreSQL alternating-users, next rotation (the clone exists)',
+    name: 'PostgreSQL alternating-users, next rotation (the clone exists; setSecret only)',
     overlap: true,
+    // Only setSecret differs from the first rotation (the clone is altered, not created);
+    // the other steps make the same calls, already cases of the first-rotation matrix.
+    steps: ['setSecret'],
     prepare: () => alternatingSubject(1),
   });
 });
@@ -366,8 +372,11 @@ describe.skipIf(!mariadbSupport.available)(`crash matrix: MariaDB ${mariadbSuppo
     prepare: () => alternatingSubject(0),
   });
   describeMatrix({
-    name: 'MariaDB alternating-users, next rotation (the clone exists)',
+    name: 'MariaDB alternating-users, next rotation (the clone exists; setSecret only)',
     overlap: true,
+    // Only setSecret differs from the first rotation (the clone is altered, not created);
+    // the other steps make the same calls, already cases of the first-rotation matrix.
+    steps: ['setSecret'],
     prepare: () => alternatingSubject(1),
   });
 });
