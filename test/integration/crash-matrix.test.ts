@@ -19,6 +19,7 @@ import {
   type ApiKeyProviderServer,
   startApiKeyProviderServer,
 } from '../helpers/apiKeyProviderServer.js';
+import { createMariadbAppUser } from '../helpers/appUsers.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import {
   type CrashKind,
@@ -36,9 +37,13 @@ import {
 import { randomPassword, randomSuffix } from '../helpers/credentials.js';
 import { InMemorySecretsManager } from '../helpers/inMemorySecretsManager.js';
 import { STEPS } from '../helpers/rotationRig.js';
-import { MARIADB, type MariadbServer, startMariadb } from '../helpers/servers/mariadb.js';
-import { POSTGRES, type PostgresServer, startPostgres } from '../helpers/servers/postgres.js';
-import { serverSupport } from '../helpers/servers/support.js';
+import { MARIADB, startMariadb } from '../helpers/servers/mariadb.js';
+import { POSTGRES, startPostgres } from '../helpers/servers/postgres.js';
+import {
+  type ServerRequirements,
+  serverSupport,
+  type TestServer,
+} from '../helpers/servers/support.js';
 
 /**
  * Issue 12, point 3. For every step and every external call inside it (each Secrets Manager
@@ -75,6 +80,56 @@ function withConnector(
     createStrategy: (context) =>
       databaseStrategy(dialects(process.connector(connect), context.env), context),
   };
+}
+
+/** A database server and how the function under test reaches it. */
+interface DatabaseTarget {
+  readonly server: TestServer;
+  readonly engine: string;
+  readonly dbname: string;
+  readonly ssl: boolean | string;
+  readonly kind: (process: FunctionProcess) => CredentialKind;
+  readonly logins: CrashSubject['logins'];
+}
+
+/**
+ * The secret of user `cm_<tag>` (already created on the server with `password`), and for
+ * alternating users an admin secret holding the server's admin, named by `masterarn`;
+ * rotated `rotationsBefore` times cleanly first (1: the clone exists).
+ */
+async function databaseSubject(
+  t: DatabaseTarget,
+  user: { tag: string; password: string; alternating: boolean; rotationsBefore?: number },
+): Promise<CrashSubject> {
+  const sm = new InMemorySecretsManager();
+  const targets: SecretTarget[] = [{ sm, label: '' }];
+  const names: Record<string, string> = { [user.tag]: '<t>' };
+  const fields: Record<string, unknown> = {
+    engine: t.engine,
+    host: t.server.host,
+    port: t.server.port,
+    username: `cm_${user.tag}`,
+    password: user.password,
+    dbname: t.dbname,
+    ssl: t.ssl,
+  };
+  if (user.alternating) {
+    const admin = new InMemorySecretsManager(`admin/${user.tag}`);
+    admin.seedCurrent(JSON.stringify(t.server.admin));
+    targets.push({ sm: admin, label: 'admin secret' });
+    names[t.server.admin.username] = '<admin>';
+    fields.masterarn = admin.arn;
+  }
+  sm.seedCurrent(JSON.stringify(fields));
+  const env = { ROTATION_MODE: user.alternating ? 'alternating-users' : 'single-user' };
+  const subject: CrashSubject = {
+    sm,
+    names,
+    logins: t.logins,
+    start: (process) => handlerRunner(t.kind(process), process, targets, env),
+  };
+  for (let i = 0; i < (user.rotationsBefore ?? 0); i++) await rotateCleanly(subject);
+  return subject;
 }
 
 /**
@@ -118,268 +173,205 @@ function describeMatrix(kind: CrashKind): void {
   });
 }
 
-const pgSupport = serverSupport(POSTGRES);
-
-describe.skipIf(!pgSupport.available)(`crash matrix: PostgreSQL ${pgSupport.reason}`, () => {
-  let server: PostgresServer;
-  beforeAll(async () => {
-    server = await startPostgres();
-    // As hardened deployments do: only the users granted it may connect to the app database.
-    await server.query('CREATE DATABASE appdb');
-    await server.query('REVOKE CONNECT, TEMPORARY ON DATABASE appdb FROM PUBLIC');
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-
-  /** A login counts when it reaches its database: a user without CONNECT (42501) does not. */
-  const logins = async (secretString: string) => {
-    const { username, password, dbname } = loginOf(secretString);
-    const works = await server
-      .canLogin(username, password, { database: dbname })
-      .catch((error: { code?: string }) => {
-        if (error.code === '42501') return false;
-        throw error;
-      });
-    return new Map([[username, works]]);
-  };
-  const kindFor = (process: FunctionProcess) =>
-    withConnector(postgresKind, (connect) => postgresDialects(connect), connectPostgres, process);
-
-  const SINGLE = { ROTATION_MODE: 'single-user' };
+/**
+ * Alternating users twice: the first rotation (creates the clone) in full, and setSecret of
+ * the next one (the clone exists, so it is altered instead): the other steps of the next
+ * rotation make the same calls as the first's, already cases there.
+ */
+function describeAlternatingMatrices(
+  engine: string,
+  subject: (rotationsBefore: number) => Promise<CrashSubject>,
+): void {
   describeMatrix({
-    name: 'PostgreSQL single-user',
-    overlap: false,
-    async prepare() {
-      const tag = randomSuffix();
-      const username = `cm_${tag}`;
-      const password = randomPassword();
-      await server.query(
-        `CREATE ROLE ${ident(username)} LOGIN PASSWORD ${literal(scramSha256Verifier(password))}`,
-      );
-      const sm = new InMemorySecretsManager();
-      sm.seedCurrent(
-        JSON.stringify({
-          engine: 'postgres',
-          host: server.host,
-          port: server.port,
-          username,
-          password,
-          dbname: 'postgres',
-          ssl: 'false',
-        }),
-      );
-      return {
-        sm,
-        names: { [tag]: '<t>' },
-        logins,
-        start: (process) => handlerRunner(kindFor(process), process, [{ sm, label: '' }], SINGLE),
-      };
-    },
-  });
-
-  const ALTERNATING = { ROTATION_MODE: 'alternating-users' };
-  /**
-   * An application user as the alternating-users tests seed it (a group role, a schema and
-   * a table it owns, a grant on someone else's table, a search_path, default privileges),
-   * so grant parity has something to repair under crashes too, in a database only granted
-   * users may connect to.
-   */
-  async function alternatingSubject(rotations: number): Promise<CrashSubject> {
-    const tag = randomSuffix();
-    const username = `cm_${tag}`;
-    const password = randomPassword();
-    const u = ident(username);
-    const schema = ident(`s_${tag}`);
-    await server.query(
-      [
-        `CREATE ROLE ${ident(`readers_${tag}`)} NOLOGIN`,
-        `CREATE ROLE ${u} LOGIN PASSWORD ${literal(scramSha256Verifier(password))}`,
-        `GRANT CONNECT ON DATABASE appdb TO ${u}`,
-        `GRANT ${ident(`readers_${tag}`)} TO ${u}`,
-        `CREATE SCHEMA ${schema} AUTHORIZATION ${u}`,
-        `CREATE TABLE ${schema}.owned (id serial PRIMARY KEY, v text)`,
-        `ALTER TABLE ${schema}.owned OWNER TO ${u}`,
-        `CREATE TABLE public.${ident(`shared_${tag}`)} (id int)`,
-        `GRANT SELECT, INSERT ON public.${ident(`shared_${tag}`)} TO ${u}`,
-        `ALTER ROLE ${u} SET search_path = ${schema}, public`,
-        `ALTER DEFAULT PRIVILEGES FOR ROLE ${u} IN SCHEMA ${schema} GRANT SELECT ON TABLES TO ${ident(`readers_${tag}`)}`,
-      ].join(';\n'),
-      [],
-      'appdb',
-    );
-    const admin = new InMemorySecretsManager(`admin/${tag}`);
-    admin.seedCurrent(
-      JSON.stringify({ username: server.admin.username, password: server.admin.password }),
-    );
-    const sm = new InMemorySecretsManager();
-    sm.seedCurrent(
-      JSON.stringify({
-        engine: 'postgres',
-        host: server.host,
-        port: server.port,
-        username,
-        password,
-        dbname: 'appdb',
-        masterarn: admin.arn,
-        ssl: 'false',
-      }),
-    );
-    const targets: SecretTarget[] = [
-      { sm, label: '' },
-      { sm: admin, label: 'admin secret' },
-    ];
-    const subject: CrashSubject = {
-      sm,
-      names: { [tag]: '<t>', [server.admin.username]: '<admin>' },
-      logins,
-      start: (process) => handlerRunner(kindFor(process), process, targets, ALTERNATING),
-    };
-    for (let i = 0; i < rotations; i++) await rotateCleanly(subject);
-    return subject;
-  }
-  describeMatrix({
-    name: 'PostgreSQL alternating-users, first rotation (creates the clone)',
+    name: `${engine} alternating-users, first rotation (creates the clone)`,
     overlap: true,
-    prepare: () => alternatingSubject(0),
+    prepare: () => subject(0),
   });
   describeMatrix({
-    name: 'PostgreSQL alternating-users, next rotation (the clone exists; setSecret only)',
+    name: `${engine} alternating-users, next rotation (the clone exists; setSecret only)`,
     overlap: true,
-    // Only setSecret differs from the first rotation (the clone is altered, not created);
-    // the other steps make the same calls, already cases of the first-rotation matrix.
     steps: ['setSecret'],
-    prepare: () => alternatingSubject(1),
+    prepare: () => subject(1),
   });
-});
+}
 
-const mariadbSupport = serverSupport(MARIADB);
-
-describe.skipIf(!mariadbSupport.available)(`crash matrix: MariaDB ${mariadbSupport.reason}`, () => {
-  let server: MariadbServer;
-  beforeAll(async () => {
-    server = await startMariadb();
-    await server.query('CREATE DATABASE appdb');
-    await server.query('CREATE TABLE appdb.t (id int)');
+/**
+ * A describe block whose cases share one server from `start` (then `setUp` run as its
+ * admin), under `serverSupport`'s rule
+ * (skipped with the reason outside CI when the binaries are missing, failed under CI=true).
+ */
+function describeOnServer<S extends TestServer & { query(sql: string): Promise<unknown> }>(
+  requirements: ServerRequirements,
+  start: () => Promise<S>,
+  setUp: readonly string[],
+  body: (server: () => S) => void,
+): void {
+  const support = serverSupport(requirements);
+  const label = requirements.name;
+  describe.skipIf(!support.available)(`crash matrix: ${label} ${support.reason}`, () => {
+    let server: S | undefined;
+    beforeAll(async () => {
+      server = await start();
+      for (const sql of setUp) await server.query(sql);
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+    body(() => {
+      if (!server) throw new Error(`the ${label} server did not start`);
+      return server;
+    });
   });
-  afterAll(async () => {
-    await server?.stop();
-  });
+}
 
-  /**
-   * Per account of the user (`user@host`): the account a loopback login reaches (127.0.0.1
-   * where the user has one, else '%') by logging in; the others, which no login from here
-   * reaches, by whether they hold this password's hash.
-   */
-  const logins = async (secretString: string) => {
-    const { username, password } = loginOf(secretString);
-    const accounts = await server.query<{ host: string; hash: string }>(
-      'SELECT Host AS host, authentication_string AS hash FROM mysql.user WHERE User = ?',
-      [username],
-    );
-    const hosts = accounts.map((account) => account.host);
-    const reached = hosts.includes('127.0.0.1') ? '127.0.0.1' : '%';
-    const hash = mysqlNativePasswordHash(password);
-    const out = new Map<string, boolean>();
-    for (const { host, hash: stored } of accounts) {
-      out.set(
-        `${username}@${host}`,
-        host === reached ? await server.canLogin(username, password) : stored === hash,
-      );
-    }
-    return out;
-  };
-  const kindFor = (process: FunctionProcess) =>
-    withConnector(mysqlKind, (connect, env) => mysqlDialects(env, connect), connectMysql, process);
-  const secretFor = (username: string, password: string, extra: Record<string, unknown> = {}) =>
-    JSON.stringify({
-      engine: 'mariadb',
-      host: server.host,
-      port: server.port,
-      username,
-      password,
+describeOnServer(
+  POSTGRES,
+  startPostgres,
+  // As hardened deployments do: only the users granted it may connect to the app database.
+  ['CREATE DATABASE appdb', 'REVOKE CONNECT, TEMPORARY ON DATABASE appdb FROM PUBLIC'],
+  (server) => {
+    /** A login counts when it reaches its database: a user without CONNECT (42501) does not. */
+    const logins = async (secretString: string) => {
+      const { username, password, dbname } = loginOf(secretString);
+      const works = await server()
+        .canLogin(username, password, { database: dbname })
+        .catch((error: { code?: string }) => {
+          if (error.code === '42501') return false;
+          throw error;
+        });
+      return new Map([[username, works]]);
+    };
+    const target = (): DatabaseTarget => ({
+      server: server(),
+      engine: 'postgres',
       dbname: 'appdb',
-      ssl: false,
-      ...extra,
+      ssl: 'false',
+      kind: (process) =>
+        withConnector(
+          postgresKind,
+          (connect) => postgresDialects(connect),
+          connectPostgres,
+          process,
+        ),
+      logins,
     });
 
-  const SINGLE = { ROTATION_MODE: 'single-user' };
-  describeMatrix({
-    name: 'MariaDB single-user',
-    overlap: false,
-    async prepare() {
-      const tag = randomSuffix();
-      const username = `cm_${tag}`;
-      const password = randomPassword();
-      await server.query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ?", [
-        username,
-        mysqlNativePasswordHash(password),
-      ]);
-      await server.query("GRANT SELECT ON appdb.* TO ?@'%'", [username]);
-      const sm = new InMemorySecretsManager();
-      sm.seedCurrent(secretFor(username, password));
-      return {
-        sm,
-        names: { [tag]: '<t>' },
-        logins,
-        start: (process) => handlerRunner(kindFor(process), process, [{ sm, label: '' }], SINGLE),
-      };
-    },
-  });
+    describeMatrix({
+      name: 'PostgreSQL single-user',
+      overlap: false,
+      async prepare() {
+        const tag = randomSuffix();
+        const password = randomPassword();
+        const u = ident(`cm_${tag}`);
+        await server().query(
+          `CREATE ROLE ${u} LOGIN PASSWORD ${literal(scramSha256Verifier(password))}; GRANT CONNECT ON DATABASE appdb TO ${u}`,
+        );
+        return databaseSubject(target(), { tag, password, alternating: false });
+      },
+    });
 
-  const ALTERNATING = { ROTATION_MODE: 'alternating-users' };
-  /**
-   * An application user as the alternating-users tests seed it: accounts at two hosts,
-   * database and table grants (one WITH GRANT OPTION), a role and a default role.
-   */
-  async function alternatingSubject(rotations: number): Promise<CrashSubject> {
-    const tag = randomSuffix();
-    const username = `cm_${tag}`;
-    const password = randomPassword();
-    const role = `r_${tag}`;
-    const hash = mysqlNativePasswordHash(password);
-    for (const host of ['%', '127.0.0.1']) {
-      await server.query('CREATE USER ?@? IDENTIFIED BY PASSWORD ?', [username, host, hash]);
-      await server.query('GRANT SELECT, INSERT ON appdb.* TO ?@?', [username, host]);
+    /**
+     * An application user as the alternating-users tests seed it (a group role, a schema and
+     * a table it owns, a grant on someone else's table, a search_path, default privileges),
+     * so grant parity has something to repair under crashes too, in a database only granted
+     * users may connect to.
+     */
+    async function alternatingSubject(rotationsBefore: number): Promise<CrashSubject> {
+      const tag = randomSuffix();
+      const password = randomPassword();
+      const u = ident(`cm_${tag}`);
+      const schema = ident(`s_${tag}`);
+      await server().query(
+        [
+          `CREATE ROLE ${ident(`readers_${tag}`)} NOLOGIN`,
+          `CREATE ROLE ${u} LOGIN PASSWORD ${literal(scramSha256Verifier(password))}`,
+          `GRANT CONNECT ON DATABASE appdb TO ${u}`,
+          `GRANT ${ident(`readers_${tag}`)} TO ${u}`,
+          `CREATE SCHEMA ${schema} AUTHORIZATION ${u}`,
+          `CREATE TABLE ${schema}.owned (id serial PRIMARY KEY, v text)`,
+          `ALTER TABLE ${schema}.owned OWNER TO ${u}`,
+          `CREATE TABLE public.${ident(`shared_${tag}`)} (id int)`,
+          `GRANT SELECT, INSERT ON public.${ident(`shared_${tag}`)} TO ${u}`,
+          `ALTER ROLE ${u} SET search_path = ${schema}, public`,
+          `ALTER DEFAULT PRIVILEGES FOR ROLE ${u} IN SCHEMA ${schema} GRANT SELECT ON TABLES TO ${ident(`readers_${tag}`)}`,
+        ].join(';\n'),
+        [],
+        'appdb',
+      );
+      return databaseSubject(target(), { tag, password, alternating: true, rotationsBefore });
     }
-    await server.query("GRANT UPDATE ON appdb.t TO ?@'%' WITH GRANT OPTION", [username]);
-    await server.query('CREATE ROLE ?', [role]);
-    await server.query('GRANT DELETE ON appdb.* TO ?', [role]);
-    await server.query("GRANT ? TO ?@'%'", [role, username]);
-    await server.query("SET DEFAULT ROLE ? FOR ?@'%'", [role, username]);
-    const admin = new InMemorySecretsManager(`admin/${tag}`);
-    admin.seedCurrent(
-      JSON.stringify({ username: server.admin.username, password: server.admin.password }),
-    );
-    const sm = new InMemorySecretsManager();
-    sm.seedCurrent(secretFor(username, password, { masterarn: admin.arn }));
-    const targets: SecretTarget[] = [
-      { sm, label: '' },
-      { sm: admin, label: 'admin secret' },
-    ];
-    const subject: CrashSubject = {
-      sm,
-      names: { [tag]: '<t>', [server.admin.username]: '<admin>' },
-      logins,
-      start: (process) => handlerRunner(kindFor(process), process, targets, ALTERNATING),
+    describeAlternatingMatrices('PostgreSQL', alternatingSubject);
+  },
+);
+
+describeOnServer(
+  MARIADB,
+  startMariadb,
+  ['CREATE DATABASE appdb', 'CREATE TABLE appdb.t (id int)'],
+  (server) => {
+    /**
+     * Per account of the user (`user@host`): the account a loopback login reaches (127.0.0.1
+     * where the user has one, else '%') by logging in; the others, which no login from here
+     * reaches, by whether they hold this password's hash.
+     */
+    const logins = async (secretString: string) => {
+      const { username, password } = loginOf(secretString);
+      const accounts = await server().query<{ host: string; hash: string }>(
+        'SELECT Host AS host, authentication_string AS hash FROM mysql.user WHERE User = ?',
+        [username],
+      );
+      const hosts = accounts.map((account) => account.host);
+      const reached = hosts.includes('127.0.0.1') ? '127.0.0.1' : '%';
+      const hash = mysqlNativePasswordHash(password);
+      const out = new Map<string, boolean>();
+      for (const { host, hash: stored } of accounts) {
+        out.set(
+          `${username}@${host}`,
+          host === reached ? await server().canLogin(username, password) : stored === hash,
+        );
+      }
+      return out;
     };
-    for (let i = 0; i < rotations; i++) await rotateCleanly(subject);
-    return subject;
-  }
-  describeMatrix({
-    name: 'MariaDB alternating-users, first rotation (creates the clone)',
-    overlap: true,
-    prepare: () => alternatingSubject(0),
-  });
-  describeMatrix({
-    name: 'MariaDB alternating-users, next rotation (the clone exists; setSecret only)',
-    overlap: true,
-    // Only setSecret differs from the first rotation (the clone is altered, not created);
-    // the other steps make the same calls, already cases of the first-rotation matrix.
-    steps: ['setSecret'],
-    prepare: () => alternatingSubject(1),
-  });
-});
+    const target = (): DatabaseTarget => ({
+      server: server(),
+      engine: 'mariadb',
+      dbname: 'appdb',
+      ssl: false,
+      kind: (process) =>
+        withConnector(
+          mysqlKind,
+          (connect, env) => mysqlDialects(env, connect),
+          connectMysql,
+          process,
+        ),
+      logins,
+    });
+
+    describeMatrix({
+      name: 'MariaDB single-user',
+      overlap: false,
+      async prepare() {
+        const tag = randomSuffix();
+        const password = randomPassword();
+        await server().query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ?", [
+          `cm_${tag}`,
+          mysqlNativePasswordHash(password),
+        ]);
+        await server().query("GRANT SELECT ON appdb.* TO ?@'%'", [`cm_${tag}`]);
+        return databaseSubject(target(), { tag, password, alternating: false });
+      },
+    });
+
+    /** An application user as the alternating-users tests seed it (see createMariadbAppUser). */
+    async function alternatingSubject(rotationsBefore: number): Promise<CrashSubject> {
+      const tag = randomSuffix();
+      const password = randomPassword();
+      await createMariadbAppUser(server(), `cm_${tag}`, password, `r_${tag}`);
+      return databaseSubject(target(), { tag, password, alternating: true, rotationsBefore });
+    }
+    describeAlternatingMatrices('MariaDB', alternatingSubject);
+  },
+);
 
 describe('crash matrix: API keys from an HTTP provider', () => {
   const servers: ApiKeyProviderServer[] = [];
