@@ -258,6 +258,9 @@ describeOnServer(
 
     describeMatrix({
       name: 'PostgreSQL single-user',
+      // One user, one password: setSecret replaces it, so after the rotation AWSPREVIOUS is
+      // refused (the protocol promises no overlap here: ROTATION-PROTOCOL.md §5 #9, the kind
+      // declares 'none'); the matrix asserts exactly that, and that no crash loses both.
       overlap: false,
       async prepare() {
         const tag = randomSuffix();
@@ -349,6 +352,9 @@ describeOnServer(
 
     describeMatrix({
       name: 'MariaDB single-user',
+      // One user, one password: setSecret replaces it, so after the rotation AWSPREVIOUS is
+      // refused (the protocol promises no overlap here: ROTATION-PROTOCOL.md §5 #9, the kind
+      // declares 'none'); the matrix asserts exactly that, and that no crash loses both.
       overlap: false,
       async prepare() {
         const tag = randomSuffix();
