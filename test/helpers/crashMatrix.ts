@@ -317,6 +317,12 @@ export interface CrashKind {
    */
   readonly overlap: boolean;
   /**
+   * From this step on, mid-rotation, AWSPREVIOUS may be refused: a provider that holds two
+   * keys revokes the AWSPREVIOUS key in createSecret to free the slot for the new one. After
+   * the rotation the new AWSPREVIOUS must still log in as `overlap` says.
+   */
+  readonly previousRetiredFrom?: RotationStep;
+  /**
    * The steps whose calls are cases (default: all four). A variant that differs from
    * another only in some steps enumerates only those, to spend the time where the calls
    * differ.
@@ -411,9 +417,7 @@ async function crashCase(kind: CrashKind, fault: Fault): Promise<CaseResult> {
     // A killed invocation failed, whatever its code did after the kill.
     const failed = process.killed || error !== undefined;
     absorbed = !failed;
-    problems.push(
-      ...(await heldChecks(kind, subject, token, STEPS.indexOf(step) > STEPS.indexOf('setSecret'))),
-    );
+    problems.push(...(await heldChecks(kind, subject, token, step)));
     if (failed) {
       const retry = await invoke(step);
       if (retry.error !== undefined) {
@@ -465,15 +469,20 @@ const logsIn = (logins: ReadonlyMap<string, boolean> | undefined) =>
 /**
  * Right after the fault, before any retry. No credential is lost: every account a labelled
  * value names accepts one of the labelled values (an account only AWSPENDING names, before
- * setSecret has run, may not exist yet). With overlap AWSCURRENT logs in throughout; once
+ * setSecret has run, may not exist yet; one only AWSPREVIOUS names may be retired, see
+ * {@link CrashKind.previousRetiredFrom}). With overlap AWSCURRENT logs in throughout; once
  * setSecret has run, AWSPENDING logs in.
  */
 async function heldChecks(
   kind: CrashKind,
   subject: CrashSubject,
   token: string,
-  setSecretDone: boolean,
+  faultStep: RotationStep,
 ): Promise<string[]> {
+  const setSecretDone = STEPS.indexOf(faultStep) > STEPS.indexOf('setSecret');
+  const previousRetired =
+    kind.previousRetiredFrom !== undefined &&
+    STEPS.indexOf(faultStep) >= STEPS.indexOf(kind.previousRetiredFrom);
   const problems: string[] = [];
   const byStage = await loginsByStage(subject, token);
   if (kind.overlap && !logsIn(byStage.get('AWSCURRENT'))) {
@@ -489,7 +498,9 @@ async function heldChecks(
     }
   }
   for (const [account, stages] of holders) {
-    if (!setSecretDone && stages.length === 1 && stages[0]?.[0] === 'AWSPENDING') continue;
+    const only = stages.length === 1 ? stages[0]?.[0] : undefined;
+    if (!setSecretDone && only === 'AWSPENDING') continue;
+    if (previousRetired && only === 'AWSPREVIOUS') continue;
     if (!stages.some(([, works]) => works)) {
       problems.push(
         `after the fault: credential LOST for ${withPlaceholders(account, subject.names)}: none of ${stages.map(([stage]) => stage).join(', ')} logs in`,

@@ -388,67 +388,76 @@ describe('crash matrix: API keys from an HTTP provider', () => {
   const keyOf = (secretString: string) =>
     JSON.parse(secretString) as { apiKey: string; keyId: string };
 
-  describeMatrix({
-    name: 'API keys, provider-issued (overlap: 3 live keys)',
-    overlap: true,
-    async prepare() {
-      // A provider per case: its key list is then exactly this secret's keys.
-      const server = await startApiKeyProviderServer();
-      servers.push(server);
-      const admin = new InMemorySecretsManager(`admin/${randomSuffix()}`);
-      admin.seedCurrent(JSON.stringify({ token: server.adminToken }));
-      const first = server.seedKey('initial');
-      const sm = new InMemorySecretsManager();
-      sm.seedCurrent(
-        JSON.stringify({
-          apiKey: first.key,
-          keyId: first.id,
-          service: 'billing',
-          provider: server.declaration(admin.arn),
-        }),
-      );
-      const targets: SecretTarget[] = [
-        { sm, label: '' },
-        { sm: admin, label: 'admin secret' },
-      ];
-      const subject: CrashSubject = {
-        sm,
-        names: {},
-        logins: async (s) => new Map([[keyOf(s).keyId, server.authenticates(keyOf(s).apiKey)]]),
-        start: (process) =>
-          handlerRunner(
-            {
-              ...apiKeyKind,
-              createStrategy: (context) =>
-                new ApiKeyStrategy({
-                  env: context.env,
-                  adminCredentials: new AdminCredentialSource({ reader: context.adminSecrets }),
-                  fetch: process.fetch(),
-                  verifyPollMs: 20,
-                }),
-            },
-            process,
-            targets,
-            {},
-          ),
-      };
-      providerServers.set(subject, server);
-      // One clean rotation first, so finishSecret has a key two generations old to revoke.
-      await rotateCleanly(subject);
-      return subject;
-    },
-    async finalChecks(subject) {
-      // Not a lost credential but a leak: every live key is one the secret labels.
-      const server = providerServers.get(subject);
-      const live = (server?.liveKeys() ?? []).map((k) => k.id).sort();
-      const labelled = ['AWSCURRENT', 'AWSPREVIOUS']
-        .map((stage) => subject.sm.valueOf(stage))
-        .filter((v): v is string => v !== undefined)
-        .map((v) => keyOf(v).keyId)
-        .sort();
-      return JSON.stringify(live) === JSON.stringify(labelled)
-        ? []
-        : [`live provider keys ${live.join(',')} differ from the labelled ${labelled.join(',')}`];
-    },
-  });
+  /**
+   * Provider-issued keys with room for `maxLiveKeys`: 3 (overlap: finishSecret revokes the
+   * key two generations old) or 2 (two-slot: createSecret revokes the AWSPREVIOUS key to free
+   * its slot before minting).
+   */
+  const describeProviderMatrix = (maxLiveKeys: 2 | 3) =>
+    describeMatrix({
+      name: `API keys, provider-issued (${maxLiveKeys === 3 ? 'overlap' : 'two-slot'}: ${maxLiveKeys} live keys)`,
+      overlap: true,
+      ...(maxLiveKeys === 2 ? { previousRetiredFrom: 'createSecret' as const } : {}),
+      async prepare() {
+        // A provider per case: its key list is then exactly this secret's keys.
+        const server = await startApiKeyProviderServer({ maxLiveKeys });
+        servers.push(server);
+        const admin = new InMemorySecretsManager(`admin/${randomSuffix()}`);
+        admin.seedCurrent(JSON.stringify({ token: server.adminToken }));
+        const first = server.seedKey('initial');
+        const sm = new InMemorySecretsManager();
+        sm.seedCurrent(
+          JSON.stringify({
+            apiKey: first.key,
+            keyId: first.id,
+            service: 'billing',
+            provider: server.declaration(admin.arn),
+          }),
+        );
+        const targets: SecretTarget[] = [
+          { sm, label: '' },
+          { sm: admin, label: 'admin secret' },
+        ];
+        const subject: CrashSubject = {
+          sm,
+          names: {},
+          logins: async (s) => new Map([[keyOf(s).keyId, server.authenticates(keyOf(s).apiKey)]]),
+          start: (process) =>
+            handlerRunner(
+              {
+                ...apiKeyKind,
+                createStrategy: (context) =>
+                  new ApiKeyStrategy({
+                    env: context.env,
+                    adminCredentials: new AdminCredentialSource({ reader: context.adminSecrets }),
+                    fetch: process.fetch(),
+                    verifyPollMs: 20,
+                  }),
+              },
+              process,
+              targets,
+              {},
+            ),
+        };
+        providerServers.set(subject, server);
+        // One clean rotation first, so there is a key two generations old to revoke.
+        await rotateCleanly(subject);
+        return subject;
+      },
+      async finalChecks(subject) {
+        // Not a lost credential but a leak: every live key is one the secret labels.
+        const server = providerServers.get(subject);
+        const live = (server?.liveKeys() ?? []).map((k) => k.id).sort();
+        const labelled = ['AWSCURRENT', 'AWSPREVIOUS']
+          .map((stage) => subject.sm.valueOf(stage))
+          .filter((v): v is string => v !== undefined)
+          .map((v) => keyOf(v).keyId)
+          .sort();
+        return JSON.stringify(live) === JSON.stringify(labelled)
+          ? []
+          : [`live provider keys ${live.join(',')} differ from the labelled ${labelled.join(',')}`];
+      },
+    });
+  describeProviderMatrix(3);
+  describeProviderMatrix(2);
 });
