@@ -9,6 +9,7 @@ import { connectMysql } from '../../shared/strategies/mysql/connect.js';
 import { mysqlKind } from '../../shared/strategies/mysql/kind.js';
 import { MysqlDialect, mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePassword.js';
+import { createMariadbAppUser } from '../helpers/appUsers.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import {
   hostilePassword,
@@ -56,17 +57,7 @@ describe.skipIf(!support.available)(
       password = randomPassword(),
       masterarn = admin.arn,
     ) {
-      const role = `r_${randomSuffix()}`;
-      const hash = mysqlNativePasswordHash(password);
-      for (const host of ['%', '127.0.0.1']) {
-        await server.query('CREATE USER ?@? IDENTIFIED BY PASSWORD ?', [username, host, hash]);
-        await server.query('GRANT SELECT, INSERT ON appdb.* TO ?@?', [username, host]);
-      }
-      await server.query("GRANT UPDATE ON appdb.t TO ?@'%' WITH GRANT OPTION", [username]);
-      await server.query('CREATE ROLE ?', [role]);
-      await server.query('GRANT DELETE ON appdb.* TO ?', [role]);
-      await server.query("GRANT ? TO ?@'%'", [role, username]);
-      await server.query("SET DEFAULT ROLE ? FOR ?@'%'", [role, username]);
+      await createMariadbAppUser(server, username, password);
       const secret = JSON.stringify({
         engine: 'mariadb',
         host: server.host,

@@ -47,6 +47,8 @@ class FakeServer {
   /** Privilege keys the admin is not allowed to grant. */
   readonly ungrantable = new Set<string>();
   adminPassword = randomPassword();
+  /** Users whose password is right but who may not use the database (MySQL 1044). */
+  readonly withoutDatabase = new Set<string>();
   readonly logins: { username: string; ok: boolean; mode: string }[] = [];
   opened = 0;
   closed = 0;
@@ -62,6 +64,9 @@ class FakeServer {
         this.passwords.get(target.username) === target.password);
     this.logins.push({ username: target.username, ok, mode: target.tls.mode });
     if (!ok) throw new LoginRefusedError(`login refused for "${target.username}"`, '28P01');
+    if (this.withoutDatabase.has(target.username)) {
+      throw new DatabaseConnectionError('Access denied to database', '1044');
+    }
     this.opened += 1;
     return {
       query: async <Row>(sql: string) => {
@@ -427,6 +432,23 @@ describe('AlternatingUsersStrategy', () => {
       'SELECT ON t',
     ]);
     expect(server.passwords.get('app_clone')).toBe(clonePassword);
+  });
+
+  it('completes a clone an interrupted attempt left without access to its database (the pending login fails, not refused)', async () => {
+    const { server, strategy, current } = setup();
+    // Created with its password, then the crash came before its grants (crash matrix).
+    const clonePassword = randomPassword();
+    server.passwords.set('app_clone', clonePassword);
+    server.privileges.set('app_clone', new Set());
+    server.withoutDatabase.add('app_clone');
+    await strategy.apply(
+      request({
+        current,
+        pending: value({ username: 'app_clone', password: clonePassword, masterarn: 'arn:admin' }),
+      }),
+    );
+    expect(server.privileges.get('app_clone')).toEqual(server.privileges.get('app'));
+    expect(server.opened).toBe(server.closed);
   });
 
   it('fails with GrantParityError listing exactly what differs, before setting the password', async () => {
