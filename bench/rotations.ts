@@ -1,0 +1,202 @@
+/**
+ * Full warm 4-step rotations of every database kind and mode against real servers (the test
+ * starters in test/helpers/servers/), through the real engine with an in-memory Secrets
+ * Manager and a warm container's version cache. Per kind and mode it reports the rotation
+ * time (min/median/max over repetitions) and, per step, the database connects, refused
+ * logins and statements (round trips) and the Secrets Manager calls: counts are exact and
+ * the primary evidence, times are noisy on a shared machine.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { rotationHandler } from '../shared/engine/rotationHandler.js';
+import type { RotationStep, RotationStrategy } from '../shared/engine/types.js';
+import { VersionCache } from '../shared/secrets/VersionCache.js';
+import type { Connector } from '../shared/strategies/database/driver.js';
+import { databaseStrategyFromEnv } from '../shared/strategies/database/mode.js';
+import { connectMysql } from '../shared/strategies/mysql/connect.js';
+import { mysqlDialects } from '../shared/strategies/mysql/MysqlDialect.js';
+import { mysqlNativePasswordHash } from '../shared/strategies/mysql/nativePassword.js';
+import { connectPostgres } from '../shared/strategies/postgres/connect.js';
+import { postgresDialects } from '../shared/strategies/postgres/PostgresDialect.js';
+import { scramSha256Verifier } from '../shared/strategies/postgres/scram.js';
+import {
+  countingConnector,
+  emptyTally,
+  type StepTally,
+} from '../test/helpers/countingConnector.js';
+import {
+  InMemorySecretsManager,
+  lambdaContext,
+  rotationEvent,
+} from '../test/helpers/inMemorySecretsManager.js';
+import { adminSecretRig, STEPS } from '../test/helpers/rotationRig.js';
+import { MARIADB, startMariadb } from '../test/helpers/servers/mariadb.js';
+import { POSTGRES, startPostgres } from '../test/helpers/servers/postgres.js';
+import { serverSupport } from '../test/helpers/servers/support.js';
+import { type Record as RecordFigure, summary } from './stats.js';
+
+interface Target {
+  name: string;
+  env: NodeJS.ProcessEnv;
+  strategy: (connect: (inner: Connector) => Connector) => RotationStrategy;
+  /** A fresh application user; returns its secret. */
+  seed: () => Promise<string>;
+}
+
+/**
+ * Rotates one secret of `target` `repetitions` times in one warm container (one handler, one
+ * version cache), after two unmeasured rotations: the first creates the alternate user and
+ * the second the steady state where both users exist. Records times and per-step counts.
+ */
+async function benchTarget(target: Target, repetitions: number, record: RecordFigure) {
+  let current = emptyTally();
+  const strategy = target.strategy((inner) => countingConnector(inner, () => current));
+  const sm = new InMemorySecretsManager();
+  sm.seedCurrent(await target.seed());
+  const handler = rotationHandler(strategy, {
+    client: sm.client,
+    env: target.env,
+    cache: new VersionCache(),
+  });
+  const totals: number[] = [];
+  const perStep = new Map<RotationStep, StepTally[]>(STEPS.map((s) => [s, []]));
+  const warmUp = 2;
+  for (let i = 0; i < warmUp + repetitions; i++) {
+    const token = sm.startRotation();
+    let total = 0;
+    for (const step of STEPS) {
+      current = emptyTally();
+      const before = totalCalls(sm);
+      const start = performance.now();
+      await handler(rotationEvent(step, sm.arn, token), lambdaContext());
+      current.ms = performance.now() - start;
+      current.secretsManagerCalls = totalCalls(sm) - before;
+      total += current.ms;
+      if (i >= warmUp) perStep.get(step)?.push(current);
+    }
+    if (sm.versionWith('AWSCURRENT') !== token) throw new Error(`${target.name}: not promoted`);
+    if (i >= warmUp) totals.push(total);
+  }
+  const prefix = `rotation.${target.name}`;
+  const t = summary(totals);
+  record(`${prefix}.warm`, t.median, 'ms', `min ${t.min} / max ${t.max}, n=${repetitions}`);
+  for (const [step, tallies] of perStep) {
+    // Counts are the same on every measured repetition; times vary.
+    const last = tallies[tallies.length - 1] ?? emptyTally();
+    const s = summary(tallies.map((x) => x.ms));
+    const connectMs = summary(tallies.map((x) => x.connectMs)).median;
+    const statementMs = summary(tallies.map((x) => x.statementMs)).median;
+    record(
+      `${prefix}.${step}`,
+      s.median,
+      'ms',
+      `min ${s.min} / max ${s.max}; ${last.connects} connects (${last.refused} refused, median ${connectMs} ms), ${last.statements} statements (median ${statementMs} ms), ${last.secretsManagerCalls} SM calls`,
+    );
+  }
+}
+
+const totalCalls = (sm: InMemorySecretsManager) =>
+  Object.values(sm.callCounts()).reduce((a, b) => a + b, 0);
+
+const suffix = () => randomBytes(4).toString('hex');
+const password = () => randomBytes(18).toString('base64url');
+
+/** Benchmarks every database kind and mode whose server binaries are installed. */
+export async function benchRotations(record: RecordFigure, repetitions = 7): Promise<void> {
+  if (serverSupport(POSTGRES).available) {
+    const server = await startPostgres();
+    try {
+      const admin = adminSecretRig(
+        JSON.stringify({ username: server.admin.username, password: server.admin.password }),
+      );
+      const seed = async (masterarn?: string) => {
+        const username = `bench_${suffix()}`;
+        const secret = password();
+        const u = pg.escapeIdentifier(username);
+        await server.query(
+          `CREATE ROLE ${u} LOGIN PASSWORD ${pg.escapeLiteral(scramSha256Verifier(secret))}`,
+        );
+        await server.query(`CREATE SCHEMA ${u} AUTHORIZATION ${u}`);
+        await server.query(`CREATE TABLE ${u}.t (id serial PRIMARY KEY, v text)`);
+        await server.query(`ALTER TABLE ${u}.t OWNER TO ${u}`);
+        await server.query(`ALTER ROLE ${u} SET search_path = ${u}, public`);
+        return JSON.stringify({
+          engine: 'postgres',
+          host: server.host,
+          port: server.port,
+          username,
+          password: secret,
+          dbname: 'postgres',
+          ssl: false,
+          ...(masterarn ? { masterarn } : {}),
+        });
+      };
+      for (const mode of ['single-user', 'alternating-users'] as const) {
+        const env = { ROTATION_MODE: mode };
+        await benchTarget(
+          {
+            name: `postgres.${mode}`,
+            env,
+            strategy: (wrap) =>
+              databaseStrategyFromEnv(postgresDialects(wrap(connectPostgres)), env, {
+                admins: admin.source,
+              }),
+            seed: () => seed(mode === 'alternating-users' ? admin.arn : undefined),
+          },
+          repetitions,
+          record,
+        );
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  if (serverSupport(MARIADB).available) {
+    const server = await startMariadb();
+    try {
+      await server.query('CREATE DATABASE IF NOT EXISTS benchdb');
+      await server.query('CREATE TABLE IF NOT EXISTS benchdb.t (id int)');
+      const admin = adminSecretRig(
+        JSON.stringify({ username: server.admin.username, password: server.admin.password }),
+      );
+      const seed = async (masterarn?: string) => {
+        const username = `b_${suffix()}`;
+        const secret = password();
+        await server.query('CREATE USER ?@? IDENTIFIED BY PASSWORD ?', [
+          username,
+          '%',
+          mysqlNativePasswordHash(secret),
+        ]);
+        await server.query('GRANT SELECT, INSERT ON benchdb.* TO ?@?', [username, '%']);
+        return JSON.stringify({
+          engine: 'mariadb',
+          host: server.host,
+          port: server.port,
+          username,
+          password: secret,
+          dbname: 'benchdb',
+          ssl: false,
+          ...(masterarn ? { masterarn } : {}),
+        });
+      };
+      for (const mode of ['single-user', 'alternating-users'] as const) {
+        const env = { ROTATION_MODE: mode };
+        await benchTarget(
+          {
+            name: `mariadb.${mode}`,
+            env,
+            strategy: (wrap) =>
+              databaseStrategyFromEnv(mysqlDialects(env, wrap(connectMysql)), env, {
+                admins: admin.source,
+              }),
+            seed: () => seed(mode === 'alternating-users' ? admin.arn : undefined),
+          },
+          repetitions,
+          record,
+        );
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+}
