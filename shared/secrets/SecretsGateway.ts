@@ -27,6 +27,14 @@ export interface SecretDescription {
   versions: ReadonlyMap<string, readonly string[]>;
 }
 
+/** A pending version read with its labels ({@link SecretsGateway.getPendingVersion}). */
+export interface PendingVersion {
+  arn: string;
+  value: string;
+  /** Every label of the version (`AWSPENDING` among them). */
+  stages: readonly string[];
+}
+
 /** Options for {@link SecretsGateway}. */
 export interface SecretsGatewayOptions {
   client: SecretsManagerClient;
@@ -137,11 +145,51 @@ export class SecretsGateway {
     return this.#getValue(secretId, { VersionStage: stage }, signal);
   }
 
+  /**
+   * `GetSecretValue(VersionId=token, VersionStage=AWSPENDING)`: the token's value and labels
+   * in one call, with the service vouching that the token holds `AWSPENDING` ("the two
+   * parameters must refer to the same secret version", API `GetSecretValue`). Returns
+   * `undefined` when the service finds no such value: no version, no value yet, or the
+   * version does not hold `AWSPENDING` (`ResourceNotFoundException`; the local twin and
+   * some emulators answer `InvalidRequestException`); every other failure throws. Never
+   * served from the cache: the labels are what is asked.
+   */
+  async getPendingVersion(
+    secretId: string,
+    token: string,
+    signal?: AbortSignal,
+  ): Promise<PendingVersion | undefined> {
+    const out = await this.#getValueOutput(
+      secretId,
+      { VersionId: token, VersionStage: AWSPENDING },
+      signal,
+      ['ResourceNotFoundException', 'InvalidRequestException'],
+    );
+    if (out === undefined) return undefined;
+    const arn = out.ARN ?? secretId;
+    const value = out.SecretString as string;
+    this.#cache?.set(arn, token, value);
+    return { arn, value, stages: out.VersionStages ?? [] };
+  }
+
   async #getValue(
     secretId: string,
     selector: { VersionId?: string; VersionStage?: string },
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
+    const out = await this.#getValueOutput(secretId, selector, signal, [
+      'ResourceNotFoundException',
+    ]);
+    return out?.SecretString;
+  }
+
+  /** `GetSecretValue`; `undefined` for the error names in `notFound`, the value registered. */
+  async #getValueOutput(
+    secretId: string,
+    selector: { VersionId?: string; VersionStage?: string },
+    signal: AbortSignal | undefined,
+    notFound: readonly string[],
+  ): Promise<GetSecretValueCommandOutput | undefined> {
     let out: GetSecretValueCommandOutput;
     try {
       out = await this.#call('GetSecretValue', signal, () =>
@@ -150,7 +198,7 @@ export class SecretsGateway {
         }),
       );
     } catch (error) {
-      if (causeName(error) === 'ResourceNotFoundException') return undefined;
+      if (notFound.includes(causeName(error) ?? '')) return undefined;
       throw error;
     }
     if (out.SecretString === undefined) {
@@ -160,7 +208,7 @@ export class SecretsGateway {
       );
     }
     this.#onSecretValue(out.SecretString);
-    return out.SecretString;
+    return out;
   }
 
   /**
