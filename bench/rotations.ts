@@ -6,19 +6,11 @@
  * logins and statements (round trips) and the Secrets Manager calls: counts are exact and
  * the primary evidence, times are noisy on a shared machine.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { rotationHandler } from '../shared/engine/rotationHandler.js';
 import type { RotationStep, RotationStrategy } from '../shared/engine/types.js';
 import { VersionCache } from '../shared/secrets/VersionCache.js';
 import type { Connector } from '../shared/strategies/database/driver.js';
 import { databaseStrategyFromEnv } from '../shared/strategies/database/mode.js';
-import { connectMysql } from '../shared/strategies/mysql/connect.js';
-import { mysqlDialects } from '../shared/strategies/mysql/MysqlDialect.js';
-import { mysqlNativePasswordHash } from '../shared/strategies/mysql/nativePassword.js';
-import { connectPostgres } from '../shared/strategies/postgres/connect.js';
-import { postgresDialects } from '../shared/strategies/postgres/PostgresDialect.js';
-import { scramSha256Verifier } from '../shared/strategies/postgres/scram.js';
 import {
   countingConnector,
   emptyTally,
@@ -30,9 +22,7 @@ import {
   rotationEvent,
 } from '../test/helpers/inMemorySecretsManager.js';
 import { adminSecretRig, STEPS } from '../test/helpers/rotationRig.js';
-import { MARIADB, startMariadb } from '../test/helpers/servers/mariadb.js';
-import { POSTGRES, startPostgres } from '../test/helpers/servers/postgres.js';
-import { serverSupport } from '../test/helpers/servers/support.js';
+import { MODES, withBenchDatabases } from './databases.js';
 import { type Record as RecordFigure, summary } from './stats.js';
 
 interface Target {
@@ -98,105 +88,30 @@ async function benchTarget(target: Target, repetitions: number, record: RecordFi
 const totalCalls = (sm: InMemorySecretsManager) =>
   Object.values(sm.callCounts()).reduce((a, b) => a + b, 0);
 
-const suffix = () => randomBytes(4).toString('hex');
-const password = () => randomBytes(18).toString('base64url');
-
 /** Benchmarks every database kind and mode whose server binaries are installed. */
 export async function benchRotations(record: RecordFigure, repetitions = 7): Promise<void> {
-  if (serverSupport(POSTGRES).available) {
-    const server = await startPostgres();
-    try {
-      const admin = adminSecretRig(
-        JSON.stringify({ username: server.admin.username, password: server.admin.password }),
-      );
-      const seed = async (masterarn?: string) => {
-        const username = `bench_${suffix()}`;
-        const secret = password();
-        const u = pg.escapeIdentifier(username);
-        await server.query(
-          `CREATE ROLE ${u} LOGIN PASSWORD ${pg.escapeLiteral(scramSha256Verifier(secret))}`,
-        );
-        await server.query(`CREATE SCHEMA ${u} AUTHORIZATION ${u}`);
-        await server.query(`CREATE TABLE ${u}.t (id serial PRIMARY KEY, v text)`);
-        await server.query(`ALTER TABLE ${u}.t OWNER TO ${u}`);
-        await server.query(`ALTER ROLE ${u} SET search_path = ${u}, public`);
-        return JSON.stringify({
-          engine: 'postgres',
-          host: server.host,
-          port: server.port,
-          username,
-          password: secret,
-          dbname: 'postgres',
-          ssl: false,
-          ...(masterarn ? { masterarn } : {}),
-        });
-      };
-      for (const mode of ['single-user', 'alternating-users'] as const) {
-        const env = { ROTATION_MODE: mode };
-        await benchTarget(
-          {
-            name: `postgres.${mode}`,
-            env,
-            strategy: (wrap) =>
-              databaseStrategyFromEnv(postgresDialects(wrap(connectPostgres)), env, {
-                admins: admin.source,
-              }),
-            seed: () => seed(mode === 'alternating-users' ? admin.arn : undefined),
-          },
-          repetitions,
-          record,
-        );
+  await withBenchDatabases(
+    async (databases) => {
+      for (const database of databases) {
+        const admin = adminSecretRig(database.adminSecret);
+        for (const mode of MODES) {
+          const env = { ROTATION_MODE: mode };
+          await benchTarget(
+            {
+              name: `${database.name}.${mode}`,
+              env,
+              strategy: (wrap) =>
+                databaseStrategyFromEnv(database.dialects(wrap(database.connect)), env, {
+                  admins: admin.source,
+                }),
+              seed: () => database.seed(mode === 'alternating-users' ? admin.arn : undefined),
+            },
+            repetitions,
+            record,
+          );
+        }
       }
-    } finally {
-      await server.stop();
-    }
-  }
-  if (serverSupport(MARIADB).available) {
-    const server = await startMariadb();
-    try {
-      await server.query('CREATE DATABASE IF NOT EXISTS benchdb');
-      await server.query('CREATE TABLE IF NOT EXISTS benchdb.t (id int)');
-      const admin = adminSecretRig(
-        JSON.stringify({ username: server.admin.username, password: server.admin.password }),
-      );
-      const seed = async (masterarn?: string) => {
-        const username = `b_${suffix()}`;
-        const secret = password();
-        await server.query('CREATE USER ?@? IDENTIFIED BY PASSWORD ?', [
-          username,
-          '%',
-          mysqlNativePasswordHash(secret),
-        ]);
-        await server.query('GRANT SELECT, INSERT ON benchdb.* TO ?@?', [username, '%']);
-        return JSON.stringify({
-          engine: 'mariadb',
-          host: server.host,
-          port: server.port,
-          username,
-          password: secret,
-          dbname: 'benchdb',
-          ssl: false,
-          ...(masterarn ? { masterarn } : {}),
-        });
-      };
-      for (const mode of ['single-user', 'alternating-users'] as const) {
-        const env = { ROTATION_MODE: mode };
-        await benchTarget(
-          {
-            name: `mariadb.${mode}`,
-            env,
-            strategy: (wrap) =>
-              databaseStrategyFromEnv(mysqlDialects(env, wrap(connectMysql)), env, {
-                admins: admin.source,
-              }),
-            seed: () => seed(mode === 'alternating-users' ? admin.arn : undefined),
-          },
-          repetitions,
-          record,
-        );
-      }
-    } finally {
-      await server.stop();
-    }
-  }
+    },
+    (reason) => record('rotation.skipped', 0, '', reason),
+  );
 }

@@ -26,22 +26,9 @@ export function runBundleStep(
   env: NodeJS.ProcessEnv,
   options: { sourceMaps?: boolean } = {},
 ): Promise<BundleStepResult> {
-  const script = `
-const { handler } = require(${JSON.stringify(bundle)});
-const deadline = Date.now() + 30000;
-const context = { functionName: 'rotator-bundle', functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:rotator-bundle',
-  memoryLimitInMB: '256', awsRequestId: require('node:crypto').randomUUID(),
-  logGroupName: '/aws/lambda/rotator-bundle', logStreamName: 'bundle',
-  callbackWaitsForEmptyEventLoop: false, getRemainingTimeInMillis: () => deadline - Date.now() };
-handler(${JSON.stringify(event)}, context).then(
-  () => { process.stdout.write('RSS ' + process.resourceUsage().maxRSS + '\\n'); process.exit(0); },
-  () => { process.stdout.write('RSS ' + process.resourceUsage().maxRSS + '\\n'); process.exit(1); },
-);`;
-  const args = [...(options.sourceMaps === false ? [] : ['--enable-source-maps']), '-e', script];
   const start = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnBundle(bundle, env, options);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -51,16 +38,89 @@ handler(${JSON.stringify(event)}, context).then(
       stderr += d.toString();
     });
     child.on('error', reject);
-    child.on('exit', (code) => {
-      const rss = /RSS (\d+)/.exec(stdout);
+    child.on('exit', () => {
+      const answer = /^(OK|ERR) (\d+)$/m.exec(stdout);
       resolve({
-        ok: code === 0,
-        maxRssKiB: rss ? Number(rss[1]) : Number.NaN,
+        ok: answer?.[1] === 'OK',
+        maxRssKiB: answer ? Number(answer[2]) : Number.NaN,
         ms: performance.now() - start,
         stderr,
       });
     });
+    child.stdin.end(`${JSON.stringify(event)}\n`);
   });
+}
+
+/**
+ * A Node process that loads `bundle` and runs its handler for every JSON event line on
+ * stdin, answering `OK <maxRSS KiB>` or `ERR <maxRSS KiB>` per event; it exits when stdin
+ * ends. One event = a cold container; several = a warm one.
+ */
+function spawnBundle(bundle: string, env: NodeJS.ProcessEnv, options: { sourceMaps?: boolean }) {
+  const script = `
+const { handler } = require(${JSON.stringify(bundle)});
+const answer = (word) => process.stdout.write(word + ' ' + process.resourceUsage().maxRSS + '\\n');
+const context = () => { const deadline = Date.now() + 30000; return { functionName: 'rotator-bundle',
+  functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:rotator-bundle',
+  memoryLimitInMB: '256', awsRequestId: require('node:crypto').randomUUID(),
+  logGroupName: '/aws/lambda/rotator-bundle', logStreamName: 'bundle',
+  callbackWaitsForEmptyEventLoop: false, getRemainingTimeInMillis: () => deadline - Date.now() }; };
+const lines = require('node:readline').createInterface({ input: process.stdin });
+let queue = Promise.resolve();
+lines.on('line', (line) => { queue = queue.then(() => handler(JSON.parse(line), context()).then(() => answer('OK'), () => answer('ERR'))); });
+lines.on('close', () => queue.then(() => process.exit(0)));`;
+  const args = [...(options.sourceMaps === false ? [] : ['--enable-source-maps']), '-e', script];
+  return spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** One process kept across steps (a warm container); see {@link spawnBundle}. */
+class WarmBundle {
+  readonly #child: ReturnType<typeof spawnBundle>;
+  #stdout = '';
+  #stderr = '';
+  #waiting: ((line: string) => void) | undefined;
+
+  constructor(bundle: string, env: NodeJS.ProcessEnv) {
+    this.#child = spawnBundle(bundle, env, {});
+    this.#child.stdout.on('data', (d: Buffer) => {
+      this.#stdout += d.toString();
+      const newline = this.#stdout.indexOf('\n');
+      if (newline >= 0 && this.#waiting) {
+        const line = this.#stdout.slice(0, newline);
+        this.#stdout = this.#stdout.slice(newline + 1);
+        const waiting = this.#waiting;
+        this.#waiting = undefined;
+        waiting(line);
+      }
+    });
+    this.#child.stderr.on('data', (d: Buffer) => {
+      this.#stderr += d.toString();
+    });
+  }
+
+  step(event: RotationEvent): Promise<BundleStepResult> {
+    const start = performance.now();
+    const stderrBefore = this.#stderr.length;
+    return new Promise((resolve) => {
+      this.#waiting = (line) => {
+        const answer = /^(OK|ERR) (\d+)$/.exec(line);
+        resolve({
+          ok: answer?.[1] === 'OK',
+          maxRssKiB: answer ? Number(answer[2]) : Number.NaN,
+          ms: performance.now() - start,
+          stderr: this.#stderr.slice(stderrBefore),
+        });
+      };
+      this.#child.stdin.write(`${JSON.stringify(event)}\n`);
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#child.on('exit', () => resolve());
+      this.#child.stdin.end();
+    });
+  }
 }
 
 /** A counting HTTP proxy in front of a Secrets Manager endpoint. */
@@ -122,7 +182,7 @@ export interface BundleRotation {
   state: string | undefined;
   /** Secrets Manager calls per step, every step in a process of its own. */
   callsPerStep: Record<string, number>;
-  /** The largest peak RSS of the four step processes, KiB. */
+  /** The largest peak RSS of the step processes (per-rotation: of the one process), KiB. */
   maxRssKiB: number;
   /** stderr of failed steps. */
   errors: string[];
@@ -139,15 +199,19 @@ export interface BundleTwin {
 
 /**
  * Starts the local Secrets Manager twin whose rotation functions are the bundles in
- * `bundles` (function name → index.js), each step run by {@link runBundleStep} with `env`
- * and the twin's endpoint (through a {@link countingProxy}).
+ * `bundles` (function name → index.js), run with `env` and the twin's endpoint (through a
+ * {@link countingProxy}): each step in a new process ({@link runBundleStep}, `per-step`, the
+ * default: cold containers), or the four steps of a rotation in one (`per-rotation`: a warm
+ * container; its peak RSS is the rotation's).
  */
 export async function startBundleTwin(
   bundles: Record<string, string>,
   env: NodeJS.ProcessEnv,
+  options: { process?: 'per-step' | 'per-rotation' } = {},
 ): Promise<BundleTwin> {
   let proxy: CountingProxy | undefined;
   let current: BundleRotation | undefined;
+  let warm: WarmBundle | undefined;
   const twin = await startLocalSecretsManager({
     port: 0,
     registry: async (endpoint) => {
@@ -167,7 +231,13 @@ export async function startBundleTwin(
           name,
           async (event: RotationEvent) => {
             const before = proxy?.counts() ?? {};
-            const result = await runBundleStep(bundle, event, childEnv);
+            let result: BundleStepResult;
+            if (options.process === 'per-rotation') {
+              warm ??= new WarmBundle(bundle, childEnv);
+              result = await warm.step(event);
+            } else {
+              result = await runBundleStep(bundle, event, childEnv);
+            }
             const after = proxy?.counts() ?? {};
             if (current) {
               const calls = Object.entries(after).reduce(
@@ -200,6 +270,8 @@ export async function startBundleTwin(
         }),
       );
       const record = await twin.rotations.waitFor(secretArn);
+      await warm?.close();
+      warm = undefined;
       const result = { ...current, state: record?.state };
       current = undefined;
       return result;
