@@ -34,6 +34,27 @@ export interface BenchDatabase {
 const suffix = () => randomBytes(4).toString('hex');
 const password = () => randomBytes(18).toString('base64url');
 
+/** The secret of a seeded user (plaintext: the test servers have no TLS). */
+function secretOf(
+  engine: string,
+  server: { host: string; port: number },
+  dbname: string,
+  username: string,
+  password: string,
+  masterarn: string | undefined,
+): string {
+  return JSON.stringify({
+    engine,
+    host: server.host,
+    port: server.port,
+    username,
+    password,
+    dbname,
+    ssl: false,
+    ...(masterarn ? { masterarn } : {}),
+  });
+}
+
 /** Starts every available server, runs `work` with them, stops them. */
 export async function withBenchDatabases(
   work: (databases: BenchDatabase[]) => Promise<void>,
@@ -66,16 +87,7 @@ export async function withBenchDatabases(
           await server.query(`CREATE TABLE ${u}.t (id serial PRIMARY KEY, v text)`);
           await server.query(`ALTER TABLE ${u}.t OWNER TO ${u}`);
           await server.query(`ALTER ROLE ${u} SET search_path = ${u}, public`);
-          return JSON.stringify({
-            engine: 'postgres',
-            host: server.host,
-            port: server.port,
-            username,
-            password: secret,
-            dbname: 'postgres',
-            ssl: false,
-            ...(masterarn ? { masterarn } : {}),
-          });
+          return secretOf('postgres', server, 'postgres', username, secret, masterarn);
         },
       });
     } else note(postgres.reason);
@@ -103,16 +115,7 @@ export async function withBenchDatabases(
             mysqlNativePasswordHash(secret),
           ]);
           await server.query('GRANT SELECT, INSERT ON benchdb.* TO ?@?', [username, '%']);
-          return JSON.stringify({
-            engine: 'mariadb',
-            host: server.host,
-            port: server.port,
-            username,
-            password: secret,
-            dbname: 'benchdb',
-            ssl: false,
-            ...(masterarn ? { masterarn } : {}),
-          });
+          return secretOf('mariadb', server, 'benchdb', username, secret, masterarn);
         },
       });
     } else note(mariadb.reason);
