@@ -9,8 +9,10 @@
 import { rotationHandler } from '../shared/engine/rotationHandler.js';
 import type { RotationStep, RotationStrategy } from '../shared/engine/types.js';
 import { VersionCache } from '../shared/secrets/VersionCache.js';
+import { ApiKeyStrategy } from '../shared/strategies/apikey/ApiKeyStrategy.js';
 import type { Connector } from '../shared/strategies/database/driver.js';
 import { databaseStrategyFromEnv } from '../shared/strategies/database/mode.js';
+import { startApiKeyProviderServer } from '../test/helpers/apiKeyProviderServer.js';
 import {
   countingConnector,
   emptyTally,
@@ -88,7 +90,10 @@ async function benchTarget(target: Target, repetitions: number, record: RecordFi
 const totalCalls = (sm: InMemorySecretsManager) =>
   Object.values(sm.callCounts()).reduce((a, b) => a + b, 0);
 
-/** Benchmarks every database kind and mode whose server binaries are installed. */
+/**
+ * Benchmarks every database kind and mode whose server binaries are installed, and API keys
+ * against the loopback provider (no database connects there: the counts are zero).
+ */
 export async function benchRotations(record: RecordFigure, repetitions = 7): Promise<void> {
   await withBenchDatabases(
     async (databases) => {
@@ -114,4 +119,29 @@ export async function benchRotations(record: RecordFigure, repetitions = 7): Pro
     },
     (reason) => record('rotation.skipped', 0, '', reason),
   );
+  // API keys, provider-issued, against the loopback HTTP provider the tests use.
+  const provider = await startApiKeyProviderServer();
+  try {
+    const admin = new InMemorySecretsManager('bench-provider-admin');
+    admin.seedCurrent(JSON.stringify({ token: provider.adminToken }));
+    await benchTarget(
+      {
+        name: 'apikey.provider',
+        env: {},
+        strategy: () => new ApiKeyStrategy({ env: {}, client: admin.client, verifyPollMs: 10 }),
+        seed: async () => {
+          const first = provider.seedKey('initial');
+          return JSON.stringify({
+            apiKey: first.key,
+            keyId: first.id,
+            provider: provider.declaration(admin.arn),
+          });
+        },
+      },
+      repetitions,
+      record,
+    );
+  } finally {
+    await provider.close();
+  }
 }
