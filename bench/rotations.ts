@@ -12,7 +12,10 @@ import { VersionCache } from '../shared/secrets/VersionCache.js';
 import { ApiKeyStrategy } from '../shared/strategies/apikey/ApiKeyStrategy.js';
 import type { Connector } from '../shared/strategies/database/driver.js';
 import { databaseStrategyFromEnv } from '../shared/strategies/database/mode.js';
-import { startApiKeyProviderServer } from '../test/helpers/apiKeyProviderServer.js';
+import {
+  providerKeySecret,
+  startApiKeyProviderServer,
+} from '../test/helpers/apiKeyProviderServer.js';
 import {
   countingConnector,
   emptyTally,
@@ -129,14 +132,7 @@ export async function benchRotations(record: RecordFigure, repetitions = 7): Pro
         name: 'apikey.provider',
         env: {},
         strategy: () => new ApiKeyStrategy({ env: {}, client: admin.client, verifyPollMs: 10 }),
-        seed: async () => {
-          const first = provider.seedKey('initial');
-          return JSON.stringify({
-            apiKey: first.key,
-            keyId: first.id,
-            provider: provider.declaration(admin.arn),
-          });
-        },
+        seed: async () => providerKeySecret(provider, admin.arn),
       },
       repetitions,
       record,
