@@ -4,8 +4,11 @@
  * trip to the local twin on loopback; against AWS add the regional latency), a full rotation
  * through the real engine and twin (time and Secrets Manager calls), log redaction
  * throughput (and scrub time with a 65,536-character secret, alone with
- * `npm run bench -- redaction`), and memory after many rotations. Then the fleet benchmark
- * (bench/fleet.ts).
+ * `npm run bench -- redaction`), and memory after many rotations; then rotations of every
+ * database kind and mode against real servers (bench/rotations.ts) and the built bundles:
+ * size, start-up, source-map cost, cold and warm Secrets Manager calls, peak RSS
+ * (bench/bundles.ts); then the fleet benchmark (bench/fleet.ts). Timings on a shared machine
+ * are noisy: medians with min/max; counts are exact.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,8 +24,10 @@ import { SecretRegistry } from '../shared/logging/redaction.js';
 import { generateLocalPassword, passwordPolicyFromEnv } from '../shared/secrets/passwords.js';
 import { ExampleStrategy } from '../shared/strategies/example/ExampleStrategy.js';
 import { countSecretsManagerCalls } from '../test/helpers/callCounter.js';
+import { benchBundles } from './bundles.js';
 import { fleet } from './fleet.js';
 import { measureRedaction } from './redaction.js';
+import { benchRotations } from './rotations.js';
 
 interface Figure {
   name: string;
@@ -53,6 +58,11 @@ async function main() {
   const only = process.argv[2];
   if (only !== 'redaction') await measureRotations();
   await measureRedactionFigures();
+  if (only !== 'redaction') {
+    // Real servers and built bundles (bench/rotations.ts, bench/bundles.ts).
+    await benchRotations(record);
+    await benchBundles(record);
+  }
   writeReports();
 }
 
@@ -101,6 +111,9 @@ async function measureRotations() {
     // 3. Full rotations through engine + twin.
     const rotations = 100;
     const rotationSamples: number[] = [];
+    // Collect first: without it the "before" reading holds garbage the GC below frees, and
+    // the growth came out negative on every run.
+    global.gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
     for (let i = 0; i < rotations; i++) {
       const name = `bench/${i}-${randomBytes(3).toString('hex')}`;
@@ -141,12 +154,14 @@ async function measureRotations() {
       'calls/rotation',
       JSON.stringify(Object.fromEntries(rotationClientCounts)),
     );
-    if (global.gc) global.gc();
+    global.gc?.();
     record(
       'rotation.heapGrowth',
       (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024,
       'MiB',
-      `after ${rotations} rotations`,
+      global.gc
+        ? `after ${rotations} rotations, GC forced before and after (includes the twin's ${rotations} stored secrets)`
+        : 'run with --expose-gc (npm run bench does): without a forced GC the figure is noise',
     );
     record('process.rss', process.memoryUsage().rss / 1024 / 1024, 'MiB');
   } finally {

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { slimBundleOptions } from './slimBundle.mjs';
 
 const { values } = parseArgs({ options: { outdir: { type: 'string', default: 'dist' } } });
 const root = resolve(import.meta.dirname, '..');
@@ -40,6 +41,9 @@ for (const name of functions) {
     mainFields: ['module', 'main'],
     legalComments: 'none',
     logLevel: 'warning',
+    // Stubs for what our connections never use (iconv-lite, RDS CA profiles) and a compact
+    // mysql2 error table: docs/deploy.md#bundle-size.
+    ...slimBundleOptions,
   });
   // The repository is "type": "module"; this folder is CommonJS whoever loads it. Name and
   // version because `sam build`'s Node builder runs `npm pack` on the folder.

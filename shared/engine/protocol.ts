@@ -88,12 +88,18 @@ function versionWithStage(description: SecretDescription, stage: string): string
 }
 
 /**
- * Runs one step of the rotation protocol. Every step starts with `DescribeSecret` and
- * enforces the service's rules (AWS's reference functions, every step): rotation enabled,
- * the token a version of the secret, a token already `AWSCURRENT` is a no-op, a token not
- * `AWSPENDING` is an error.
+ * Runs one step of the rotation protocol. Every step that changes something (createSecret,
+ * setSecret, finishSecret) starts with `DescribeSecret` and enforces the service's rules
+ * (AWS's reference functions): rotation enabled, the token a version of the secret, a token
+ * already `AWSCURRENT` is a no-op, a token not `AWSPENDING` is an error. testSecret, which
+ * only reads, gets the same token checks from its one read (see
+ * {@link verifyFromPendingRead}) and falls back to this path when that read finds nothing.
  */
 export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
+  if (ctx.event.Step === 'testSecret') {
+    const outcome = await verifyFromPendingRead(ctx);
+    if (outcome !== undefined) return outcome;
+  }
   const { event, gateway, signal } = ctx;
   const description = await gateway.describe(event.SecretId, signal);
   // Absent is tolerated, as AWS's functions do; only an explicit false stops us.
@@ -130,6 +136,45 @@ export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
     );
   }
   return STEPS[event.Step](ctx, description, requests);
+}
+
+/**
+ * testSecret in one Secrets Manager call instead of two: `GetSecretValue(VersionId=token,
+ * VersionStage=AWSPENDING)` answers with the value only when the token is a version of the
+ * secret holding `AWSPENDING` (the service's rule for the two parameters together), and
+ * its `VersionStages` show whether the token is already `AWSCURRENT` (a no-op, as on the
+ * DescribeSecret path). When it finds nothing (no such version, no value yet, or not
+ * `AWSPENDING`) this returns `undefined` and the step takes the DescribeSecret path, whose
+ * checks then decide. Not checked here: `RotationEnabled`. testSecret writes nothing (a
+ * login and a harmless query), and every step that does write, finishSecret included,
+ * still refuses a secret whose rotation is disabled before writing.
+ */
+async function verifyFromPendingRead(ctx: StepContext): Promise<StepOutcome | undefined> {
+  const { event, gateway, signal } = ctx;
+  const token = event.ClientRequestToken;
+  const read = await gateway.getPendingVersion(event.SecretId, token, signal);
+  if (read === undefined) return undefined;
+  ctx.registry.registerValue(read.value);
+  if (read.stages.includes(AWSCURRENT)) {
+    ctx.logger.info('Version is already AWSCURRENT: nothing to do', { outcome: 'already-current' });
+    return 'already-current';
+  }
+  // Labels of other versions (current(), previous()) are read only if the strategy asks.
+  const labels: SecretDescription = {
+    arn: read.arn,
+    name: read.arn,
+    rotationEnabled: undefined,
+    versions: new Map([[token, read.stages]]),
+  };
+  const requests = new RequestFactory(
+    ctx,
+    labels,
+    new Map([[token, Promise.resolve(read.value)]]),
+    {
+      describe: () => gateway.describe(read.arn, signal),
+    },
+  );
+  return verifyPendingVersion(ctx, labels, requests);
 }
 
 type StepRunner = (
@@ -260,20 +305,33 @@ class RequestFactory {
   readonly #ctx: StepContext;
   readonly #description: SecretDescription;
   readonly #loads: Map<string, Promise<VersionValue | undefined>>;
+  /** Set when `description` lists only the token: the full labels, read on first need. */
+  readonly #describe: (() => Promise<SecretDescription>) | undefined;
+  #described: Promise<SecretDescription> | undefined;
 
   constructor(
     ctx: StepContext,
     description: SecretDescription,
     loads = new Map<string, Promise<VersionValue | undefined>>(),
+    partial: { describe?: () => Promise<SecretDescription> } = {},
   ) {
     this.#ctx = ctx;
     this.#description = description;
     this.#loads = loads;
+    this.#describe = partial.describe;
   }
 
   /** Same invocation, other labels; values already read are shared (versions are immutable). */
   withDescription(description: SecretDescription): RequestFactory {
     return new RequestFactory(this.#ctx, description, this.#loads);
+  }
+
+  /** The version holding `stage`, from the labels this factory has (or reads once). */
+  async #versionWith(stage: string): Promise<string | undefined> {
+    const known = versionWithStage(this.#description, stage);
+    if (known !== undefined || this.#describe === undefined) return known;
+    this.#described ??= this.#describe();
+    return versionWithStage(await this.#described, stage);
   }
 
   #load(versionId: string | undefined): Promise<VersionValue | undefined> {
@@ -292,7 +350,7 @@ class RequestFactory {
   }
 
   #current = async (): Promise<string> => {
-    const value = await this.#load(versionWithStage(this.#description, AWSCURRENT));
+    const value = await this.#load(await this.#versionWith(AWSCURRENT));
     if (value === undefined) {
       throw new RotationStateError(`Secret ${this.#description.arn} has no AWSCURRENT value`);
     }
@@ -300,14 +358,14 @@ class RequestFactory {
   };
 
   #previous = async (): Promise<string | undefined> =>
-    (await this.#load(versionWithStage(this.#description, AWSPREVIOUS)))?.text;
+    (await this.#load(await this.#versionWith(AWSPREVIOUS)))?.text;
 
   /**
    * Whether the current version is a `SecretBinary` (read once, shared with `current()`,
    * which every strategy's `generatePending` reads anyway); `false` when it has no value.
    */
   async currentIsBinary(): Promise<boolean> {
-    return (await this.#load(versionWithStage(this.#description, AWSCURRENT)))?.binary ?? false;
+    return (await this.#load(await this.#versionWith(AWSCURRENT)))?.binary ?? false;
   }
 
   #base() {

@@ -36,6 +36,14 @@ export interface SecretDescription {
   versions: ReadonlyMap<string, readonly string[]>;
 }
 
+/** A pending version read with its labels ({@link SecretsGateway.getPendingVersion}). */
+export interface PendingVersion {
+  arn: string;
+  value: VersionValue;
+  /** Every label of the version (`AWSPENDING` among them). */
+  stages: readonly string[];
+}
+
 /** Options for {@link SecretsGateway}. */
 export interface SecretsGatewayOptions {
   client: SecretsManagerClient;
@@ -154,11 +162,53 @@ export class SecretsGateway {
     return value?.text;
   }
 
+  /**
+   * `GetSecretValue(VersionId=token, VersionStage=AWSPENDING)`: the token's value and labels
+   * in one call, with the service vouching that the token holds `AWSPENDING` ("the two
+   * parameters must refer to the same secret version", API `GetSecretValue`). Returns
+   * `undefined` when the service finds no such value: no version, no value yet, or the
+   * version does not hold `AWSPENDING` (`ResourceNotFoundException`; the local twin and
+   * some emulators answer `InvalidRequestException`); every other failure throws. Never
+   * served from the cache: the labels are what is asked.
+   */
+  async getPendingVersion(
+    secretId: string,
+    token: string,
+    signal?: AbortSignal,
+  ): Promise<PendingVersion | undefined> {
+    const out = await this.#getValueOutput(
+      secretId,
+      { VersionId: token, VersionStage: AWSPENDING },
+      signal,
+      ['ResourceNotFoundException', 'InvalidRequestException'],
+    );
+    if (out === undefined) return undefined;
+    const arn = out.output.ARN ?? secretId;
+    this.#cache?.set(arn, token, out.value);
+    return { arn, value: out.value, stages: out.output.VersionStages ?? [] };
+  }
+
   async #getValue(
     secretId: string,
     selector: { VersionId?: string; VersionStage?: string },
     signal: AbortSignal | undefined,
   ): Promise<VersionValue | undefined> {
+    const out = await this.#getValueOutput(secretId, selector, signal, [
+      'ResourceNotFoundException',
+    ]);
+    return out?.value;
+  }
+
+  /**
+   * `GetSecretValue`; `undefined` for the error names in `notFound`. The value (its
+   * `SecretString`, or its `SecretBinary` as base64) is registered before it is returned.
+   */
+  async #getValueOutput(
+    secretId: string,
+    selector: { VersionId?: string; VersionStage?: string },
+    signal: AbortSignal | undefined,
+    notFound: readonly string[],
+  ): Promise<{ output: GetSecretValueCommandOutput; value: VersionValue } | undefined> {
     let out: GetSecretValueCommandOutput;
     try {
       out = await this.#call('GetSecretValue', signal, () =>
@@ -167,7 +217,7 @@ export class SecretsGateway {
         }),
       );
     } catch (error) {
-      if (causeName(error) === 'ResourceNotFoundException') return undefined;
+      if (notFound.includes(causeName(error) ?? '')) return undefined;
       throw error;
     }
     let value: VersionValue;
@@ -179,7 +229,7 @@ export class SecretsGateway {
       throw new SecretFormatError('SecretString', 'and SecretBinary are both missing');
     }
     this.#onSecretValue(value);
-    return value;
+    return { output: out, value };
   }
 
   /**

@@ -251,3 +251,13 @@ export async function startApiKeyProviderServer(
       }),
   };
 }
+
+/** A provider-issued API key secret for a new key of `server`, its admin token at `adminArn`. */
+export function providerKeySecret(server: ApiKeyProviderServer, adminArn: string): string {
+  const first = server.seedKey('initial');
+  return JSON.stringify({
+    apiKey: first.key,
+    keyId: first.id,
+    provider: server.declaration(adminArn),
+  });
+}

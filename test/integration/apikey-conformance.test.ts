@@ -4,6 +4,7 @@ import { ApiKeyStrategy } from '../../shared/strategies/apikey/ApiKeyStrategy.js
 import { apiKeyKind } from '../../shared/strategies/apikey/kind.js';
 import {
   type ApiKeyProviderServer,
+  providerKeySecret,
   startApiKeyProviderServer,
 } from '../helpers/apiKeyProviderServer.js';
 import { InMemorySecretsManager } from '../helpers/inMemorySecretsManager.js';
@@ -26,14 +27,7 @@ afterAll(async () => {
 
 describeStrategyConformance('api-key (provider-issued, HTTP provider)', {
   createStrategy: () => new ApiKeyStrategy({ env: {}, client: admin.client, verifyPollMs: 10 }),
-  seed: async () => {
-    const first = server.seedKey('initial');
-    return JSON.stringify({
-      apiKey: first.key,
-      keyId: first.id,
-      provider: server.declaration(admin.arn),
-    });
-  },
+  seed: async () => providerKeySecret(server, admin.arn),
   works: async (value) => server.authenticates((JSON.parse(value) as { apiKey: string }).apiKey),
   corrupt: (value) =>
     JSON.stringify({

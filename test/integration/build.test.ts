@@ -1,16 +1,33 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { build as esbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs build script, without type declarations
+import { compactMysqlErrors } from '../../scripts/slimBundle.mjs';
+import { startBundleTwin } from '../helpers/bundleProcess.js';
+import { randomPassword, randomSuffix } from '../helpers/credentials.js';
+import { MARIADB, type MariadbServer, startMariadb } from '../helpers/servers/mariadb.js';
+import { serverSupport } from '../helpers/servers/support.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const functions = readdirSync(join(root, 'functions'), { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(join(root, 'functions', d.name, 'handler.ts')))
   .map((d) => d.name);
+
+/** The largest function bundle we ship, minified (issue 12): 600 KB. */
+const BUNDLE_LIMIT_BYTES = 600_000;
+
+/** The size check every bundle must pass; returns the problem, or undefined. */
+function bundleTooLarge(name: string, bytes: number): string | undefined {
+  return bytes > BUNDLE_LIMIT_BYTES
+    ? `${name} bundle is ${bytes} bytes, over the ${BUNDLE_LIMIT_BYTES}-byte limit`
+    : undefined;
+}
 
 describe('npm run build', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'rotator-build-'));
@@ -76,4 +93,95 @@ describe('npm run build', () => {
       else process.env.ROTATION_MODE = saved;
     }
   });
+
+  it.each(functions)('the %s bundle is at most 600 KB minified', (name) => {
+    const bytes = statSync(join(outdir, name, 'index.js')).size;
+    expect(bundleTooLarge(name, bytes)).toBeUndefined();
+  });
+
+  it('the size check fails a bundle built without the stubs (mysql: iconv-lite, RDS CAs, full error table)', async () => {
+    const plain = await esbuild({
+      entryPoints: [join(root, 'functions', 'mysql', 'handler.ts')],
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      minify: true,
+      external: ['pg-native'],
+      mainFields: ['module', 'main'],
+      legalComments: 'none',
+      write: false,
+      logLevel: 'silent',
+    });
+    const bytes = plain.outputFiles[0]?.contents.length ?? 0;
+    expect(bundleTooLarge('mysql', bytes)).toMatch(/over the 600000-byte limit/);
+  });
+
+  it("the compact mysql2 error table is mysql2's, entry for entry", async () => {
+    const path = join(root, 'node_modules', 'mysql2', 'lib', 'constants', 'errors.js');
+    const original = createRequire(import.meta.url)(path) as Record<string, unknown>;
+    const compact: Record<string, unknown> = {};
+    new Function('exports', 'require', compactMysqlErrors(readFileSync(path, 'utf8')))(
+      compact,
+      createRequire(import.meta.url),
+    );
+    expect(Object.keys(compact).length).toBe(Object.keys(original).length);
+    expect(compact).toEqual(original);
+    expect(compact.ER_ACCESS_DENIED_ERROR).toBe(1045);
+    expect(compact[1045]).toBe('ER_ACCESS_DENIED_ERROR');
+  });
+
+  const mariadb = serverSupport(MARIADB);
+  it.skipIf(!mariadb.available)(
+    `the built mysql bundle rotates a MariaDB user with a non-ASCII name (utf8mb4), cold process per step ${mariadb.reason}`,
+    async () => {
+      const server: MariadbServer = await startMariadb();
+      const twin = await startBundleTwin(
+        { 'rotator-mysql': join(outdir, 'mysql', 'index.js') },
+        { ROTATION_MODE: 'single-user' },
+      );
+      try {
+        // Non-ASCII in the user name: query text and SHOW/SELECT results cross the
+        // connection as utf8mb4, which the bundle handles without iconv-lite.
+        const username = `bündel_${randomSuffix().slice(0, 6)}`;
+        const password = randomPassword();
+        await server.query('CREATE USER ?@? IDENTIFIED BY ?', [username, '%', password]);
+        const created = await twin.client.send(
+          new CreateSecretCommand({
+            Name: `bundle/${randomSuffix()}`,
+            SecretString: JSON.stringify({
+              engine: 'mariadb',
+              host: server.host,
+              port: server.port,
+              username,
+              password,
+              ssl: false,
+            }),
+          }),
+        );
+        const arn = created.ARN as string;
+        const rotation = await twin.rotate(arn, 'rotator-mysql');
+        expect(rotation.errors).toEqual([]);
+        expect(rotation.state).toBe('Succeeded');
+        const now = JSON.parse(
+          (await twin.client.send(new GetSecretValueCommand({ SecretId: arn })))
+            .SecretString as string,
+        ) as { username: string; password: string };
+        expect(now.username).toBe(username);
+        expect(now.password).not.toBe(password);
+        expect(await server.canLogin(username, now.password)).toBe(true);
+        // Cold process per step: 4 + 3 + 1 + 2 Secrets Manager calls.
+        expect(rotation.callsPerStep).toEqual({
+          createSecret: 4,
+          setSecret: 3,
+          testSecret: 1,
+          finishSecret: 2,
+        });
+      } finally {
+        await twin.close();
+        await server.stop();
+      }
+    },
+    120_000,
+  );
 });

@@ -89,14 +89,11 @@ describe.skipIf(!support.available)(
     async function privilegeKeys(username: string): Promise<string[]> {
       const session = await adminSession();
       try {
-        return (
-          await new MysqlDialect({ label: 'MariaDB', maxUsernameLength: 80 }).privileges(
-            session,
-            username,
-          )
-        )
-          .map((p) => p.key)
-          .sort();
+        const [privileges = []] = await new MysqlDialect({
+          label: 'MariaDB',
+          maxUsernameLength: 80,
+        }).privileges(session, [username]);
+        return privileges.map((p) => p.key).sort();
       } finally {
         await session.close();
       }

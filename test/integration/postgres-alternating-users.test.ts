@@ -11,6 +11,7 @@ import {
 } from '../../shared/strategies/postgres/PostgresDialect.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
 import { captureLogs } from '../helpers/captureLogs.js';
+import { countingConnector, emptyTally } from '../helpers/countingConnector.js';
 import {
   hostilePassword,
   hostileUsername,
@@ -113,7 +114,8 @@ describe.skipIf(!support.available)(
       );
       try {
         const pair = { current: username, pending: username, base, clone: `${base}_clone` };
-        return (await dialect.privileges(session, username, pair)).map((p) => p.key).sort();
+        const [privileges = []] = await dialect.privileges(session, [username], pair);
+        return privileges.map((p) => p.key).sort();
       } finally {
         await session.close();
       }
@@ -147,6 +149,29 @@ describe.skipIf(!support.available)(
       derivedSecrets: postgresDerivedSecrets((sql, params) => server.query(sql, params)),
       env: ENV,
       extraSecrets: () => [server.admin.password],
+    });
+
+    it('setSecret, once both users exist: two logins (current, admin), none refused, four statements', async () => {
+      const { secret } = await seedApp();
+      let tally = emptyTally();
+      const counted = databaseStrategyFromEnv(
+        postgresDialects(countingConnector(connectPostgres, () => tally)),
+        ENV,
+        { admins: admin.source },
+      );
+      const rig = rotationRig(counted, secret, ENV);
+      await rig.rotate();
+      await rig.rotate();
+      const token = rig.sm.startRotation();
+      await rig.run('createSecret', token);
+      tally = emptyTally();
+      await rig.run('setSecret', token);
+      // Before: 3 connects (a refused pending login first) and 16 statements (six privilege
+      // reads per user, the SCRAM iteration count read separately).
+      expect(tally).toMatchObject({ connects: 2, refused: 0, statements: 4 });
+      for (const step of ['testSecret', 'finishSecret'] as const) await rig.run(step, token);
+      const now = rig.current();
+      expect(await server.canLogin(now.username as string, now.password as string)).toBe(true);
     });
 
     it('alternates user and user_clone; the previous user keeps working; the clone has the same privileges', async () => {

@@ -16,12 +16,12 @@ function fakeServer(version: string, accounts: Record<string, Record<string, str
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
       calls.push({ sql, params });
       if (sql.startsWith('SELECT VERSION()')) return [{ version }] as Row[];
-      if (sql.startsWith('SELECT Host AS host, plugin FROM mysql.user')) {
-        const user = params?.[0] as string;
-        return Object.entries(accounts[user] ?? {}).map(([host, plugin]) => ({
-          host,
-          plugin,
-        })) as Row[];
+      if (sql.startsWith('SELECT User AS user, Host AS host, plugin FROM mysql.user')) {
+        // One read for every user named: `User IN (?)` with the list as the one parameter.
+        const users = params?.[0] as string[];
+        return users.flatMap((user) =>
+          Object.entries(accounts[user] ?? {}).map(([host, plugin]) => ({ user, host, plugin })),
+        ) as Row[];
       }
       return [];
     },

@@ -102,8 +102,10 @@ class FakeDialect implements DatabaseDialect {
   async setUserPassword(_admin: unknown, change: PasswordChange): Promise<void> {
     this.server.passwords.set(change.username, change.password);
   }
-  async privileges(_admin: unknown, username: string): Promise<Privilege[]> {
-    return [...(this.server.privileges.get(username) ?? [])].map((key) => ({ key }));
+  async privileges(_admin: unknown, usernames: readonly string[]): Promise<Privilege[][]> {
+    return usernames.map((username) =>
+      [...(this.server.privileges.get(username) ?? [])].map((key) => ({ key })),
+    );
   }
   async repair(
     _admin: unknown,
@@ -352,6 +354,29 @@ describe('AlternatingUsersStrategy', () => {
     expect(server.privileges.get('app_clone')).toEqual(server.privileges.get('app'));
     expect(req.registered).toContain(server.adminPassword);
     expect(server.opened).toBe(server.closed);
+  });
+
+  it('logs in only as current, then as admin: no refused login with the pending value', async () => {
+    const { server, strategy, current } = setup();
+    // The clone exists with an older password, as on every rotation after the first.
+    server.passwords.set('app_clone', randomPassword());
+    server.privileges.set('app_clone', new Set(server.privileges.get('app')));
+    const pendingPassword = randomPassword();
+    await strategy.apply(
+      request({
+        current,
+        pending: value({
+          username: 'app_clone',
+          password: pendingPassword,
+          masterarn: 'arn:admin',
+        }),
+      }),
+    );
+    expect(server.logins).toEqual([
+      { username: 'app', ok: true, mode: 'disable' },
+      { username: 'admin', ok: true, mode: 'disable' },
+    ]);
+    expect(server.passwords.get('app_clone')).toBe(pendingPassword);
   });
 
   it('logs in with current before touching the admin secret (confused deputy)', async () => {

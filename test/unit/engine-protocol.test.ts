@@ -416,7 +416,7 @@ describe('API call budget', () => {
       'a warm container (immutable-version cache shared by the four invocations)',
       () => new VersionCache(),
     ],
-    [11, 'a cold container for every step (no cache)', () => null],
+    [10, 'a cold container for every step (no cache)', () => null],
   ])(
     'makes %i Secrets Manager calls for a full rotation on %s',
     async (expected, _label, makeCache) => {
@@ -431,4 +431,100 @@ describe('API call budget', () => {
       expect(counts.GetRandomPassword).toBeUndefined();
     },
   );
+
+  it('makes 4, 3, 1 and 2 calls in the four steps with a cold container for each', async () => {
+    const { sm, invoke } = setup({ cache: null });
+    const token = sm.startRotation();
+    const perStep: Record<string, Record<string, number>> = {};
+    let before: Record<string, number> = {};
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+      await invoke(step, token);
+      const now = sm.callCounts();
+      perStep[step] = Object.fromEntries(
+        Object.entries(now)
+          .map(([op, n]) => [op, n - (before[op] ?? 0)] as const)
+          .filter(([, n]) => n > 0),
+      );
+      before = now;
+    }
+    expect(perStep).toEqual({
+      createSecret: { DescribeSecret: 1, GetSecretValue: 2, PutSecretValue: 1 },
+      setSecret: { DescribeSecret: 1, GetSecretValue: 2 },
+      // One GetSecretValue by VersionId and VersionStage=AWSPENDING replaces DescribeSecret.
+      testSecret: { GetSecretValue: 1 },
+      finishSecret: { DescribeSecret: 1, UpdateSecretVersionStage: 1 },
+    });
+    const read = sm.mock.commandCalls(GetSecretValueCommand).at(-1)?.args[0].input;
+    expect(read).toEqual({ SecretId: sm.arn, VersionId: token, VersionStage: 'AWSPENDING' });
+  });
+});
+
+// testSecret reads the pending value with VersionStage=AWSPENDING instead of calling
+// DescribeSecret first: each check DescribeSecret made there still fires.
+describe('testSecret without DescribeSecret keeps the checks it replaced', () => {
+  it('a token that is a version but not AWSPENDING is still an error', async () => {
+    const { sm, invoke, strategy } = setup();
+    const token = sm.startRotation();
+    await invoke('createSecret', token);
+    sm.versions.get(token)?.stages.delete('AWSPENDING');
+    sm.versions.get(token)?.stages.add('CUSTOM');
+    await expect(invoke('testSecret', token)).rejects.toThrow(/is not set as AWSPENDING/);
+    expect(strategy.calls).not.toContain('verify');
+  });
+
+  it('a token that is not a version of the secret is still an error', async () => {
+    const { invoke, strategy } = setup();
+    await expect(invoke('testSecret', randomUUID())).rejects.toThrow(/has no stage for rotation/);
+    expect(strategy.calls).not.toContain('verify');
+  });
+
+  it('a token already AWSCURRENT (AWSPENDING not yet cleared) is a no-op in one call', async () => {
+    const { sm, invoke, strategy } = setup();
+    const token = sm.startRotation();
+    await invoke('createSecret', token);
+    sm.versions.get(sm.versionWith('AWSCURRENT') as string)?.stages.delete('AWSCURRENT');
+    sm.versions.get(token)?.stages.add('AWSCURRENT');
+    sm.mock.resetHistory();
+    await invoke('testSecret', token);
+    expect(strategy.calls).not.toContain('verify');
+    expect(sm.mock.calls()).toHaveLength(1);
+  });
+
+  it('rotation disabled: testSecret only reads, and finishSecret still refuses to promote', async () => {
+    const { sm, invoke } = setup();
+    const token = sm.startRotation();
+    await invoke('createSecret', token);
+    await invoke('setSecret', token);
+    const current = sm.versionWith('AWSCURRENT');
+    sm.rotationEnabled = false;
+    sm.mock.resetHistory();
+    await invoke('testSecret', token);
+    expect(sm.mock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(sm.mock.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+    await expect(invoke('finishSecret', token)).rejects.toThrow(/does not have rotation enabled/);
+    expect(sm.versionWith('AWSCURRENT')).toBe(current);
+  });
+
+  it('a strategy that asks for the current value in testSecret gets it (labels read on demand)', async () => {
+    const sm = new InMemorySecretsManager();
+    const old = JSON.stringify({ password: randomBytes(9).toString('hex') });
+    sm.seedCurrent(old);
+    const seen: string[] = [];
+    const handler = rotationHandler(
+      {
+        name: 'reads-current',
+        generatePending: async (r) => JSON.stringify({ password: await r.generatePassword() }),
+        apply: async () => {},
+        verify: async (r) => {
+          seen.push(await r.current(), await r.pending());
+        },
+      },
+      { client: sm.client, env: {}, cache: null },
+    );
+    const token = sm.startRotation();
+    for (const step of ['createSecret', 'testSecret'] as const) {
+      await handler(rotationEvent(step, sm.arn, token), lambdaContext());
+    }
+    expect(seen).toEqual([old, sm.versions.get(token)?.value]);
+  });
 });

@@ -5,7 +5,7 @@ import type { PasswordPolicy } from '../../secrets/passwords.js';
 import { type AdminSecretSource, adminLoginFor } from './adminSecrets.js';
 import type { DatabaseDialect, DialectSet, UserPair } from './dialect.js';
 import type { ConnectOptions, DatabaseSession } from './driver.js';
-import { DatabaseConnectionError, LoginRefusedError } from './errors.js';
+import { LoginRefusedError } from './errors.js';
 import { ensureGrantParity } from './grantParity.js';
 import { type DatabaseSecret, withLogin } from './secret.js';
 import {
@@ -57,8 +57,11 @@ export class AlternatingUsersStrategy implements RotationStrategy {
    * `setSecret`: logs in with the current value first (so the admin login is only used on
    * behalf of someone who holds a working credential: AWS's confused-deputy check), then as
    * admin creates the pending user if missing, brings its privileges to parity with the
-   * current user's, and sets its password on every account (even when the pending login
-   * already works: that proves only the account it reached).
+   * current user's, and sets its password on every account (a pending login that works
+   * proves only the account it reached, so none is tried). Round trips: two logins (current,
+   * admin), the probe, the role lookup, one privilege read for both users (PostgreSQL; MySQL
+   * adds `SHOW GRANTS` per account) and the password change; a repair adds its statements
+   * and one re-read.
    */
   async apply(request: PendingRequest): Promise<void> {
     const { secret: current, dialect } = this.#resolver.resolve(
@@ -68,25 +71,10 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     const { secret: pending } = this.#resolver.resolve(await request.pending(), 'AWSPENDING');
     this.#checkPair(current, pending, dialect);
     const options = connectOptions(this.#options, request.signal);
-
-    // Only reported. A pending user an earlier attempt left half made (created, then the
-    // crash came before its grants: MySQL answers 1044, PostgreSQL 42501 for its database)
-    // fails to connect for a reason other than its password; the admin below repairs it, so
-    // that must not fail the step, or every retry would stop here. A network or TLS failure
-    // fails the current login next.
-    let pendingWorks = false;
-    try {
-      const pendingSession = await tryLogin(dialect, loginOf(pending), options);
-      pendingWorks = pendingSession !== undefined;
-      await pendingSession?.close();
-    } catch (error) {
-      if (!(error instanceof DatabaseConnectionError)) throw error;
-      request.logger.info('The pending user cannot connect yet: setting it up', {
-        user: pending.username,
-        errorCode: error.code,
-      });
-    }
-
+    // No login with the pending value first (single-user's idempotency check): the password
+    // is set on every account whatever such a login would show, so it could change
+    // nothing, and each refused login costs a connect and counts against the account on
+    // servers that lock accounts after failed logins.
     try {
       await withSession(dialect, loginOf(current), options, (session) => dialect.probe(session));
     } catch (error) {
@@ -122,7 +110,6 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       request.logger.info('Alternate user ready', {
         user: pending.username,
         created,
-        pendingAlreadyWorked: pendingWorks,
         privilegesRepaired: parity.repaired.length,
       });
     } finally {

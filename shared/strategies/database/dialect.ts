@@ -68,8 +68,12 @@ export interface DatabaseDialect<P extends Privilege = Privilege> {
   ensureUser(admin: DatabaseSession, template: string, change: PasswordChange): Promise<boolean>;
   /** Alternating users, as admin: sets another user's password. */
   setUserPassword(admin: DatabaseSession, change: PasswordChange): Promise<void>;
-  /** The effective privileges of `username`, normalised for comparison within `pair`. */
-  privileges(admin: DatabaseSession, username: string, pair: UserPair): Promise<P[]>;
+  /**
+   * The effective privileges of each of `usernames` (one list per name, in order),
+   * normalised for comparison within `pair`. Grant parity asks for both users of the pair
+   * at once, so a dialect that can read several users in one round trip should.
+   */
+  privileges(admin: DatabaseSession, usernames: readonly string[], pair: UserPair): Promise<P[][]>;
   /**
    * Gives `missing` (privileges of `pair.current`) to `pair.pending`. Returns what it could
    * not give; never throws for a single refused grant. The SQL dialects pass the statements

@@ -36,8 +36,12 @@ export async function ensureGrantParity<P extends Privilege>(
   pair: UserPair,
   logger: RotationLogger,
 ): Promise<GrantParityReport> {
-  const source = await dialect.privileges(admin, pair.current, pair);
-  let target = await dialect.privileges(admin, pair.pending, pair);
+  const [source = [], first = []] = await dialect.privileges(
+    admin,
+    [pair.current, pair.pending],
+    pair,
+  );
+  let target = first;
   const missing = keysMissingFrom(source, target);
   let failures: Awaited<ReturnType<DatabaseDialect<P>['repair']>> = [];
   if (missing.length > 0) {
@@ -47,7 +51,7 @@ export async function ensureGrantParity<P extends Privilege>(
       missing: missing.map((p) => p.key),
     });
     failures = await dialect.repair(admin, missing, pair);
-    target = await dialect.privileges(admin, pair.pending, pair);
+    [target = []] = await dialect.privileges(admin, [pair.pending], pair);
   }
   const stillMissing = keysMissingFrom(source, target).map((p) => p.key);
   if (stillMissing.length > 0) {

@@ -162,7 +162,20 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
     await runQuery(session, 'test query', 'SELECT 1 AS ok');
   }
 
-  async #flavor(session: DatabaseSession): Promise<ServerFlavor> {
+  /** Per session: `ensureUser` and `setUserPassword` share one admin session. */
+  readonly #flavors = new WeakMap<DatabaseSession, Promise<ServerFlavor>>();
+
+  #flavor(session: DatabaseSession): Promise<ServerFlavor> {
+    let flavor = this.#flavors.get(session);
+    if (!flavor) {
+      flavor = this.#readFlavor(session);
+      flavor.catch(() => this.#flavors.delete(session));
+      this.#flavors.set(session, flavor);
+    }
+    return flavor;
+  }
+
+  async #readFlavor(session: DatabaseSession): Promise<ServerFlavor> {
     // VERSION() alone is not proof: MariaDB's `version` can be set to look like MySQL 8, and
     // taking a MariaDB for MySQL would send plaintext passwords. `/*M! … */` is executed by
     // MariaDB only (MySQL reads it as a comment), whatever the version string says.
@@ -176,14 +189,20 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
       : MYSQL;
   }
 
-  async #accounts(admin: DatabaseSession, username: string): Promise<Map<string, string>> {
-    const rows = await runQuery<{ host: unknown; plugin: unknown }>(
+  /** Host → authentication plugin of each of `usernames`' accounts, in one read. */
+  async #accounts(admin: DatabaseSession, ...usernames: string[]): Promise<Map<string, string>[]> {
+    const rows = await runQuery<{ user: unknown; host: unknown; plugin: unknown }>(
       admin,
       'read accounts',
-      'SELECT Host AS host, plugin FROM mysql.user WHERE User = ? ORDER BY Host',
-      [username],
+      'SELECT User AS user, Host AS host, plugin FROM mysql.user WHERE User IN (?) ORDER BY Host',
+      [usernames],
     );
-    return new Map(rows.map((row) => [text(row.host), text(row.plugin)]));
+    return usernames.map(
+      (username) =>
+        new Map(
+          rows.filter((r) => text(r.user) === username).map((r) => [text(r.host), text(r.plugin)]),
+        ),
+    );
   }
 
   async changeOwnPassword(session: DatabaseSession, change: PasswordChange): Promise<void> {
@@ -196,14 +215,14 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
     change: PasswordChange,
   ): Promise<boolean> {
     const flavor = await this.#flavor(admin);
-    const templateAccounts = await this.#accounts(admin, template);
+    const [templateAccounts = new Map<string, string>(), existing = new Map<string, string>()] =
+      await this.#accounts(admin, template, change.username);
     if (templateAccounts.size === 0) {
       throw new DatabaseQueryError(
         `look up of the accounts of user "${template}" (none in mysql.user)`,
         undefined,
       );
     }
-    const existing = await this.#accounts(admin, change.username);
     let created = false;
     for (const [host, plugin] of templateAccounts) {
       if (existing.has(host)) continue;
@@ -221,66 +240,54 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
 
   async setUserPassword(admin: DatabaseSession, change: PasswordChange): Promise<void> {
     const flavor = await this.#flavor(admin);
-    for (const [host, plugin] of await this.#accounts(admin, change.username)) {
+    const [accounts = new Map<string, string>()] = await this.#accounts(admin, change.username);
+    for (const [host, plugin] of accounts) {
       await flavor.setAccountPassword(admin, host, plugin, change);
     }
   }
 
-  async privileges(admin: DatabaseSession, username: string): Promise<MysqlPrivilege[]> {
-    const out: MysqlPrivilege[] = [];
-    for (const host of (await this.#accounts(admin, username)).keys()) {
-      const at = `ACCOUNT @${host}`;
-      out.push({ key: `${at} EXISTS`, kind: 'account', host });
-      const grants = await runQuery<Record<string, unknown>>(
-        admin,
-        'show grants',
-        'SHOW GRANTS FOR ?@?',
-        [username, host],
-      );
-      for (const row of grants) {
-        const statement = normaliseGrant(text(Object.values(row)[0]), username, host);
-        out.push({
-          key: `${at}: ${statement.replace(ACCOUNT, '<user>')}`,
-          kind: 'grant',
-          host,
-          statement,
-        });
-      }
-      const [tls] = await runQuery<Record<string, unknown>>(
-        admin,
-        'read TLS requirements',
-        'SELECT ssl_type, ssl_cipher, x509_issuer, x509_subject FROM mysql.user WHERE User = ? AND Host = ?',
-        [username, host],
-      );
-      const type = text(tls?.ssl_type);
-      const cipher = text(tls?.ssl_cipher);
-      const issuer = text(tls?.x509_issuer);
-      const subject = text(tls?.x509_subject);
-      let require = 'NONE';
-      const params: string[] = [];
-      if (type === 'ANY') require = 'SSL';
-      else if (type === 'X509') require = 'X509';
-      else if (type === 'SPECIFIED') {
-        const parts: string[] = [];
-        for (const [word, value] of [
-          ['CIPHER', cipher],
-          ['ISSUER', issuer],
-          ['SUBJECT', subject],
-        ] as const) {
-          if (value !== '') {
-            parts.push(`${word} ?`);
-            params.push(value);
-          }
+  /**
+   * Accounts and TLS requirements of every user in one read of mysql.user, then
+   * `SHOW GRANTS` per account (it takes one account at a time).
+   */
+  async privileges(
+    admin: DatabaseSession,
+    usernames: readonly string[],
+  ): Promise<MysqlPrivilege[][]> {
+    const rows =
+      usernames.length === 0
+        ? []
+        : await runQuery<Record<string, unknown>>(
+            admin,
+            'read accounts',
+            'SELECT User AS user, Host AS host, ssl_type, ssl_cipher, x509_issuer, x509_subject FROM mysql.user WHERE User IN (?) ORDER BY Host',
+            [[...usernames]],
+          );
+    const out: MysqlPrivilege[][] = [];
+    for (const username of usernames) {
+      const privileges: MysqlPrivilege[] = [];
+      for (const row of rows.filter((r) => text(r.user) === username)) {
+        const host = text(row.host);
+        const at = `ACCOUNT @${host}`;
+        privileges.push({ key: `${at} EXISTS`, kind: 'account', host });
+        const grants = await runQuery<Record<string, unknown>>(
+          admin,
+          'show grants',
+          'SHOW GRANTS FOR ?@?',
+          [username, host],
+        );
+        for (const grant of grants) {
+          const statement = normaliseGrant(text(Object.values(grant)[0]), username, host);
+          privileges.push({
+            key: `${at}: ${statement.replace(ACCOUNT, '<user>')}`,
+            kind: 'grant',
+            host,
+            statement,
+          });
         }
-        require = parts.length > 0 ? parts.join(' AND ') : 'NONE';
+        privileges.push(tlsPrivilege(row, host));
       }
-      out.push({
-        key: `${at}: REQUIRE ${type || 'NONE'}${cipher ? ` CIPHER '${cipher}'` : ''}${issuer ? ` ISSUER '${issuer}'` : ''}${subject ? ` SUBJECT '${subject}'` : ''}`,
-        kind: 'tls',
-        host,
-        require,
-        params,
-      });
+      out.push(privileges);
     }
     return out;
   }
@@ -292,6 +299,39 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
   ): Promise<RepairFailure[]> {
     return grantEach(admin, missing, (privilege) => grantStatements(privilege, pair));
   }
+}
+
+/** An account's TLS requirements (its mysql.user row) as a comparable privilege. */
+function tlsPrivilege(row: Record<string, unknown>, host: string): MysqlPrivilege {
+  const type = text(row.ssl_type);
+  const cipher = text(row.ssl_cipher);
+  const issuer = text(row.x509_issuer);
+  const subject = text(row.x509_subject);
+  let require = 'NONE';
+  const params: string[] = [];
+  if (type === 'ANY') require = 'SSL';
+  else if (type === 'X509') require = 'X509';
+  else if (type === 'SPECIFIED') {
+    const parts: string[] = [];
+    for (const [word, value] of [
+      ['CIPHER', cipher],
+      ['ISSUER', issuer],
+      ['SUBJECT', subject],
+    ] as const) {
+      if (value !== '') {
+        parts.push(`${word} ?`);
+        params.push(value);
+      }
+    }
+    require = parts.length > 0 ? parts.join(' AND ') : 'NONE';
+  }
+  return {
+    key: `ACCOUNT @${host}: REQUIRE ${type || 'NONE'}${cipher ? ` CIPHER '${cipher}'` : ''}${issuer ? ` ISSUER '${issuer}'` : ''}${subject ? ` SUBJECT '${subject}'` : ''}`,
+    kind: 'tls',
+    host,
+    require,
+    params,
+  };
 }
 
 /** The statements that give one privilege of `pair.current` to `pair.pending`. */

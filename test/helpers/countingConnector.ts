@@ -1,0 +1,53 @@
+import type { Connector } from '../../shared/strategies/database/driver.js';
+import { LoginRefusedError } from '../../shared/strategies/database/errors.js';
+
+/** Database work of one step (and its Secrets Manager calls), counted at the connector. */
+export interface StepTally {
+  connects: number;
+  refused: number;
+  statements: number;
+  secretsManagerCalls: number;
+  ms: number;
+  /** Time spent in connects (refused ones included) and in statements. */
+  connectMs: number;
+  statementMs: number;
+}
+
+/** A tally at zero. */
+export const emptyTally = (): StepTally => ({
+  connects: 0,
+  refused: 0,
+  statements: 0,
+  secretsManagerCalls: 0,
+  ms: 0,
+  connectMs: 0,
+  statementMs: 0,
+});
+
+/** Wraps a connector so every connect, refused login and statement is counted in `tally()`. */
+export function countingConnector(inner: Connector, tally: () => StepTally): Connector {
+  return async (target, options) => {
+    tally().connects += 1;
+    const start = performance.now();
+    try {
+      const session = await inner(target, options);
+      tally().connectMs += performance.now() - start;
+      return {
+        query: async (sql, params) => {
+          tally().statements += 1;
+          const begin = performance.now();
+          try {
+            return await session.query(sql, params);
+          } finally {
+            tally().statementMs += performance.now() - begin;
+          }
+        },
+        close: () => session.close(),
+      };
+    } catch (error) {
+      tally().connectMs += performance.now() - start;
+      if (error instanceof LoginRefusedError) tally().refused += 1;
+      throw error;
+    }
+  };
+}
