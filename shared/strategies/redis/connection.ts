@@ -1,3 +1,5 @@
+// First: ioredis's debug output must be off before ioredis loads (it prints AUTH passwords).
+import './quietDebug.js';
 import { Redis } from 'ioredis';
 import { type RotationError, StepTimeoutError } from '../../errors.js';
 import { AbortedError, untilAborted } from '../../kinds/abort.js';
