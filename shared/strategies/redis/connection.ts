@@ -1,3 +1,5 @@
+// First: ioredis's debug output must be off before ioredis loads (it prints AUTH passwords).
+import './quietDebug.js';
 import { Redis } from 'ioredis';
 import { type RotationError, StepTimeoutError } from '../../errors.js';
 import { AbortedError, untilAborted } from '../../kinds/abort.js';
@@ -48,12 +50,29 @@ export function replyCode(error: unknown): string | undefined {
 }
 
 /**
+ * Redis quotes the arguments of a command it does not know ("ERR unknown command 'AUTH',
+ * with args beginning with: 'app' '<password>'"), each cut so the list stays under 128
+ * characters: an AUTH password, whole or a prefix that whole-value scrubbing cannot find.
+ */
+const QUOTED_ARGUMENTS = /(with args beginning with:)[^\r\n]*/g;
+
+/**
  * ioredis attaches the failed command, arguments and all, to its reply errors; an `AUTH`
- * carries the password. The engine scrubs registered values, but nothing should rely on it.
+ * carries the password. Redis itself may quote the arguments in the reply (see
+ * {@link QUOTED_ARGUMENTS}). Both are removed here: the engine scrubs registered values, but
+ * a cut value is a fragment it cannot find, and nothing should rely on it anyway.
  */
 function withoutCommand(error: unknown): unknown {
-  if (error && typeof error === 'object' && 'command' in error) {
-    delete (error as { command?: unknown }).command;
+  if (error && typeof error === 'object') {
+    const reply = error as { command?: unknown; message?: unknown; stack?: unknown };
+    if ('command' in reply) delete reply.command;
+    for (const key of ['message', 'stack'] as const) {
+      const text = reply[key];
+      if (typeof text === 'string' && QUOTED_ARGUMENTS.test(text)) {
+        reply[key] = text.replace(QUOTED_ARGUMENTS, '$1 (withheld)');
+      }
+      QUOTED_ARGUMENTS.lastIndex = 0;
+    }
   }
   return error;
 }
