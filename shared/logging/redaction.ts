@@ -180,7 +180,11 @@ export class SecretRegistry {
 
   /** Registers a secret value (and its escaped spellings). Short values are ignored. */
   register(value: string | undefined | null): void {
-    (this.#scope.getStore() ?? this.#unscoped).add(value);
+    const scope = this.#scope.getStore();
+    // A callback that outlives its invocation (a late driver event, a timer) still runs in
+    // the ended scope: its value goes to the process-wide set, where every scrub sees it,
+    // rather than into a scope no scrub reads any more.
+    (scope !== undefined && this.#running.has(scope) ? scope : this.#unscoped).add(value);
   }
 
   /**

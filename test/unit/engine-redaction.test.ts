@@ -142,6 +142,24 @@ describe('SecretRegistry', () => {
     expect(registry.size).toBe(0);
   });
 
+  it('a value registered by a callback that outlived its invocation is still scrubbed', async () => {
+    const registry = new SecretRegistry();
+    const late = randomBytes(8).toString('hex');
+    let fired: Promise<void> | undefined;
+    await registry.runInScope(async () => {
+      // A driver's timer or event, set up during the invocation, fires after it ended: it
+      // runs in the ended invocation's async context.
+      fired = new Promise((resolve) =>
+        setTimeout(() => {
+          registry.register(late);
+          resolve();
+        }, 20),
+      );
+    });
+    await fired;
+    expect(registry.scrub(`error event: ${late}`)).not.toContain(late);
+  });
+
   it('scrubError rewrites message, stack, driver fields and the cause chain, and masks sensitive keys', () => {
     const registry = new SecretRegistry();
     const secret = hostilePassword();
