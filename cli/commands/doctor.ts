@@ -3,7 +3,7 @@ import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { LoginVerdict } from '../../shared/kinds/CredentialKind.js';
 import type { CommandContext } from '../lib/context.js';
 import type { Finding, Severity } from '../lib/findings.js';
-import { formatAge, shellQuote, shortId } from '../lib/output.js';
+import { formatAge, shortId } from '../lib/output.js';
 import type { Prober } from '../lib/probe.js';
 import {
   functionName,
@@ -14,6 +14,7 @@ import {
   type SecretState,
 } from '../lib/secretState.js';
 import { classifySecret, fieldProblems, type StrategyKind } from '../lib/strategy.js';
+import { awsCommand, rotatorCommand, samCommand } from '../lib/suggest.js';
 import { policyFindings } from './policyFindings.js';
 import { replicationFindings } from './replicationFindings.js';
 import { targetFindings } from './targetFindings.js';
@@ -77,7 +78,7 @@ async function lambdaFindings(
         severity: 'error',
         title: `The rotation function ${functionName(arn)} does not exist.`,
         detail: `RotationLambdaARN is ${arn}. Every rotation fails until it names a function that exists in this account and Region.`,
-        fix: `sam deploy   # or: aws secretsmanager rotate-secret --secret-id ${shellQuote(state.name)} --rotation-lambda-arn <existing-function-arn> --no-rotate-immediately`,
+        fix: `${samCommand(ctx, 'deploy')}   # or: ${awsCommand(ctx, 'secretsmanager', 'rotate-secret', '--secret-id', state.name, '--rotation-lambda-arn', '<existing-function-arn>', '--no-rotate-immediately')}`,
       });
       return { env: undefined };
     }
@@ -87,7 +88,21 @@ async function lambdaFindings(
       title: `Could not read the function's configuration (${errorName(error)}); password policy defaults are assumed.`,
     });
   }
-  const addPermission = `aws lambda add-permission --function-name ${arn} --statement-id SecretsManagerAccess --action lambda:InvokeFunction --principal secretsmanager.amazonaws.com --source-account ${arn.split(':')[4] ?? '<account-id>'}`;
+  const addPermission = awsCommand(
+    ctx,
+    'lambda',
+    'add-permission',
+    '--function-name',
+    arn,
+    '--statement-id',
+    'SecretsManagerAccess',
+    '--action',
+    'lambda:InvokeFunction',
+    '--principal',
+    'secretsmanager.amazonaws.com',
+    '--source-account',
+    arn.split(':')[4] ?? '<account-id>',
+  );
   try {
     const { Policy } = await ctx.lambda.send(new GetPolicyCommand({ FunctionName: arn }));
     const statements =
@@ -114,7 +129,7 @@ async function lambdaFindings(
         title: 'The invoke permission has no SourceAccount condition.',
         detail:
           "Any account's Secrets Manager could ask the function to rotate (confused deputy). Scope it to your account.",
-        fix: `aws lambda remove-permission --function-name ${arn} --statement-id ${grant.Sid ?? '<sid>'} && ${addPermission}`,
+        fix: `${awsCommand(ctx, 'lambda', 'remove-permission', '--function-name', arn, '--statement-id', grant.Sid ?? '<sid>')} && ${addPermission}`,
       });
     } else {
       findings.push({
@@ -161,14 +176,30 @@ function actions(s: PolicyStatement): string[] {
   return s.Action === undefined ? [] : Array.isArray(s.Action) ? s.Action : [s.Action];
 }
 
+/** `rotate-secret` configuring rotation to `functionArn`, without rotating now. */
+function configureRotation(ctx: CommandContext, name: string, functionArn: string): string {
+  return awsCommand(
+    ctx,
+    'secretsmanager',
+    'rotate-secret',
+    '--secret-id',
+    name,
+    '--rotation-lambda-arn',
+    functionArn,
+    '--rotation-rules',
+    '{"ScheduleExpression":"rate(30 days)"}',
+    '--no-rotate-immediately',
+  );
+}
+
 function rotationFindings(ctx: CommandContext, state: SecretState, findings: Finding[]): void {
-  const name = shellQuote(state.name);
+  const name = state.name;
   if (state.deletedDate) {
     findings.push({
       id: 'secret-deleted',
       severity: 'error',
       title: 'The secret is scheduled for deletion; it cannot rotate.',
-      fix: `aws secretsmanager restore-secret --secret-id ${name}`,
+      fix: awsCommand(ctx, 'secretsmanager', 'restore-secret', '--secret-id', name),
     });
   }
   if (!state.rotationLambdaArn) {
@@ -178,7 +209,7 @@ function rotationFindings(ctx: CommandContext, state: SecretState, findings: Fin
       title: 'No rotation function is configured.',
       detail:
         'Secrets Manager has nothing to invoke. Point the secret at the function deployed for its kind (template outputs *FunctionArn).',
-      fix: `aws secretsmanager rotate-secret --secret-id ${name} --rotation-lambda-arn <function-arn> --rotation-rules '{"ScheduleExpression":"rate(30 days)"}' --no-rotate-immediately`,
+      fix: configureRotation(ctx, name, '<function-arn>'),
     });
   }
   if (state.rotationEnabled !== true) {
@@ -188,7 +219,7 @@ function rotationFindings(ctx: CommandContext, state: SecretState, findings: Fin
       title: 'Rotation is disabled: the secret is never rotated on a schedule.',
       detail:
         'RotationEnabled is false (never configured, or turned off by CancelRotateSecret). A rotation function that finds rotation disabled refuses to run.',
-      fix: `aws secretsmanager rotate-secret --secret-id ${name} --rotation-lambda-arn ${state.rotationLambdaArn ?? '<function-arn>'} --rotation-rules '{"ScheduleExpression":"rate(30 days)"}' --no-rotate-immediately`,
+      fix: configureRotation(ctx, name, state.rotationLambdaArn ?? '<function-arn>'),
     });
   } else {
     findings.push({
@@ -209,14 +240,14 @@ function rotationFindings(ctx: CommandContext, state: SecretState, findings: Fin
         severity: 'warning',
         title: `A rotation is pending on version ${shortId(state.pending)} (created${age}): it may still be running or being retried by Secrets Manager.`,
         detail: `Steps are not visible through the API. If it does not finish, the function's log group /aws/lambda/${functionName(state.rotationLambdaArn) ?? '<function>'} names the failing step; after an hour, doctor reports it as left behind.`,
-        fix: `npx rotator rotate ${name} --wait`,
+        fix: rotatorCommand(ctx, ['rotate', name, '--wait']),
       });
     } else if (record?.state === 'InProgress') {
       findings.push({
         id: 'rotation-in-progress',
         severity: 'info',
         title: `A rotation is running (version ${shortId(state.pending)}${record.step ? `, at ${record.step}` : ''}).`,
-        fix: `npx rotator rotate ${name} --wait`,
+        fix: rotatorCommand(ctx, ['rotate', name, '--wait']),
       });
     } else {
       const step = record?.step
@@ -233,7 +264,7 @@ function rotationFindings(ctx: CommandContext, state: SecretState, findings: Fin
           'Until it is resolved, RotateSecret answers "A previous rotation isn\'t complete" and scheduled rotations do not start. `unstick` tries each stored credential and proposes the safe fix. Do not just remove AWSPENDING: after a single-user setSecret the database already has the pending password, and clients reading AWSCURRENT would be locked out.',
         // Only unstick: the raw label removal is safe or fatal depending on which login the
         // target accepts, which unstick probes first.
-        fix: `npx rotator unstick ${name}`,
+        fix: rotatorCommand(ctx, ['unstick', name]),
       });
     }
   } else if (state.pending) {
@@ -266,7 +297,7 @@ async function adminSecretFinding(
         title: `The admin secret named by masterarn does not exist: ${masterArn}.`,
         detail:
           'Alternating-users rotation logs in as the admin to create or update the other user; setSecret fails without it.',
-        fix: "point masterarn at the admin secret's ARN (aws secretsmanager describe-secret --secret-id <admin-secret> --query ARN), and list it in the rotating function's stack parameter <Function>AdminSecretArns (e.g. PostgresAdminSecretArns)",
+        fix: `point masterarn at the admin secret's ARN (${awsCommand(ctx, 'secretsmanager', 'describe-secret', '--secret-id', '<admin-secret>', '--query', 'ARN')}), and list it in the rotating function's stack parameter <Function>AdminSecretArns (e.g. PostgresAdminSecretArns)`,
       });
       return;
     }
@@ -297,7 +328,7 @@ export async function doctorCommand(ctx: CommandContext, options: DoctorOptions)
 export async function diagnose(ctx: CommandContext, options: DoctorOptions): Promise<DoctorReport> {
   const state = await loadSecretState(ctx, options.secret);
   const findings: Finding[] = [];
-  const replica = replicationFindings(state, findings);
+  const replica = replicationFindings(ctx, state, findings);
   if (!replica) rotationFindings(ctx, state, findings);
   const { env } = replica ? { env: undefined } : await lambdaFindings(ctx, state, findings);
   await policyFindings(ctx, state, findings);
@@ -307,19 +338,28 @@ export async function diagnose(ctx: CommandContext, options: DoctorOptions): Pro
   const json = parseJsonObject(currentText);
   const { kind, because } = classifySecret(json, state.rotationLambdaArn);
   let login: LoginVerdict | undefined;
+  const putValue = awsCommand(
+    ctx,
+    'secretsmanager',
+    'put-secret-value',
+    '--secret-id',
+    state.name,
+    '--secret-string',
+    'file://secret.json',
+  );
   if (state.current === undefined || currentText === undefined) {
     findings.push({
       id: 'no-current-value',
       severity: 'error',
       title: 'The secret has no AWSCURRENT value to rotate from.',
-      fix: `aws secretsmanager put-secret-value --secret-id ${shellQuote(state.name)} --secret-string file://secret.json`,
+      fix: putValue,
     });
   } else if (!json) {
     findings.push({
       id: 'value-not-json',
       severity: kind === 'unknown' ? 'warning' : 'error',
       title: 'The AWSCURRENT value is not a JSON object; every rotator here reads JSON.',
-      fix: `aws secretsmanager put-secret-value --secret-id ${shellQuote(state.name)} --secret-string file://secret.json   # a JSON object with the fields of its kind`,
+      fix: `${putValue}   # a JSON object with the fields of its kind`,
     });
   } else if (kind === 'unknown') {
     findings.push({
@@ -338,7 +378,7 @@ export async function diagnose(ctx: CommandContext, options: DoctorOptions): Pro
         title: `The AWSCURRENT value lacks what the ${kind} rotator needs: ${errors.map((p) => `${p.field} ${p.problem}`).join(', ')}.`,
         detail:
           'createSecret copies the current value and fails on a missing field ("Key is missing from secret JSON" in AWS\'s functions).',
-        fix: `aws secretsmanager put-secret-value --secret-id ${shellQuote(state.name)} --secret-string file://secret.json   # every existing field plus ${errors.map((p) => p.field).join(', ')}`,
+        fix: `${putValue}   # every existing field plus ${errors.map((p) => p.field).join(', ')}`,
       });
     }
     for (const w of warnings) {
@@ -355,7 +395,7 @@ export async function diagnose(ctx: CommandContext, options: DoctorOptions): Pro
         title: `The value has every field the ${kind} rotator needs (${because}).`,
       });
     if (typeof json.masterarn === 'string') await adminSecretFinding(ctx, json.masterarn, findings);
-    login = await targetFindings(kind, json, currentText, env, state, options, findings);
+    login = await targetFindings(ctx, kind, json, currentText, env, state, options, findings);
   }
   return {
     secret: state.name,
@@ -367,7 +407,11 @@ export async function diagnose(ctx: CommandContext, options: DoctorOptions): Pro
   };
 }
 
-/** Prints a report for a terminal: errors first, each with its detail and fix. */
+/**
+ * Prints a report for a terminal: errors first, each with its detail and fix. A fix already
+ * printed for an earlier finding (e.g. configuring rotation fixes both "no rotator" and
+ * "rotation disabled") is not printed again; `--json` keeps every finding's own fix.
+ */
 export function renderFindings(ctx: CommandContext, report: DoctorReport, only?: Severity[]): void {
   const { style } = ctx.out;
   const { findings } = report;
@@ -382,12 +426,15 @@ export function renderFindings(ctx: CommandContext, report: DoctorReport, only?:
     ok: style.green('✓'),
   };
   const order: Severity[] = ['error', 'warning', 'info', 'ok'];
+  const printed = new Set<string>();
   for (const f of [...findings]
     .filter((f) => !only || only.includes(f.severity))
     .sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity))) {
     ctx.out.line(`${icon[f.severity]} ${f.title}`);
     if (f.detail) ctx.out.line(`    ${style.dim(f.detail)}`);
-    if (f.fix) ctx.out.line(`    fix: ${style.cyan(f.fix)}`);
+    if (f.fix && printed.has(f.fix)) ctx.out.line(`    fix: ${style.dim('the one above')}`);
+    else if (f.fix) ctx.out.line(`    fix: ${style.cyan(f.fix)}`);
+    if (f.fix) printed.add(f.fix);
   }
   const counts = order
     .map((s) => `${findings.filter((f) => f.severity === s).length} ${s}`)

@@ -8,8 +8,8 @@ import {
 } from '../../shared/secrets/resourcePolicy.js';
 import type { CommandContext } from '../lib/context.js';
 import type { Finding } from '../lib/findings.js';
-import { shellQuote } from '../lib/output.js';
 import type { SecretState } from '../lib/secretState.js';
+import { awsCommand, rotatorCommand } from '../lib/suggest.js';
 
 /** The read a consumer in another account makes (BatchGetSecretValue needs it per secret too). */
 const READ = 'secretsmanager:GetSecretValue';
@@ -64,7 +64,7 @@ export async function policyFindings(
     title: `Resource policy: ${statements.length} statement${statements.length === 1 ? '' : 's'}.`,
     detail: statements.map((s) => `${s.sid ?? `#${s.index}`}: ${describeStatement(s)}`).join('; '),
   });
-  const name = shellQuote(state.name);
+  const name = state.name;
   const broad = broadAccessStatements(reading.document);
   if (broad.length > 0) {
     findings.push({
@@ -73,7 +73,7 @@ export async function policyFindings(
       title: `The resource policy grants broad access: ${broad.map((s) => s.sid ?? `statement ${s.index}`).join(', ')} name${broad.length === 1 ? 's' : ''} a wildcard principal with no condition limiting the caller.`,
       detail:
         'Any AWS account whose identity policy allows it may use these actions on the secret. Name the accounts or roles instead, or pin aws:PrincipalOrgID / aws:PrincipalAccount in a condition.',
-      fix: `aws secretsmanager validate-resource-policy --secret-id ${name} --resource-policy file://policy.json   # then put-resource-policy --block-public-policy`,
+      fix: `${awsCommand(ctx, 'secretsmanager', 'validate-resource-policy', '--secret-id', name, '--resource-policy', 'file://policy.json')}   # then put-resource-policy --block-public-policy`,
     });
   }
   const ownAccount = state.arn.split(':')[4] ?? '';
@@ -88,7 +88,7 @@ export async function policyFindings(
       title: `The policy lets ${who} read the secret, but it is encrypted with the AWS managed key aws/secretsmanager: reads from another account fail.`,
       detail:
         'No other account can use the AWS managed key, and its key policy cannot be changed. Encrypt the secret with a customer managed KMS key whose key policy allows the other account kms:Decrypt; versions written before the change stay under the old key, so rotate once afterwards.',
-      fix: `aws secretsmanager update-secret --secret-id ${name} --kms-key-id <customer-managed-key-arn> && npx rotator rotate ${name}`,
+      fix: `${awsCommand(ctx, 'secretsmanager', 'update-secret', '--secret-id', name, '--kms-key-id', '<customer-managed-key-arn>')} && ${rotatorCommand(ctx, ['rotate', name])}`,
     });
   } else if (readers.length > 0) {
     findings.push({

@@ -5,6 +5,7 @@ import {
 } from '../../shared/strategies/apikey/reconcile.js';
 import type { CommandContext } from '../lib/context.js';
 import { renderTable } from '../lib/output.js';
+import { rotatorCommand } from '../lib/suggest.js';
 
 /** Options of {@link reconcileCommand}. */
 export interface ReconcileOptions {
@@ -75,7 +76,7 @@ function printReport(ctx: CommandContext, report: ApiKeyReconcileReport): void {
   for (const { stage, keyId } of report.missing) {
     out.line(
       style.red(
-        `missing: ${stage} names key ${keyId}, which the provider does not list; clients using it are refused. Rotate now: npx rotator rotate ${report.secretId} --wait`,
+        `missing: ${stage} names key ${keyId}, which the provider does not list; clients using it are refused. Rotate now: ${rotatorCommand(ctx, ['rotate', report.secretId, '--wait'])}`,
       ),
     );
   }

@@ -1,7 +1,8 @@
+import type { CommandContext } from '../lib/context.js';
 import type { Finding } from '../lib/findings.js';
-import { shellQuote } from '../lib/output.js';
 import { isReplica, recreateReplicaFix } from '../lib/replication.js';
 import type { SecretState } from '../lib/secretState.js';
+import { rotatorCommand } from '../lib/suggest.js';
 
 /**
  * `doctor`'s multi-Region checks. A replica is read-only and rotates with its primary, so its
@@ -9,8 +10,12 @@ import type { SecretState } from '../lib/secretState.js';
  * the rotation and function checks. A primary gets one finding per replica; a failed one is a
  * warning (rotation still works, but readers in that Region keep the old value).
  */
-export function replicationFindings(state: SecretState, findings: Finding[]): boolean {
-  const name = shellQuote(state.name);
+export function replicationFindings(
+  ctx: CommandContext,
+  state: SecretState,
+  findings: Finding[],
+): boolean {
+  const name = state.name;
   if (isReplica(state)) {
     findings.push({
       id: 'replica',
@@ -18,7 +23,7 @@ export function replicationFindings(state: SecretState, findings: Finding[]): bo
       title: `This secret is a replica of the primary in ${state.primaryRegion}: it is read-only here and rotates with its primary.`,
       detail:
         'Rotation, its function and its schedule are configured on the primary; every new version reaches this Region by replication.',
-      fix: `npx rotator --region ${state.primaryRegion} doctor ${name}`,
+      fix: rotatorCommand(ctx, ['doctor', name], { region: state.primaryRegion }),
     });
     return true;
   }
@@ -29,7 +34,7 @@ export function replicationFindings(state: SecretState, findings: Finding[]): bo
         severity: 'warning',
         title: `Replication to ${replica.region} failed${replica.message ? `: ${replica.message}` : ''}.`,
         detail: `Rotation still runs here, but readers in ${replica.region} do not get the rotated value.`,
-        fix: recreateReplicaFix(name, replica.region),
+        fix: recreateReplicaFix(ctx, name, replica.region),
       });
     } else if (replica.status === 'InSync') {
       findings.push({

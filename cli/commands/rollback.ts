@@ -4,7 +4,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { CommandContext } from '../lib/context.js';
 import { OperatorError } from '../lib/errors.js';
-import { shellQuote, shortId } from '../lib/output.js';
+import { shortId } from '../lib/output.js';
 import type { Prober } from '../lib/probe.js';
 import {
   AWSCURRENT,
@@ -15,7 +15,9 @@ import {
   readVersionValue,
 } from '../lib/secretState.js';
 import { canTryLogins, classifySecret } from '../lib/strategy.js';
+import { rotatorCommand } from '../lib/suggest.js';
 import { describeProbe, probeVersions } from '../lib/versions.js';
+import { moveLabelCommand } from './unstick.js';
 
 /** Options of {@link rollbackCommand}. */
 export interface RollbackOptions {
@@ -51,13 +53,14 @@ export async function rollbackCommand(
 ): Promise<number> {
   const state = await loadSecretState(ctx, options.secret);
   const { out } = ctx;
+  const rotateForward = rotatorCommand(ctx, ['rotate', state.name, '--wait']);
   const refuse = (reason: string, fix?: string): never => {
     throw new OperatorError(`Refusing to roll back ${state.name}: ${reason}`, fix ? { fix } : {});
   };
   if (state.pendingLeftBehind) {
     refuse(
       `a rotation is pending (AWSPENDING on version ${shortId(state.pending ?? '')}). Resolve it first.`,
-      `npx rotator unstick ${shellQuote(state.name)}`,
+      rotatorCommand(ctx, ['unstick', state.name]),
     );
   }
   const current = state.current;
@@ -91,7 +94,7 @@ export async function rollbackCommand(
         sameUser
           ? `the database no longer accepts the previous password of ${String(previousJson?.username)}: single-user rotation changed it at setSecret. Moving AWSCURRENT back would give every client a dead password and lock them out. Rotate forward instead.`
           : `the database refuses the previous login (${p.detail ?? 'auth failed'}); moving AWSCURRENT back would lock clients out.`,
-        `npx rotator rotate ${shellQuote(state.name)} --wait`,
+        rotateForward,
       );
     }
     if (p.outcome !== 'accepted') {
@@ -111,7 +114,7 @@ export async function rollbackCommand(
       if (maxLiveKeys === 1) {
         refuse(
           'the provider allows one live key (maxLiveKeys 1), so finishSecret revoked the AWSPREVIOUS key; moving AWSCURRENT back would lock clients out. Rotate forward instead.',
-          `npx rotator rotate ${shellQuote(state.name)} --wait`,
+          rotateForward,
         );
       }
       // Two-slot mode revokes the AWSPREVIOUS key in createSecret, before minting: a rotation
@@ -123,7 +126,7 @@ export async function rollbackCommand(
             later === null
               ? 'the provider allows two live keys and the CLI could not list the versions to tell whether a later rotation already revoked the AWSPREVIOUS key (ListSecretVersionIds).'
               : `the provider allows two live keys (maxLiveKeys 2) and a later rotation (version ${shortId(later)}) ran createSecret, which revokes the AWSPREVIOUS key; moving AWSCURRENT back would lock clients out. Rotate forward instead.`,
-            `npx rotator rotate ${shellQuote(state.name)} --wait`,
+            rotateForward,
           );
         }
       }
@@ -153,11 +156,10 @@ export async function rollbackCommand(
   // AWSPREVIOUS, look like a pending rotation: RotateSecret refuses and re-attempts it,
   // moving AWSCURRENT forward again. It goes with the move.
   const clearPending = state.stages[current as string]?.includes(AWSPENDING) === true;
-  const command =
-    `aws secretsmanager update-secret-version-stage --secret-id ${shellQuote(state.name)} --version-stage AWSCURRENT --move-to-version-id ${previous} --remove-from-version-id ${current}` +
-    (clearPending
-      ? ` && aws secretsmanager update-secret-version-stage --secret-id ${shellQuote(state.name)} --version-stage AWSPENDING --remove-from-version-id ${current}`
-      : '');
+  const command = [
+    moveLabelCommand(ctx, state.name, AWSCURRENT, { to: previous, from: current }),
+    ...(clearPending ? [moveLabelCommand(ctx, state.name, AWSPENDING, { from: current })] : []),
+  ].join(' && ');
   if (!options.dryRun) {
     await ctx.sm.send(
       new UpdateSecretVersionStageCommand({

@@ -11,6 +11,7 @@ import {
   loadSecretState,
   type SecretState,
 } from '../lib/secretState.js';
+import { awsCommand, rotatorCommand } from '../lib/suggest.js';
 import { diagnose, renderFindings } from './doctor.js';
 
 /** Options of {@link rotateCommand}. */
@@ -45,12 +46,19 @@ function isPreviousRotationPending(error: unknown): boolean {
   return e?.name === 'InvalidRequestException' && /previous rotation/i.test(e.message ?? '');
 }
 
-function progressLine(ctx: CommandContext, step: string | undefined, finished: boolean): string {
+/** The four steps, done ones ticked; `runningMs` is how long the running step has run. */
+function progressLine(
+  ctx: CommandContext,
+  step: string | undefined,
+  finished: boolean,
+  runningMs?: number,
+): string {
   const { style } = ctx.out;
   const index = step ? ROTATION_STEPS.indexOf(step as (typeof ROTATION_STEPS)[number]) : -1;
   return ROTATION_STEPS.map((name, i) => {
     if (finished || i < index) return style.green(`✓ ${name}`);
-    if (i === index) return style.cyan(`▸ ${name}`);
+    if (i === index)
+      return style.cyan(`▸ ${name}${runningMs === undefined ? '' : ` ${formatAge(runningMs)}`}`);
     return style.dim(`· ${name}`);
   }).join('  ');
 }
@@ -75,7 +83,7 @@ export async function rotateCommand(ctx: CommandContext, options: RotateOptions)
         renderFindings(ctx, report, ['error']);
         out.error(
           out.style.red(
-            'Not rotating: fix the errors above first (npx rotator doctor shows every finding).',
+            `Not rotating: fix the errors above first (${rotatorCommand(ctx, ['doctor', options.secret])} shows every finding).`,
           ),
         );
       }
@@ -87,7 +95,17 @@ export async function rotateCommand(ctx: CommandContext, options: RotateOptions)
   const before = await loadSecretState(ctx, options.secret);
   if (!before.rotationLambdaArn) {
     throw new OperatorError(`${before.name} has no rotation function, so it cannot rotate.`, {
-      fix: `aws secretsmanager rotate-secret --secret-id ${before.name} --rotation-lambda-arn <function-arn> --rotation-rules '{"ScheduleExpression":"rate(30 days)"}'`,
+      fix: awsCommand(
+        ctx,
+        'secretsmanager',
+        'rotate-secret',
+        '--secret-id',
+        before.name,
+        '--rotation-lambda-arn',
+        '<function-arn>',
+        '--rotation-rules',
+        '{"ScheduleExpression":"rate(30 days)"}',
+      ),
     });
   }
   let versionId: string;
@@ -116,8 +134,8 @@ export async function rotateCommand(ctx: CommandContext, options: RotateOptions)
         out.error(
           `${before.name}: a previous rotation (version ${shortId(versionId)}) is still pending; Secrets Manager re-attempts it.`,
         );
-        out.error(`  see why: npx rotator doctor ${before.name}`);
-        out.error(`  recover: npx rotator unstick ${before.name}`);
+        out.error(`  see why: ${rotatorCommand(ctx, ['doctor', before.name])}`);
+        out.error(`  recover: ${rotatorCommand(ctx, ['unstick', before.name])}`);
       }
       return 1;
     }
@@ -137,12 +155,12 @@ export async function rotateCommand(ctx: CommandContext, options: RotateOptions)
       } satisfies RotateReport);
     } else {
       out.line(
-        `Follow it with: npx rotator status ${before.name}   (or start with --wait next time)`,
+        `Follow it with: ${rotatorCommand(ctx, ['status', before.name])}   (or start with --wait next time)`,
       );
     }
     return 0;
   }
-  const report = await follow(ctx, before.arn, versionId, options, started);
+  const report = await follow(ctx, before, versionId, options, started);
   report.secret = before.name;
   if (resumed) report.resumed = true;
   if (ctx.json) out.json(report);
@@ -161,20 +179,50 @@ export async function rotateCommand(ctx: CommandContext, options: RotateOptions)
         `${what}${report.step ? ` at ${report.step}` : ''}: ${report.message ?? ''}`.trimEnd(),
       ),
     );
-    out.error(`  diagnose: npx rotator doctor ${before.name}`);
-    out.error(`  recover:  npx rotator unstick ${before.name}`);
+    out.error(`  diagnose: ${rotatorCommand(ctx, ['doctor', before.name])}`);
+    // A step is named only by the twin's record; still running there, unstick would refuse.
+    out.error(
+      report.outcome === 'timed-out' && ctx.local && report.step !== undefined
+        ? `  follow:   ${rotatorCommand(ctx, ['status', before.name])}`
+        : `  recover:  ${rotatorCommand(ctx, ['unstick', before.name])}`,
+    );
   }
   return report.outcome === 'succeeded' ? 0 : 1;
 }
 
+/**
+ * What a timeout means depends on who runs the rotation: AWS retries failed steps by itself
+ * and shows no step; the twin shows the step, never retries one, and fails it only at the
+ * function timeout; another local endpoint shows neither.
+ */
+function timeoutMessage(
+  ctx: CommandContext,
+  name: string,
+  versionId: string,
+  elapsedMs: number,
+  step: string | undefined,
+): string {
+  const still = `AWSPENDING is still on version ${shortId(versionId)} after ${formatAge(elapsedMs)}.`;
+  if (ctx.local && step !== undefined) {
+    return `${still} The local twin is still running ${step}: it does not retry a step by itself, so the step has not returned yet (the twin fails it at the function timeout). Follow it with ${rotatorCommand(ctx, ['status', name])}; once it has failed, ${rotatorCommand(ctx, ['rotate', name, '--wait'])} runs it again. The function's output is in the npm start terminal.`;
+  }
+  if (ctx.local) {
+    return `${still} This endpoint is not AWS and does not report steps: whether it retries is up to it; the function's own output names the failing step.`;
+  }
+  return `${still} Secrets Manager retries failed steps by itself; the function's logs (and CloudTrail RotationFailed) name the failing step.`;
+}
+
 async function follow(
   ctx: CommandContext,
-  arn: string,
+  secret: Pick<SecretState, 'arn' | 'name'>,
   versionId: string,
   options: RotateOptions,
   started: number,
 ): Promise<RotateReport> {
+  const { arn } = secret;
   let lastStep: string | undefined;
+  /** When this command first saw the running step (the twin records no step start). */
+  let stepSeen = started;
   let announced = false;
   let state: SecretState | undefined;
   for (;;) {
@@ -214,22 +262,24 @@ async function follow(
         versionId,
         outcome: 'timed-out',
         ...(record?.step ? { step: record.step } : {}),
-        message: `AWSPENDING is still on version ${shortId(versionId)} after ${formatAge(elapsed)}. Secrets Manager retries failed steps by itself; the function's logs (and CloudTrail RotationFailed) name the failing step.`,
+        message: timeoutMessage(ctx, secret.name, versionId, elapsed, record?.step),
         labels,
         durationMs: elapsed,
       };
     }
     const step = record?.step;
-    // On a TTY the line is redrawn every poll (the elapsed time moves); otherwise one line
+    const changed = step !== lastStep;
+    if (changed) stepSeen = ctx.now();
+    lastStep = step;
+    // On a TTY the line is redrawn every poll (the elapsed times move); otherwise one line
     // per step, so logs of CI jobs stay short.
-    if (!ctx.json && (ctx.out.tty || !announced || step !== lastStep)) {
+    if (!ctx.json && (ctx.out.tty || !announced || changed)) {
       announced = true;
       ctx.out.status(
         step
-          ? progressLine(ctx, step, false)
+          ? progressLine(ctx, step, false, ctx.out.tty ? ctx.now() - stepSeen : undefined)
           : `${ctx.out.style.cyan('▸')} rotation in progress (${formatAge(elapsed)}); the API does not show which step runs`,
       );
-      lastStep = step;
     }
     await ctx.sleep(options.pollMs);
   }

@@ -4,7 +4,7 @@ import {
   type SecretListEntry,
 } from '@aws-sdk/client-secrets-manager';
 import type { CommandContext } from '../lib/context.js';
-import { formatAge, formatDate, renderTable, shellQuote, shortId } from '../lib/output.js';
+import { formatAge, formatDate, renderTable, shortId } from '../lib/output.js';
 import {
   failedReplicas,
   isReplica,
@@ -24,6 +24,7 @@ import {
   versionCreationDates,
   versionWith,
 } from '../lib/secretState.js';
+import { rotatorCommand } from '../lib/suggest.js';
 
 /** Options of {@link statusCommand}. */
 export interface StatusOptions {
@@ -42,7 +43,10 @@ export interface StatusRow {
   lastRotated: string | undefined;
   nextRotation: string | undefined;
   versions: { versionId: string; labels: string[] }[];
-  /** `ok`, `in-progress`, `pending-left-behind`, `failed` (twin), `disabled`. */
+  /**
+   * `ok`, `in-progress`, `pending-left-behind`, `failed` (twin), `disabled`, or
+   * `stray-pending`: AWSPENDING on a secret whose rotation is off (nothing will finish it).
+   */
   state: string;
   /** Set when a rotation is left pending: what is known about it. */
   pending?: { versionId: string; ageSeconds?: number; step?: string; message?: string };
@@ -82,12 +86,15 @@ function toRow(
   const record = local && local.versionId === pending ? local : undefined;
   const created = pending ? s.created.get(pending) : undefined;
   // Without the twin's record (AWS), a young pending version is most likely a rotation that
-  // is still running; an old one is stuck.
+  // is still running; an old one is stuck. Only where rotation is on: with rotation off no
+  // rotation runs, and AWSPENDING is a stray label (put by hand, or left by a cancel).
   const young = !local && created !== undefined && now - created.getTime() < POSSIBLY_RUNNING_MS;
-  let state = s.rotationEnabled ? 'ok' : 'disabled';
+  const enabled = s.rotationEnabled === true;
+  let state = enabled ? 'ok' : 'disabled';
   if (left) {
-    state =
-      record?.state === 'InProgress' || young
+    state = !enabled
+      ? 'stray-pending'
+      : record?.state === 'InProgress' || young
         ? 'in-progress'
         : record?.state === 'Failed'
           ? 'failed'
@@ -217,7 +224,9 @@ export async function statusCommand(ctx: CommandContext, options: StatusOptions)
         ? style.cyan('rotating')
         : r.state === 'disabled'
           ? style.dim('disabled')
-          : style.red(r.state === 'failed' ? 'FAILED' : 'PENDING');
+          : r.state === 'stray-pending'
+            ? style.yellow('STRAY PENDING')
+            : style.red(r.state === 'failed' ? 'FAILED' : 'PENDING');
   const versionsCell = (r: StatusRow) =>
     r.versions
       .map((v) => `${shortId(v.versionId)}:${v.labels.map((l) => l.replace(/^AWS/, '')).join('+')}`)
@@ -265,12 +274,14 @@ export async function statusCommand(ctx: CommandContext, options: StatusOptions)
     ctx.out.line();
     ctx.out.line(
       style.yellow(
-        `! ${r.name}: AWSPENDING left on version ${shortId(p.versionId)}${age}${where}. RotateSecret is refused until it is resolved.`,
+        r.state === 'stray-pending'
+          ? `! ${r.name}: AWSPENDING on version ${shortId(p.versionId)}${age}, but rotation is off: no rotation is running, and none will finish it. RotateSecret is refused until it is resolved.`
+          : `! ${r.name}: AWSPENDING left on version ${shortId(p.versionId)}${age}${where}. RotateSecret is refused until it is resolved.`,
       ),
     );
     if (p.message) ctx.out.line(`  ${p.message}`);
     ctx.out.line(
-      `  diagnose: npx rotator doctor ${r.name}    recover: npx rotator unstick ${r.name}`,
+      `  diagnose: ${rotatorCommand(ctx, ['doctor', r.name])}    recover: ${rotatorCommand(ctx, ['unstick', r.name])}`,
     );
   }
   for (const r of unreplicated) {
@@ -281,7 +292,7 @@ export async function statusCommand(ctx: CommandContext, options: StatusOptions)
           `! ${r.name}: replication to ${failed.region} failed${failed.message ? `: ${failed.message}` : ''}. Readers in ${failed.region} do not get the rotated value.`,
         ),
       );
-      ctx.out.line(`  fix: ${recreateReplicaFix(shellQuote(r.name), failed.region)}`);
+      ctx.out.line(`  fix: ${recreateReplicaFix(ctx, r.name, failed.region)}`);
     }
   }
   return exitCode;

@@ -1,7 +1,7 @@
 import { SecretFormatError } from '../../shared/errors.js';
 import type { KindTarget, LoginVerdict } from '../../shared/kinds/CredentialKind.js';
+import type { CommandContext } from '../lib/context.js';
 import type { Finding } from '../lib/findings.js';
-import { shellQuote } from '../lib/output.js';
 import type { Prober } from '../lib/probe.js';
 import { functionName, type SecretState } from '../lib/secretState.js';
 import {
@@ -11,6 +11,7 @@ import {
   passwordPolicyHazards,
   type StrategyKind,
 } from '../lib/strategy.js';
+import { awsCommand, rotatorCommand, samCommand } from '../lib/suggest.js';
 
 /** What the target checks need from `doctor`'s options. */
 export interface TargetCheckOptions {
@@ -19,6 +20,7 @@ export interface TargetCheckOptions {
 }
 
 function policyFinding(
+  ctx: CommandContext,
   kind: StrategyKind,
   env: Record<string, string> | undefined,
   state: SecretState,
@@ -48,7 +50,7 @@ function policyFinding(
       .join(
         '; ',
       )}. Safe only if every consumer escapes the password (policy from the ${hazards.source}${env ? ` of ${functionName(state.rotationLambdaArn)}` : ''}).`,
-    fix: `sam deploy --parameter-overrides ${shellQuote(`ExcludeCharacters=${exclude}`)}   # or ExcludePunctuation=true (letters and digits only)`,
+    fix: `${samCommand(ctx, 'deploy', '--parameter-overrides', `ExcludeCharacters=${exclude}`)}   # or ExcludePunctuation=true (letters and digits only)`,
   });
 }
 
@@ -62,9 +64,11 @@ function refusedTlsSettings(error: SecretFormatError): Finding {
 }
 
 async function reachFindings(
+  ctx: CommandContext,
   kind: StrategyKind,
   json: Record<string, unknown>,
   env: Record<string, string> | undefined,
+  state: SecretState,
   options: TargetCheckOptions,
   findings: Finding[],
 ): Promise<void> {
@@ -88,7 +92,7 @@ async function reachFindings(
       title: `Cannot reach ${what} at ${host}:${port} from where this CLI runs (${reach.detail ?? 'no answer'}).`,
       detail:
         "The function runs inside its VPC, so this can be expected from a laptop. If the function cannot reach it either, setSecret fails after the connect timeout: check the function's subnets and security groups, the database's inbound rules, and that host/port in the secret are right.",
-      fix: `aws lambda get-function-configuration --function-name <rotator> --query VpcConfig   # compare with the database's VPC and security groups`,
+      fix: `${awsCommand(ctx, 'lambda', 'get-function-configuration', '--function-name', state.rotationLambdaArn ?? '<rotator>', '--query', 'VpcConfig')}   # compare with the database's VPC and security groups`,
     });
     return;
   }
@@ -149,7 +153,12 @@ async function reachFindings(
  * function's environment when known: setSecret logs in with it first. `unreachable` is left
  * to the reachability finding, and a TLS field the function refuses to its own finding.
  */
-function loginFinding(verdict: LoginVerdict, findings: Finding[]): void {
+function loginFinding(
+  ctx: CommandContext,
+  state: SecretState,
+  verdict: LoginVerdict,
+  findings: Finding[],
+): void {
   const who = verdict.username ? ` of user "${verdict.username}"` : '';
   switch (verdict.outcome) {
     case 'accepted':
@@ -166,7 +175,7 @@ function loginFinding(verdict: LoginVerdict, findings: Finding[]): void {
         title: `The target refuses the AWSCURRENT login${who} (${verdict.detail ?? 'auth failed'}).`,
         detail:
           'setSecret logs in with the current value first (single-user: to change its own password; alternating users: before acting as admin), so the rotation fails. Someone changed the password outside Secrets Manager, or a rotation was rolled back by hand.',
-        fix: 'put the working password back with aws secretsmanager put-secret-value, or run npx rotator unstick if a rotation is pending',
+        fix: `put the working password back with ${awsCommand(ctx, 'secretsmanager', 'put-secret-value', '--secret-id', state.name, '--secret-string', 'file://secret.json')}, or run ${rotatorCommand(ctx, ['unstick', state.name])} if a rotation is pending`,
       });
       return;
     case 'invalid':
@@ -194,6 +203,7 @@ function loginFinding(verdict: LoginVerdict, findings: Finding[]): void {
  * login verdict (for `doctor --json`), or `undefined` when the kind has no login check.
  */
 export async function targetFindings(
+  ctx: CommandContext,
   kind: StrategyKind,
   json: Record<string, unknown>,
   currentText: string,
@@ -202,8 +212,8 @@ export async function targetFindings(
   options: TargetCheckOptions,
   findings: Finding[],
 ): Promise<LoginVerdict | undefined> {
-  policyFinding(kind, env, state, findings);
-  await reachFindings(kind, json, env, options, findings);
+  policyFinding(ctx, kind, env, state, findings);
+  await reachFindings(ctx, kind, json, env, state, options, findings);
   if (!canTryLogins(kind)) return undefined;
   const verdict = await options.prober.login(
     kind,
@@ -211,6 +221,6 @@ export async function targetFindings(
     env ?? {},
     options.connectTimeoutMs,
   );
-  loginFinding(verdict, findings);
+  loginFinding(ctx, state, verdict, findings);
   return verdict;
 }

@@ -1,7 +1,7 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { CommandContext } from '../lib/context.js';
 import { OperatorError } from '../lib/errors.js';
-import { formatAge, shellQuote, shortId } from '../lib/output.js';
+import { formatAge, shortId } from '../lib/output.js';
 import type { Prober } from '../lib/probe.js';
 import {
   AWSCURRENT,
@@ -13,6 +13,7 @@ import {
   type SecretState,
 } from '../lib/secretState.js';
 import { canTryLogins, classifySecret, type StrategyKind } from '../lib/strategy.js';
+import { awsCommand, rotatorCommand } from '../lib/suggest.js';
 import { describeProbe, probeVersions, type VersionProbe } from '../lib/versions.js';
 
 /** One label move of a plan. */
@@ -46,16 +47,38 @@ export interface UnstickOptions {
   prober: Prober;
 }
 
-function commandFor(state: SecretState, step: PlanStep): string[] {
-  const id = shellQuote(state.name);
-  if (step.action === 'remove-pending') {
-    return [
-      `aws secretsmanager update-secret-version-stage --secret-id ${id} --version-stage AWSPENDING --remove-from-version-id ${step.versionId}`,
-    ];
-  }
+/**
+ * `update-secret-version-stage` moving `label` to `to` (when given) and off `from` (when
+ * given): the label moves of unstick's and rollback's plans.
+ */
+export function moveLabelCommand(
+  ctx: CommandContext,
+  secret: string,
+  label: string,
+  move: { to?: string; from?: string },
+): string {
+  return awsCommand(
+    ctx,
+    'secretsmanager',
+    'update-secret-version-stage',
+    '--secret-id',
+    secret,
+    '--version-stage',
+    label,
+    ...(move.to !== undefined ? ['--move-to-version-id', move.to] : []),
+    ...(move.from !== undefined ? ['--remove-from-version-id', move.from] : []),
+  );
+}
+
+function commandFor(ctx: CommandContext, state: SecretState, step: PlanStep): string[] {
+  const removePending = moveLabelCommand(ctx, state.name, AWSPENDING, { from: step.versionId });
+  if (step.action === 'remove-pending') return [removePending];
   return [
-    `aws secretsmanager update-secret-version-stage --secret-id ${id} --version-stage AWSCURRENT --move-to-version-id ${step.versionId} --remove-from-version-id ${step.fromVersionId}`,
-    `aws secretsmanager update-secret-version-stage --secret-id ${id} --version-stage AWSPENDING --remove-from-version-id ${step.versionId}`,
+    moveLabelCommand(ctx, state.name, AWSCURRENT, {
+      to: step.versionId,
+      from: step.fromVersionId,
+    }),
+    removePending,
   ];
 }
 
@@ -141,7 +164,7 @@ export async function unstickCommand(
     throw new OperatorError(
       `${state.name}: a rotation is running right now (version ${shortId(state.pending)}); wait for it before unsticking.`,
       {
-        fix: `npx rotator rotate ${shellQuote(state.name)} --wait`,
+        fix: rotatorCommand(ctx, ['rotate', state.name, '--wait']),
       },
     );
   }
@@ -178,7 +201,7 @@ export async function unstickCommand(
     probes,
     ...decision,
     warnings,
-    commands: decision.steps.flatMap((s) => commandFor(state, s)),
+    commands: decision.steps.flatMap((s) => commandFor(ctx, state, s)),
   };
   if (options.apply && plan.decided && !unsafeNow) {
     for (const step of plan.steps) {
@@ -221,10 +244,10 @@ export async function unstickCommand(
       if (!plan.applied)
         out.line(
           style.dim(
-            `Run again with --apply to carry it out: npx rotator unstick ${shellQuote(state.name)} --apply`,
+            `Run again with --apply to carry it out: ${rotatorCommand(ctx, ['unstick', state.name, '--apply'])}`,
           ),
         );
-      else out.line(`Next: npx rotator rotate ${shellQuote(state.name)} --wait`);
+      else out.line(`Next: ${rotatorCommand(ctx, ['rotate', state.name, '--wait'])}`);
     }
   }
   if (!plan.decided || (options.apply && unsafeNow)) return 1;

@@ -1,7 +1,9 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { secretsManagerEndpoint } from '../../shared/secrets/client.js';
+import { OperatorError, UsageError } from './errors.js';
 import type { Output } from './output.js';
+import { definedFlags, type Suggestions } from './suggest.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -24,6 +26,8 @@ export interface CommandContext {
   readonly local: boolean;
   readonly out: Output;
   readonly json: boolean;
+  /** The global options each kind of suggested command repeats (see `suggest.ts`). */
+  readonly suggest: Suggestions;
   /** Clock, injectable for tests of ages and timeouts. */
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -51,6 +55,36 @@ function isLoopback(endpoint: string | undefined): boolean {
   }
 }
 
+/** Why `url` is not an endpoint URL, or `undefined` when it is one. */
+function endpointProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'it is not a URL';
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return `it has no http:// or https:// scheme`;
+  return undefined;
+}
+
+function checkEndpoint(url: string, source: string, fromFlag: boolean): void {
+  const problem = endpointProblem(url);
+  if (!problem) return;
+  const message = `${source} ${JSON.stringify(url)} is not a valid endpoint URL (${problem}); e.g. http://127.0.0.1:4599 or https://secretsmanager.eu-west-1.amazonaws.com`;
+  // A bad option is a usage error (exit 2); a bad variable is the environment's (exit 1).
+  throw fromFlag ? new UsageError(message) : new OperatorError(message);
+}
+
+/** The environment variable the Secrets Manager endpoint came from (for messages). */
+function endpointVariable(env: NodeJS.ProcessEnv, endpoint: string): string {
+  return (
+    ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'SECRETS_MANAGER_ENDPOINT', 'AWS_ENDPOINT_URL'].find(
+      (name) => env[name]?.trim() === endpoint,
+    ) ?? 'the endpoint'
+  );
+}
+
 /**
  * Builds the clients with the SDK's standard chains: credentials from `--profile`, the
  * environment, SSO, the shared files or instance metadata; region from `--region`, then
@@ -64,6 +98,16 @@ export function createContext(
   env: NodeJS.ProcessEnv = process.env,
 ): CommandContext {
   const endpoint = options.endpointUrl ?? secretsManagerEndpoint(env);
+  // An invalid URL would otherwise count as a non-AWS, non-loopback endpoint and end in a
+  // misleading "no AWS credentials found".
+  if (endpoint !== undefined) {
+    const fromFlag = options.endpointUrl !== undefined;
+    checkEndpoint(
+      endpoint,
+      fromFlag ? '--endpoint-url' : endpointVariable(env, endpoint),
+      fromFlag,
+    );
+  }
   const local = isNonAwsEndpoint(endpoint);
   const hasCredentials =
     options.profile !== undefined ||
@@ -73,8 +117,10 @@ export function createContext(
     isLoopback(endpoint) && !hasCredentials
       ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {};
-  const region =
-    options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (local ? 'us-east-1' : undefined);
+  const configuredRegion = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  // The twin's default Region: a suggested `aws` command must name it, the AWS CLI has none.
+  const defaultRegion = configuredRegion === undefined && local ? 'us-east-1' : undefined;
+  const region = configuredRegion ?? defaultRegion;
   const common = {
     ...(region ? { region } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
@@ -84,6 +130,25 @@ export function createContext(
   // Lambda is asked only where it is the real service, or where the operator pointed the
   // SDK's own Lambda endpoint variable somewhere (LocalStack).
   const lambdaEndpoint = env.AWS_ENDPOINT_URL_LAMBDA;
+  const regionFlag = options.region ?? defaultRegion;
+  const suggest: Suggestions = {
+    rotator: definedFlags({
+      endpointUrl: options.endpointUrl,
+      region: options.region,
+      profile: options.profile,
+    }),
+    secretsmanager: definedFlags({
+      endpointUrl: endpoint,
+      region: regionFlag,
+      profile: options.profile,
+    }),
+    lambda: definedFlags({
+      endpointUrl: lambdaEndpoint,
+      region: regionFlag,
+      profile: options.profile,
+    }),
+    sam: definedFlags({ region: options.region, profile: options.profile }),
+  };
   const lambda =
     !local || lambdaEndpoint
       ? new LambdaClient({ ...common, ...(lambdaEndpoint ? { endpoint: lambdaEndpoint } : {}) })
@@ -95,6 +160,7 @@ export function createContext(
     local,
     out,
     json: options.json,
+    suggest,
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

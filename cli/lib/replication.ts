@@ -1,4 +1,5 @@
 import type { ReplicationStatusType } from '@aws-sdk/client-secrets-manager';
+import { awsCommand, type SuggestContext } from './suggest.js';
 
 /** One replica Region of a primary secret, as DescribeSecret's `ReplicationStatus` lists it. */
 export interface ReplicaState {
@@ -44,6 +45,25 @@ export function failedReplicas(state: ReplicationState): ReplicaState[] {
  * The commands that re-create a failed replica. `--force-overwrite-replica-secret` replaces
  * a secret of the same name in that Region (the usual cause), so the operator checks first.
  */
-export function recreateReplicaFix(secret: string, region: string): string {
-  return `aws secretsmanager remove-regions-from-replication --secret-id ${secret} --remove-replica-regions ${region} && aws secretsmanager replicate-secret-to-regions --secret-id ${secret} --add-replica-regions Region=${region} --force-overwrite-replica-secret   # replaces any secret of that name in ${region}: check it is unused first`;
+export function recreateReplicaFix(ctx: SuggestContext, secret: string, region: string): string {
+  const remove = awsCommand(
+    ctx,
+    'secretsmanager',
+    'remove-regions-from-replication',
+    '--secret-id',
+    secret,
+    '--remove-replica-regions',
+    region,
+  );
+  const replicate = awsCommand(
+    ctx,
+    'secretsmanager',
+    'replicate-secret-to-regions',
+    '--secret-id',
+    secret,
+    '--add-replica-regions',
+    `Region=${region}`,
+    '--force-overwrite-replica-secret',
+  );
+  return `${remove} && ${replicate}   # replaces any secret of that name in ${region}: check it is unused first`;
 }

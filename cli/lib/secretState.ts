@@ -9,6 +9,7 @@ import { secretRegistry } from '../../shared/logging/redaction.js';
 import type { CommandContext } from './context.js';
 import { OperatorError } from './errors.js';
 import { type ReplicationState, replicaStates } from './replication.js';
+import { awsCommand } from './suggest.js';
 
 /** Staging labels with service-defined meaning. */
 export const AWSCURRENT = 'AWSCURRENT';
@@ -182,7 +183,7 @@ export async function loadSecretState(ctx: CommandContext, secretId: string): Pr
   } catch (error) {
     if (isNotFound(error)) {
       throw new OperatorError(`Secret ${secretId} does not exist (or you may not see it).`, {
-        fix: 'aws secretsmanager list-secrets --query "SecretList[].Name"',
+        fix: awsCommand(ctx, 'secretsmanager', 'list-secrets', '--query', 'SecretList[].Name'),
         cause: error,
       });
     }

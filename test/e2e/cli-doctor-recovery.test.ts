@@ -132,7 +132,7 @@ describe('rotator CLI: doctor, unstick and rollback against the local twin', {
       expect(pending?.title).toContain('It failed at setSecret');
       expect(pending?.title).toContain('Error: setSecret refused');
       // Only the probing command: a blind label removal can lock clients out.
-      expect(pending?.fix).toBe(`npx rotator unstick ${name}`);
+      expect(pending?.fix).toBe(`npx rotator unstick ${name} --endpoint-url ${twin.url}`);
       expect(pending?.detail).toContain('Do not just remove AWSPENDING');
       expect(text).toMatch(/created (<1|\d+)s ago/);
     });

@@ -105,7 +105,8 @@ describe('rotator CLI: status and doctor on a multi-Region secret', {
     expect(findings).toContainEqual(
       expect.objectContaining({
         id: 'replica',
-        fix: `npx rotator --region ${PRIMARY} doctor ${name}`,
+        // The twin serves every Region: its endpoint stays, the Region becomes the primary's.
+        fix: `npx rotator doctor ${name} --endpoint-url ${twin.url} --region ${PRIMARY}`,
       }),
     );
     expect(findings.map((f) => f.id)).not.toContain('rotation-disabled');

@@ -84,7 +84,7 @@ describe('doctor against AWS (mocked Secrets Manager and Lambda)', () => {
     expect(code).toBe(1);
     const missing = findings.find((f) => f.id === 'invoke-permission-missing');
     expect(missing?.fix).toBe(
-      `aws lambda add-permission --function-name ${FUNCTION_ARN} --statement-id SecretsManagerAccess --action lambda:InvokeFunction --principal secretsmanager.amazonaws.com --source-account ${ACCOUNT}`,
+      `aws lambda add-permission --function-name ${FUNCTION_ARN} --statement-id SecretsManagerAccess --action lambda:InvokeFunction --principal secretsmanager.amazonaws.com --source-account ${ACCOUNT} --region eu-west-1`,
     );
   });
 
