@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { LocalKms } from '../kms/index.js';
+import { createTwinHandler } from '../router.js';
 import { type Clock, ManualClock, systemClock } from './clock.js';
 import type { RotationRecord, SecretRecord } from './model.js';
 import { loadMasterKey, parseMasterKey, StateFile, StateFileError } from './persistence.js';
@@ -58,6 +60,8 @@ export interface LocalSecretsManager extends LocalEndpoint {
   registry: RotationRegistry;
   /** The state model; exposed for seeding and white-box assertions. */
   store: SecretsStore;
+  /** The KMS served on the same endpoint (`X-Amz-Target: TrentService.*`). */
+  kms: LocalKms;
   /** Makes the current state durable (after direct `store` changes). */
   persist(): Promise<void>;
   rotations: {
@@ -113,9 +117,19 @@ export async function startLocalSecretsManager(
   const clock = options.clock ?? systemClock;
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '123456789012';
-  const stateFile = options.statePath
-    ? new StateFile(options.statePath, masterKeyFrom(options))
-    : undefined;
+  const masterKey = options.statePath ? masterKeyFrom(options) : undefined;
+  const stateFile =
+    options.statePath && masterKey ? new StateFile(options.statePath, masterKey) : undefined;
+  // KMS, Parameter Store and S3 keep their state beside the Secrets Manager state file.
+  const storage = (service: string) =>
+    options.statePath && masterKey
+      ? {
+          path: `${options.statePath}.${service}`,
+          masterKey,
+          ...(options.log ? { log: options.log } : {}),
+        }
+      : {};
+  const kms = new LocalKms({ accountId, now: () => clock.now(), ...storage('kms') });
   const snapshot = stateFile?.load();
   let registry: RotationRegistry = new Map();
   let runner: RotationRunner | undefined;
@@ -163,10 +177,15 @@ export async function startLocalSecretsManager(
       ? { concurrency: options.schedulerConcurrency }
       : {}),
   });
-  const handler = createRequestHandler({
-    store,
-    runner,
-    persist,
+  const handler = createTwinHandler({
+    secretsManager: createRequestHandler({
+      store,
+      runner,
+      persist,
+      ...(options.log ? { log: options.log } : {}),
+    }),
+    json: [kms.service()],
+    defaultRegion: region,
     ...(options.log ? { log: options.log } : {}),
   });
   // Requests that arrive before the registry has loaded wait for it: a RotateSecret sent in
@@ -208,6 +227,7 @@ export async function startLocalSecretsManager(
     clock,
     registry,
     store,
+    kms,
     persist: persistAll,
     rotations: {
       settled: async () => {
@@ -234,6 +254,7 @@ export async function startLocalSecretsManager(
       });
       client.destroy();
       await stateFile?.close(store);
+      await kms.close();
     },
   };
 }
