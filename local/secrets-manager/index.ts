@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { LocalKms } from '../kms/index.js';
 import { createTwinHandler } from '../router.js';
+import { LocalParameterStore } from '../ssm/index.js';
 import { type Clock, ManualClock, systemClock } from './clock.js';
 import type { RotationRecord, SecretRecord } from './model.js';
 import { loadMasterKey, parseMasterKey, StateFile, StateFileError } from './persistence.js';
@@ -62,6 +63,8 @@ export interface LocalSecretsManager extends LocalEndpoint {
   store: SecretsStore;
   /** The KMS served on the same endpoint (`X-Amz-Target: TrentService.*`). */
   kms: LocalKms;
+  /** Parameter Store on the same endpoint (`X-Amz-Target: AmazonSSM.*`). */
+  ssm: LocalParameterStore;
   /** Makes the current state durable (after direct `store` changes). */
   persist(): Promise<void>;
   rotations: {
@@ -130,6 +133,12 @@ export async function startLocalSecretsManager(
         }
       : {};
   const kms = new LocalKms({ accountId, now: () => clock.now(), ...storage('kms') });
+  const ssm = new LocalParameterStore({
+    accountId,
+    now: () => clock.now(),
+    kms,
+    ...storage('ssm'),
+  });
   const snapshot = stateFile?.load();
   let registry: RotationRegistry = new Map();
   let runner: RotationRunner | undefined;
@@ -184,7 +193,7 @@ export async function startLocalSecretsManager(
       persist,
       ...(options.log ? { log: options.log } : {}),
     }),
-    json: [kms.service()],
+    json: [kms.service(), ssm.service()],
     defaultRegion: region,
     ...(options.log ? { log: options.log } : {}),
   });
@@ -228,6 +237,7 @@ export async function startLocalSecretsManager(
     registry,
     store,
     kms,
+    ssm,
     persist: persistAll,
     rotations: {
       settled: async () => {
@@ -254,6 +264,7 @@ export async function startLocalSecretsManager(
       });
       client.destroy();
       await stateFile?.close(store);
+      await ssm.close();
       await kms.close();
     },
   };
