@@ -3,10 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { LocalKms } from '../kms/index.js';
 import { createTwinHandler } from '../router.js';
+import { LocalS3 } from '../s3/index.js';
 import { LocalParameterStore } from '../ssm/index.js';
 import { type Clock, ManualClock, systemClock } from './clock.js';
 import type { RotationRecord, SecretRecord } from './model.js';
 import { loadMasterKey, parseMasterKey, StateFile, StateFileError } from './persistence.js';
+import { requestRegion } from './regions.js';
 import { type LocalLogger, type RotationRegistry, RotationRunner } from './rotation.js';
 import { RotationScheduler } from './scheduler.js';
 import { createRequestHandler } from './server.js';
@@ -65,6 +67,8 @@ export interface LocalSecretsManager extends LocalEndpoint {
   kms: LocalKms;
   /** Parameter Store on the same endpoint (`X-Amz-Target: AmazonSSM.*`). */
   ssm: LocalParameterStore;
+  /** S3 on the same endpoint, path-style (requests without `X-Amz-Target`). */
+  s3: LocalS3;
   /** Makes the current state durable (after direct `store` changes). */
   persist(): Promise<void>;
   rotations: {
@@ -139,6 +143,13 @@ export async function startLocalSecretsManager(
     kms,
     ...storage('ssm'),
   });
+  const s3 = new LocalS3({
+    defaultRegion: region,
+    now: () => clock.now(),
+    kms,
+    regionOf: (req) => requestRegion(req.headers),
+    ...storage('s3'),
+  });
   const snapshot = stateFile?.load();
   let registry: RotationRegistry = new Map();
   let runner: RotationRunner | undefined;
@@ -194,6 +205,7 @@ export async function startLocalSecretsManager(
       ...(options.log ? { log: options.log } : {}),
     }),
     json: [kms.service(), ssm.service()],
+    s3: s3.handler(options.log),
     defaultRegion: region,
     ...(options.log ? { log: options.log } : {}),
   });
@@ -238,6 +250,7 @@ export async function startLocalSecretsManager(
     store,
     kms,
     ssm,
+    s3,
     persist: persistAll,
     rotations: {
       settled: async () => {
@@ -265,6 +278,7 @@ export async function startLocalSecretsManager(
       client.destroy();
       await stateFile?.close(store);
       await ssm.close();
+      await s3.close();
       await kms.close();
     },
   };
