@@ -23,6 +23,12 @@ export interface JsonService {
   /** Name in log lines. */
   name: string;
   operations: Record<string, JsonOperation>;
+  /**
+   * The SDK v3 client package of the service (`@aws-sdk/client-kms`): an operation it has a
+   * command for and the twin does not implement answers `UnsupportedOperationException`
+   * rather than `UnknownOperationException`, which stays for names the service does not have.
+   */
+  sdkModule?: string;
   /** The input member naming the resource, for log lines (never a value). */
   resourceMember?: (input: Input) => string | undefined;
 }
@@ -65,6 +71,13 @@ async function readJsonBody(req: IncomingMessage): Promise<Input> {
   }
 }
 
+/** Whether the service's SDK client has a command for `operation`. */
+async function isServiceOperation(service: JsonService, operation: string): Promise<boolean> {
+  if (!service.sdkModule || !/^[A-Z][A-Za-z0-9]+$/.test(operation)) return false;
+  const client = (await import(service.sdkModule)) as Record<string, unknown>;
+  return typeof client[`${operation}Command`] === 'function';
+}
+
 /**
  * The HTTP handler of a JSON 1.1 service (`POST /`, `X-Amz-Target: <prefix><Operation>`).
  * Errors are `{"__type": ..., "message": ...}` as KMS and SSM send them. Logs operation,
@@ -88,6 +101,12 @@ export function createJsonServiceHandler(
     try {
       const input = await readJsonBody(req);
       const run = service.operations[operation];
+      if (req.method === 'POST' && !run && (await isServiceOperation(service, operation))) {
+        throw new ServiceException(
+          'UnsupportedOperationException',
+          `The local twin does not implement ${service.name.toUpperCase()} ${operation} (docs/local-twin.md, "Differences from AWS").`,
+        );
+      }
       if (req.method !== 'POST' || !run) {
         throw new ServiceException('UnknownOperationException', `Unknown operation: ${operation}`);
       }

@@ -118,6 +118,7 @@ export class LocalKms {
     return {
       prefix: 'TrentService.',
       name: 'kms',
+      sdkModule: '@aws-sdk/client-kms',
       resourceMember: (input) =>
         typeof input.KeyId === 'string'
           ? input.KeyId

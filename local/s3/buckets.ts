@@ -75,14 +75,21 @@ export class BucketTable {
     return bucket;
   }
 
-  /** CreateBucket: `InvalidBucketName`, or `BucketAlreadyOwnedByYou` (409) when it exists. */
+  /**
+   * CreateBucket: `InvalidBucketName`, or `BucketAlreadyOwnedByYou` (409) when it exists,
+   * except again in us-east-1, which answers 200.
+   */
   create(name: string, region: string, now: number): BucketRecord {
     if (!BUCKET_NAME.test(name) || name.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(name)) {
       throw new S3Error(400, 'InvalidBucketName', 'The specified bucket is not valid.', {
         BucketName: name,
       });
     }
-    if (this.#buckets.has(name)) {
+    const existing = this.#buckets.get(name);
+    // "For legacy compatibility, if you re-create an existing bucket that you already own in
+    // the North Virginia Region, Amazon S3 returns 200 OK" (BucketAlreadyOwnedByYou).
+    if (existing && existing.region === 'us-east-1' && region === 'us-east-1') return existing;
+    if (existing) {
       throw new S3Error(
         409,
         'BucketAlreadyOwnedByYou',

@@ -341,6 +341,7 @@ export class LocalParameterStore {
     return {
       prefix: 'AmazonSSM.',
       name: 'ssm',
+      sdkModule: '@aws-sdk/client-ssm',
       resourceMember: (input) => (typeof input.Name === 'string' ? input.Name : undefined),
       operations: {
         PutParameter: (input, { region }) => this.#putParameter(input, region),

@@ -109,7 +109,7 @@ describe('local S3 through the AWS SDK v3, path-style (same endpoint as Secrets 
     expect(put.ETag).toBe(`"${createHash('md5').update(parts.join('')).digest('hex')}"`);
   });
 
-  it('answers NoSuchKey, NoSuchBucket, NotFound (HEAD) and BucketAlreadyOwnedByYou', async () => {
+  it('answers NoSuchKey, NoSuchBucket, NotFound (HEAD), and BucketAlreadyOwnedByYou outside us-east-1', async () => {
     const twin = await start();
     const { s3 } = localAwsClients(twin);
     const Bucket = await newBucket(s3);
@@ -122,9 +122,24 @@ describe('local S3 through the AWS SDK v3, path-style (same endpoint as Secrets 
     await expect(s3.send(new HeadObjectCommand({ Bucket, Key: 'absent' }))).rejects.toBeInstanceOf(
       NotFound,
     );
-    await expect(s3.send(new CreateBucketCommand({ Bucket }))).rejects.toBeInstanceOf(
-      BucketAlreadyOwnedByYou,
+    // Re-creating is 200 in us-east-1 ("for legacy compatibility"), 409 everywhere else.
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    const { s3: ireland } = localAwsClients(twin, 'eu-west-1');
+    const irish = bucketName();
+    await ireland.send(
+      new CreateBucketCommand({
+        Bucket: irish,
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+      }),
     );
+    await expect(
+      ireland.send(
+        new CreateBucketCommand({
+          Bucket: irish,
+          CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+        }),
+      ),
+    ).rejects.toBeInstanceOf(BucketAlreadyOwnedByYou);
   });
 
   it('returns S3 XML error bodies with Code, Message, Key and RequestId', async () => {
