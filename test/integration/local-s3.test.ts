@@ -6,10 +6,13 @@ import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand } from '@aws-s
 import {
   BucketAlreadyOwnedByYou,
   CreateBucketCommand,
+  DeleteBucketCommand,
   DeleteObjectCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
   ListObjectsV2Command,
   NoSuchBucket,
   NoSuchKey,
@@ -140,6 +143,52 @@ describe('local S3 through the AWS SDK v3, path-style (same endpoint as Secrets 
         }),
       ),
     ).rejects.toBeInstanceOf(BucketAlreadyOwnedByYou);
+  });
+
+  it('HeadBucket, ListBuckets, and DeleteBucket only once the bucket is empty (BucketNotEmpty, 409)', async () => {
+    const twin = await start();
+    const { s3 } = localAwsClients(twin);
+    const Bucket = await newBucket(s3);
+    await s3.send(new HeadBucketCommand({ Bucket }));
+    const listed = await s3.send(new ListBucketsCommand({}));
+    expect(listed.Buckets?.map((b) => b.Name)).toContain(Bucket);
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'v' }));
+    const notEmpty = await failure(s3.send(new DeleteBucketCommand({ Bucket })));
+    expect(notEmpty).toMatchObject({ name: 'BucketNotEmpty', $metadata: { httpStatusCode: 409 } });
+    await s3.send(new DeleteObjectCommand({ Bucket, Key: 'k' }));
+    await s3.send(new DeleteBucketCommand({ Bucket }));
+    await expect(s3.send(new HeadBucketCommand({ Bucket }))).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it('versioning Suspended: a put replaces the null version and keeps the older versioned ones', async () => {
+    const twin = await start();
+    const { s3 } = localAwsClients(twin);
+    const Bucket = await newBucket(s3, true);
+    const Key = 'k';
+    const kept = await s3.send(new PutObjectCommand({ Bucket, Key, Body: 'versioned' }));
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Suspended' } }),
+    );
+    await s3.send(new PutObjectCommand({ Bucket, Key, Body: 'first null' }));
+    const second = await s3.send(new PutObjectCommand({ Bucket, Key, Body: 'second null' }));
+    expect(second.VersionId).toBe('null');
+    expect((await read(s3, { Bucket, Key })).text).toBe('second null');
+    expect((await read(s3, { Bucket, Key, VersionId: kept.VersionId as string })).text).toBe(
+      'versioned',
+    );
+    expect(twin.s3.buckets.get(Bucket).objects[Key]?.map((v) => v.versionId)).toEqual([
+      kept.VersionId,
+      'null',
+    ]);
+  });
+
+  it('answers 501 NotImplemented for a sub-resource or header the twin does not implement', async () => {
+    const twin = await start();
+    const { s3 } = localAwsClients(twin);
+    const Bucket = await newBucket(s3);
+    const response = await fetch(`${twin.url}/${Bucket}?policy`);
+    expect(response.status).toBe(501);
+    expect(await response.text()).toContain('<Code>NotImplemented</Code>');
   });
 
   it('returns S3 XML error bodies with Code, Message, Key and RequestId', async () => {
