@@ -50,6 +50,25 @@ const BUCKET_QUERY = new Set([
 ]);
 const OBJECT_QUERY = new Set(['x-id', 'versionId']);
 
+/** GetObject's `response-*` query parameters, which set the response's headers. */
+const RESPONSE_OVERRIDES: Record<string, string> = {
+  'response-content-type': 'Content-Type',
+  'response-content-language': 'Content-Language',
+  'response-expires': 'Expires',
+  'response-cache-control': 'Cache-Control',
+  'response-content-disposition': 'Content-Disposition',
+  'response-content-encoding': 'Content-Encoding',
+};
+
+function responseOverrides(query: URLSearchParams): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, header] of Object.entries(RESPONSE_OVERRIDES)) {
+    const value = query.get(name);
+    if (value !== null) headers[header] = value;
+  }
+  return headers;
+}
+
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
@@ -89,11 +108,17 @@ export class LocalS3 {
       const method = req.method ?? 'GET';
       const url = new URL(req.url ?? '/', 'http://localhost');
       const [, bucketName = '', ...rest] = url.pathname.split('/');
-      const key = decodeURIComponent(rest.join('/'));
-      const bucket = decodeURIComponent(bucketName);
+      let key = '';
+      let bucket = '';
       let status = 200;
       let errorCode: string | undefined;
       try {
+        try {
+          key = decodeURIComponent(rest.join('/'));
+          bucket = decodeURIComponent(bucketName);
+        } catch {
+          throw new S3Error(400, 'InvalidURI', "Couldn't parse the specified URI.");
+        }
         status = await this.#route(req, res, method, url, bucket, key, requestId);
       } catch (error) {
         const failure =
@@ -146,7 +171,9 @@ export class LocalS3 {
     }
     const allowed = key === '' ? BUCKET_QUERY : OBJECT_QUERY;
     for (const name of url.searchParams.keys()) {
-      if (!allowed.has(name) && !name.startsWith('response-')) throw notImplemented(`?${name}`);
+      if (!allowed.has(name) && !(key !== '' && name in RESPONSE_OVERRIDES)) {
+        throw notImplemented(`?${name}`);
+      }
     }
     if (req.headers['x-amz-copy-source'] !== undefined) throw notImplemented('x-amz-copy-source');
     if (req.headers.range !== undefined && method === 'GET') throw notImplemented('Range');
@@ -158,7 +185,7 @@ export class LocalS3 {
         return this.#putObject(req, res, record, key, base);
       case 'GET':
       case 'HEAD':
-        return this.#getObject(req, res, method, record, key, versionId, base);
+        return this.#getObject(req, res, method, record, key, versionId, url.searchParams, base);
       case 'DELETE': {
         const headers = deleteObject(record, key, versionId, this.#options.now());
         await this.persist();
@@ -291,6 +318,7 @@ export class LocalS3 {
     bucket: BucketRecord,
     key: string,
     versionId: string | undefined,
+    query: URLSearchParams,
     base: Record<string, string>,
   ): number {
     const version: ObjectVersion = readableVersion(bucket, key, versionId);
@@ -308,6 +336,7 @@ export class LocalS3 {
         : {}),
       ...encryptionHeaders(version.encryption),
       ...version.metadata,
+      ...responseOverrides(query),
     });
     res.end(body);
     return 200;

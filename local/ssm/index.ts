@@ -162,7 +162,13 @@ export class LocalParameterStore {
       );
     }
     const allowedPattern = optionalString(input, 'AllowedPattern', { max: 1024 });
-    if (allowedPattern !== undefined && !new RegExp(allowedPattern).test(value)) {
+    let pattern: RegExp | undefined;
+    try {
+      pattern = allowedPattern === undefined ? undefined : new RegExp(allowedPattern);
+    } catch {
+      throw validation('AllowedPattern is not a valid regular expression.');
+    }
+    if (pattern && !pattern.test(value)) {
       throw new ServiceException(
         'ParameterPatternMismatchException',
         `Parameter value, cannot be validated against allowedPattern: ${allowedPattern}`,

@@ -92,6 +92,10 @@ describe('local S3 through the AWS SDK v3, path-style (same endpoint as Secrets 
     expect(got.ServerSideEncryption).toBe('AES256');
     expect(head).toMatchObject({ ETag: md5, ContentLength: Buffer.byteLength(body) });
     expect(head.LastModified).toBeInstanceOf(Date);
+    const overridden = await s3.send(
+      new GetObjectCommand({ Bucket, Key: 'config/app.json', ResponseContentType: 'text/plain' }),
+    );
+    expect(overridden.ContentType).toBe('text/plain');
   });
 
   it('accepts a streamed body (the SDK sends it aws-chunked with a trailing checksum)', async () => {

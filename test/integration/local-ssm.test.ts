@@ -284,6 +284,16 @@ describe('local Parameter Store through the AWS SDK v3 (same endpoint as Secrets
     ).rejects.toMatchObject({ name: 'ValidationException' });
   });
 
+  it('refuses a value that does not match AllowedPattern with ParameterPatternMismatchException', async () => {
+    const twin = await start();
+    const { ssm } = localAwsClients(twin);
+    const name = `${root()}/port`;
+    await expect(
+      put(ssm, name, 'not-a-number', { AllowedPattern: '^[0-9]+$' }),
+    ).rejects.toMatchObject({ name: 'ParameterPatternMismatchException' });
+    expect((await put(ssm, name, '5432', { AllowedPattern: '^[0-9]+$' })).Version).toBe(1);
+  });
+
   it('keeps parameters across a restart, SecureString values never in clear in the state file', async () => {
     const dir = tempDir();
     const statePath = join(dir, 'state.json');
