@@ -53,6 +53,19 @@ describe('local twin: one endpoint for Secrets Manager, KMS, Parameter Store and
     });
   });
 
+  it('implements only operations the SDK clients have (no misspelt operation names)', async () => {
+    const twin = await start();
+    const clients: Record<string, Record<string, unknown>> = {
+      kms: await import('@aws-sdk/client-kms'),
+      ssm: await import('@aws-sdk/client-ssm'),
+    };
+    for (const service of [twin.kms.service(), twin.ssm.service()]) {
+      for (const operation of Object.keys(service.operations)) {
+        expect(typeof clients[service.name]?.[`${operation}Command`], operation).toBe('function');
+      }
+    }
+  });
+
   it('answers UnknownOperationException (HTTP 400, JSON __type) for a name the service does not have', async () => {
     const twin = await start();
     for (const target of ['TrentService.Nope', 'AmazonSSM.Nope']) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
 import {
@@ -313,5 +313,20 @@ describe('local Parameter Store through the AWS SDK v3 (same endpoint as Secrets
       new GetParameterCommand({ Name: name, WithDecryption: true }),
     );
     expect(got.Parameter?.Value).toBe(secret);
+  });
+
+  it('refuses to start on a tampered Parameter Store state file, naming it', async () => {
+    const dir = tempDir();
+    const statePath = join(dir, 'state.json');
+    const masterKey = randomBytes(32);
+    const first = await start({ statePath, masterKey });
+    await put(localAwsClients(first).ssm, `${root()}/x`, randomValue());
+    await first.close();
+    const sealed = Buffer.from(readFileSync(`${statePath}.ssm`, 'utf8').trim(), 'base64');
+    sealed[sealed.length - 1] = (sealed[sealed.length - 1] as number) ^ 1;
+    writeFileSync(`${statePath}.ssm`, sealed.toString('base64'));
+    await expect(start({ statePath, masterKey })).rejects.toThrow(
+      `State file ${statePath}.ssm (ssm) could not be decrypted`,
+    );
   });
 });
