@@ -1,4 +1,9 @@
-import { DescribeKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
+import {
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  ListKeysCommand,
+} from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import {
@@ -38,6 +43,52 @@ describe('local twin: one endpoint for Secrets Manager, KMS, Parameter Store and
     expect(await object.Body?.transformToString()).toBe(value);
     const managed = await kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/ssm' }));
     expect(managed.KeyMetadata?.KeyManager).toBe('AWS');
+  });
+
+  it('logs operations, names and statuses of KMS, SSM and S3 requests, never a value', async () => {
+    // Prepare
+    const entries: Record<string, unknown>[] = [];
+    const twin = await start({ log: (entry) => entries.push(entry) });
+    const { kms, ssm, s3 } = localAwsClients(twin);
+    const secret = randomValue();
+    const name = `/${uniqueName()}`;
+    const bucket = `log-${Date.now()}`;
+    // Act
+    const key = await kms.send(new CreateKeyCommand({}));
+    await kms.send(
+      new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from(secret) }),
+    );
+    await ssm.send(new PutParameterCommand({ Name: name, Value: secret, Type: 'SecureString' }));
+    await ssm
+      .send(new PutParameterCommand({ Name: name, Value: secret, Type: 'SecureString' }))
+      .catch(() => undefined);
+    await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'k',
+        Body: secret,
+        ServerSideEncryption: 'aws:kms',
+      }),
+    );
+    await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }));
+    // Assess
+    const log = JSON.stringify(entries);
+    expect(log).not.toContain(secret);
+    expect(log).not.toContain(Buffer.from(secret).toString('base64'));
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        service: 'ssm',
+        operation: 'PutParameter',
+        resource: name,
+        status: 400,
+        errorType: 'ParameterAlreadyExists',
+      }),
+    );
+    expect(entries).toContainEqual(
+      expect.objectContaining({ service: 's3', method: 'PUT', bucket, key: 'k', status: 200 }),
+    );
   });
 
   it('answers UnsupportedOperationException for a KMS or SSM operation the twin does not implement', async () => {
