@@ -79,12 +79,14 @@ export class LocalKms {
   /** Makes the key ring durable (awaited before a write is acknowledged). */
   persist(): Promise<void> {
     const masterKey = this.#masterKey;
+    // Without a master key there is no state file, and save() writes nothing.
+    if (!masterKey) return Promise.resolve();
     return this.#storage.save({
       snapshot: () => ({
-        keys: this.ring.keys().map(({ material: _material, ...rest }) => ({
-          ...rest,
-          wrappedMaterial: masterKey ? wrap(masterKey, { ...rest, material: _material }) : '',
-        })),
+        keys: this.ring.keys().map((key): PersistedKey => {
+          const { material: _secret, ...metadata } = key;
+          return { ...metadata, wrappedMaterial: wrap(masterKey, key) };
+        }),
         aliases: this.ring.aliases(),
       }),
     });

@@ -367,7 +367,18 @@ export class LocalS3 {
   ): number {
     const prefix = query.get('prefix') ?? '';
     const delimiter = query.get('delimiter') ?? '';
-    const maxKeys = Math.min(Math.max(Number(query.get('max-keys') ?? 1000), 0), 1000);
+    const requested = Number(query.get('max-keys') ?? 1000);
+    if (!Number.isInteger(requested) || requested < 0) {
+      throw new S3Error(
+        400,
+        'InvalidArgument',
+        'Provided max-keys not an integer or within integer range',
+        {
+          ArgumentName: 'max-keys',
+        },
+      );
+    }
+    const maxKeys = Math.min(requested, 1000);
     const token = query.get('continuation-token');
     let after = query.get('start-after') ?? '';
     if (token !== null) {
