@@ -244,6 +244,36 @@ describe('local S3 through the AWS SDK v3, path-style (same endpoint as Secrets 
     expect((await read(s3, { Bucket, Key })).text).toBe('A=3\n');
   });
 
+  it('conditional PutObject: of concurrent writers with the same If-Match exactly one succeeds, the others get 412', async () => {
+    const twin = await start();
+    const { s3 } = localAwsClients(twin);
+    const Bucket = await newBucket(s3);
+    const Key = 'shared.json';
+    const { ETag } = await s3.send(new PutObjectCommand({ Bucket, Key, Body: '{"v":0}' }));
+    const bodies = Array.from({ length: 6 }, (_, i) => `{"v":${i + 1}}`);
+    const outcomes = await Promise.allSettled(
+      bodies.map((Body) => s3.send(new PutObjectCommand({ Bucket, Key, Body, IfMatch: ETag }))),
+    );
+    const won = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [bodies[i]] : []));
+    const lost = outcomes.filter((o) => o.status === 'rejected');
+    expect(won).toHaveLength(1);
+    for (const o of lost) {
+      expect((o as PromiseRejectedResult).reason).toMatchObject({
+        $metadata: { httpStatusCode: 412 },
+      });
+    }
+    expect((await read(s3, { Bucket, Key })).text).toBe(won[0]);
+  });
+
+  it('ListObjectsV2 refuses a max-keys that is not a non-negative integer', async () => {
+    const twin = await start();
+    const { s3 } = localAwsClients(twin);
+    const Bucket = await newBucket(s3);
+    const response = await fetch(`${twin.url}/${Bucket}?list-type=2&max-keys=many`);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('<Code>InvalidArgument</Code>');
+  });
+
   it('conditional GetObject: If-Match mismatch is 412, If-None-Match on the ETag and If-Modified-Since a later date are 304', async () => {
     const twin = await start();
     const { s3 } = localAwsClients(twin);
