@@ -355,6 +355,28 @@ describe('local S3 through the AWS SDK v3, path-style (same endpoint as Secrets 
     expect(Buffer.from(stored, 'base64').toString('latin1')).not.toContain(secret);
   });
 
+  it('SSE-KMS binds the encryption context of the request beside aws:s3:arn and echoes it on put', async () => {
+    const twin = await start();
+    const { s3 } = localAwsClients(twin);
+    const Bucket = await newBucket(s3);
+    const context = Buffer.from(JSON.stringify({ app: 'billing' })).toString('base64');
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket,
+        Key: 'ctx',
+        Body: 'v',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSEncryptionContext: context,
+      }),
+    );
+    expect(put.SSEKMSEncryptionContext).toBe(context);
+    expect(twin.s3.buckets.get(Bucket).objects.ctx?.[0]?.encryption?.context).toEqual({
+      app: 'billing',
+      'aws:s3:arn': `arn:aws:s3:::${Bucket}/ctx`,
+    });
+    expect((await read(s3, { Bucket, Key: 'ctx' })).text).toBe('v');
+  });
+
   it('SSE-KMS without a key id uses alias/aws/s3; an unknown key id is refused', async () => {
     const twin = await start();
     const { s3, kms } = localAwsClients(twin);
