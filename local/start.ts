@@ -7,10 +7,11 @@ import { MASTER_KEY_ENV } from './secrets-manager/persistence.js';
 import type { RotationRegistry } from './secrets-manager/rotation.js';
 import { seedExampleSecrets } from './secrets-manager/seed.js';
 
-/** `npm start`: the local Secrets Manager twin on 127.0.0.1. */
+/** `npm start`: the local twin (Secrets Manager, KMS, Parameter Store, S3) on 127.0.0.1. */
 const USAGE = `Usage: npm start -- [options]
   --port <n>              TCP port on 127.0.0.1 (default: $PORT or 4599; 0 = any free port)
-  --state <file>          encrypted state file (default: .local-state/secrets-manager.json)
+  --state <file>          encrypted state file (default: .local-state/secrets-manager.json;
+                          KMS, SSM and S3 state in <file>.kms, <file>.ssm, <file>.s3)
   --in-memory             keep state in memory only
   --master-key-file <f>   master key file (default: <state>.key, created with mode 0600;
                           ${MASTER_KEY_ENV} takes precedence)
@@ -91,15 +92,19 @@ async function main(): Promise<void> {
   // First line is machine-readable: tests and scripts read the URL from it.
   process.stdout.write(`LOCAL_SECRETS_MANAGER_URL=${twin.url}\n`);
   process.stdout.write(`
-Local Secrets Manager (rotator twin) listening on ${twin.url}
-  state: ${statePath ?? 'in memory'}${seeded.length ? `\n  seeded: ${seeded.join(', ')}` : ''}
+Local Secrets Manager, KMS, Parameter Store and S3 (rotator twin) listening on ${twin.url}
+  state: ${statePath ?? 'in memory'}${statePath ? ` (+ .kms, .ssm, .s3 beside it)` : ''}${seeded.length ? `\n  seeded: ${seeded.join(', ')}` : ''}
   rotation functions: ${[...twin.registry.keys()].join(', ') || '(none)'}
 Credentials are NOT checked: any signature is accepted. Use dummy ones:
 
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${twin.region} AWS_DEFAULT_REGION=${twin.region}
-  export AWS_ENDPOINT_URL_SECRETS_MANAGER=${twin.url}   # SDK v3 and AWS CLI >= 2.13
+  export AWS_ENDPOINT_URL=${twin.url}   # every service below (SDK v3 and AWS CLI >= 2.13)
   aws --endpoint-url ${twin.url} secretsmanager list-secrets
   aws --endpoint-url ${twin.url} secretsmanager rotate-secret --secret-id rotator/example
+  aws --endpoint-url ${twin.url} ssm get-parameter --name /app/db-password --with-decryption
+
+The same endpoint serves Secrets Manager, KMS, Parameter Store (SSM) and S3 (path-style:
+${twin.url}/<bucket>/<key>; SDK v3: forcePathStyle: true).
 
 SDK v3: new SecretsManagerClient({ endpoint: '${twin.url}', region: '${twin.region}',
           credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })

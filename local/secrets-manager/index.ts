@@ -1,9 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { LocalKms } from '../kms/index.js';
+import { createTwinHandler } from '../router.js';
+import { LocalS3 } from '../s3/index.js';
+import { LocalParameterStore } from '../ssm/index.js';
 import { type Clock, ManualClock, systemClock } from './clock.js';
 import type { RotationRecord, SecretRecord } from './model.js';
 import { loadMasterKey, parseMasterKey, StateFile, StateFileError } from './persistence.js';
+import { requestRegion } from './regions.js';
 import { type LocalLogger, type RotationRegistry, RotationRunner } from './rotation.js';
 import { RotationScheduler } from './scheduler.js';
 import { createRequestHandler } from './server.js';
@@ -58,6 +63,12 @@ export interface LocalSecretsManager extends LocalEndpoint {
   registry: RotationRegistry;
   /** The state model; exposed for seeding and white-box assertions. */
   store: SecretsStore;
+  /** The KMS served on the same endpoint (`X-Amz-Target: TrentService.*`). */
+  kms: LocalKms;
+  /** Parameter Store on the same endpoint (`X-Amz-Target: AmazonSSM.*`). */
+  ssm: LocalParameterStore;
+  /** S3 on the same endpoint, path-style (requests without `X-Amz-Target`). */
+  s3: LocalS3;
   /** Makes the current state durable (after direct `store` changes). */
   persist(): Promise<void>;
   rotations: {
@@ -113,9 +124,32 @@ export async function startLocalSecretsManager(
   const clock = options.clock ?? systemClock;
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '123456789012';
-  const stateFile = options.statePath
-    ? new StateFile(options.statePath, masterKeyFrom(options))
-    : undefined;
+  const masterKey = options.statePath ? masterKeyFrom(options) : undefined;
+  const stateFile =
+    options.statePath && masterKey ? new StateFile(options.statePath, masterKey) : undefined;
+  // KMS, Parameter Store and S3 keep their state beside the Secrets Manager state file.
+  const storage = (service: string) =>
+    options.statePath && masterKey
+      ? {
+          path: `${options.statePath}.${service}`,
+          masterKey,
+          ...(options.log ? { log: options.log } : {}),
+        }
+      : {};
+  const kms = new LocalKms({ accountId, now: () => clock.now(), ...storage('kms') });
+  const ssm = new LocalParameterStore({
+    accountId,
+    now: () => clock.now(),
+    kms,
+    ...storage('ssm'),
+  });
+  const s3 = new LocalS3({
+    defaultRegion: region,
+    now: () => clock.now(),
+    kms,
+    regionOf: (req) => requestRegion(req.headers),
+    ...storage('s3'),
+  });
   const snapshot = stateFile?.load();
   let registry: RotationRegistry = new Map();
   let runner: RotationRunner | undefined;
@@ -163,10 +197,16 @@ export async function startLocalSecretsManager(
       ? { concurrency: options.schedulerConcurrency }
       : {}),
   });
-  const handler = createRequestHandler({
-    store,
-    runner,
-    persist,
+  const handler = createTwinHandler({
+    secretsManager: createRequestHandler({
+      store,
+      runner,
+      persist,
+      ...(options.log ? { log: options.log } : {}),
+    }),
+    json: [kms.service(), ssm.service()],
+    s3: s3.handler(options.log),
+    defaultRegion: region,
     ...(options.log ? { log: options.log } : {}),
   });
   // Requests that arrive before the registry has loaded wait for it: a RotateSecret sent in
@@ -208,6 +248,9 @@ export async function startLocalSecretsManager(
     clock,
     registry,
     store,
+    kms,
+    ssm,
+    s3,
     persist: persistAll,
     rotations: {
       settled: async () => {
@@ -234,6 +277,9 @@ export async function startLocalSecretsManager(
       });
       client.destroy();
       await stateFile?.close(store);
+      await ssm.close();
+      await s3.close();
+      await kms.close();
     },
   };
 }

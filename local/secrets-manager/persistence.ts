@@ -479,8 +479,8 @@ function sameValue(a: SecretValue, b: SecretValue): boolean {
     : b.kind === 'binary' && a.base64 === b.base64;
 }
 
-/** Temporary file, fsync, rename over `path`, fsync of the directory. */
-async function writeAtomically(path: string, data: string): Promise<void> {
+/** Temporary file, fsync, rename over `path`, fsync of the directory (shared by the other services' state files). */
+export async function writeAtomically(path: string, data: string): Promise<void> {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,9 +8,11 @@ import {
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../local/secrets-manager/index.js';
 import { MASTER_KEY_ENV } from '../../local/secrets-manager/persistence.js';
+import { localAwsClients } from '../helpers/localAws.js';
 import {
   type ChildTwin,
   describeRaw,
@@ -56,7 +59,7 @@ describe('local Secrets Manager: npm start', () => {
     expect(twin.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     await eventually(async () => (twin.output().includes('Press Ctrl+C') ? true : undefined));
     expect(twin.output()).toContain(`aws --endpoint-url ${twin.url} secretsmanager list-secrets`);
-    expect(twin.output()).toContain(`AWS_ENDPOINT_URL_SECRETS_MANAGER=${twin.url}`);
+    expect(twin.output()).toContain(`AWS_ENDPOINT_URL=${twin.url}`);
     expect(twin.output()).toContain('Credentials are NOT checked');
     const seeded = await client.send(new DescribeSecretCommand({ SecretId: 'rotator/example' }));
     expect(seeded.RotationEnabled).toBe(true);
@@ -91,5 +94,34 @@ describe('local Secrets Manager: npm start', () => {
       expect(readFileSync(statePath, 'utf8').includes(secret)).toBe(false);
     }
     client.destroy();
+  }, 60_000);
+
+  it('serves Parameter Store, KMS and S3 on the same port and keeps them, sealed, across a restart', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'rotator-start-'));
+    dirs.push(dir);
+    const statePath = join(dir, 'state.json');
+    const env = { ...process.env, [MASTER_KEY_ENV]: randomBytes(32).toString('base64') };
+    const args = ['--port', '0', '--state', statePath, '--no-seed', '--quiet'];
+    const first = await spawnLocalTwin(args, env);
+    children.push(first);
+    const name = `/start-${randomBytes(4).toString('hex')}/password`;
+    const secret = randomBytes(18).toString('base64url');
+    const before = localAwsClients({ url: first.url, region: 'us-east-1' });
+    await before.ssm.send(
+      new PutParameterCommand({ Name: name, Value: secret, Type: 'SecureString' }),
+    );
+    // Act
+    first.child.kill('SIGTERM');
+    await first.exited;
+    const second = await spawnLocalTwin(args, env);
+    children.push(second);
+    const after = localAwsClients({ url: second.url, region: 'us-east-1' });
+    const got = await after.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+    // Assess
+    expect(got.Parameter?.Value).toBe(secret);
+    for (const file of [`${statePath}.ssm`, `${statePath}.kms`]) {
+      expect(readFileSync(file, 'utf8')).not.toContain(secret);
+    }
   }, 60_000);
 });

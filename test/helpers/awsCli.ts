@@ -54,6 +54,11 @@ export function requireAwsCli(
 
 /** `aws secretsmanager …` against an endpoint with dummy credentials and no user configuration. */
 export function secretsManagerCli(aws: string, endpoint: string) {
+  return serviceCli(aws, endpoint, 'secretsmanager');
+}
+
+/** `aws <service> …` (e.g. `ssm`) against an endpoint with dummy credentials and no user configuration. */
+export function serviceCli(aws: string, endpoint: string, service: string) {
   const env = {
     ...process.env,
     AWS_ACCESS_KEY_ID: 'local',
@@ -67,7 +72,7 @@ export function secretsManagerCli(aws: string, endpoint: string) {
   const cli = async (...args: string[]): Promise<Record<string, unknown>> => {
     const { stdout } = await run(
       aws,
-      ['--endpoint-url', endpoint, '--output', 'json', 'secretsmanager', ...args],
+      ['--endpoint-url', endpoint, '--output', 'json', service, ...args],
       { env },
     );
     return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);
@@ -79,7 +84,7 @@ export function secretsManagerCli(aws: string, endpoint: string) {
     } catch (error) {
       return String((error as { stderr?: string }).stderr);
     }
-    throw new Error(`expected aws secretsmanager ${args[0]} to fail`);
+    throw new Error(`expected aws ${service} ${args[0]} to fail`);
   };
   return { cli, cliError };
 }
