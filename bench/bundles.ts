@@ -217,11 +217,19 @@ async function benchBundleRotations(
   );
 }
 
-/** Every bundle figure; builds the bundles into a temporary directory first. */
-export async function benchBundles(record: RecordFigure, repetitions = 5): Promise<void> {
+/**
+ * Every bundle figure; builds the bundles into a temporary directory first. With
+ * `loadOnly`, sizes, start-up and memory only (`npm run bench -- bundles`: no servers).
+ */
+export async function benchBundles(
+  record: RecordFigure,
+  repetitions = 5,
+  loadOnly = false,
+): Promise<void> {
   const { dir, bundles } = await buildBundles();
   try {
     await benchLoad(bundles, record, repetitions);
+    if (loadOnly) return;
     await benchBundleRotations(bundles, record, Math.max(3, Math.floor(repetitions / 2)));
   } finally {
     rmSync(dir, { recursive: true, force: true });

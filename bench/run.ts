@@ -201,7 +201,12 @@ function writeReports() {
   process.stdout.write(`${markdown}\nwritten: reports/bench.json, reports/bench.md\n`);
 }
 
-// `npm run bench` runs both; `npm run bench -- micro` or `npm run bench -- fleet [options]` one.
+// `npm run bench` runs everything; `npm run bench -- micro`, `-- redaction`, `-- fleet [options]`
+// or `-- bundles [repetitions]` (sizes, start-up and memory of the built bundles only) one part.
 const [which, ...rest] = process.argv.slice(2);
-if (which !== 'fleet') await main();
+if (which === 'bundles') {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  await benchBundles(record, Number(rest[0] ?? 10), true);
+  writeReports();
+} else if (which !== 'fleet') await main();
 if (which === undefined || which === 'fleet') await fleet(which === 'fleet' ? rest : []);

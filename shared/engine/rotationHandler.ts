@@ -15,7 +15,8 @@ import type { RetryPolicy } from '../secrets/retry.js';
 import { SecretsGateway } from '../secrets/SecretsGateway.js';
 import type { VersionCache } from '../secrets/VersionCache.js';
 import { validateRotationEvent } from './event.js';
-import { runRotationStep } from './protocol.js';
+import { runRotationStep, type StepOutcome } from './protocol.js';
+import { StepMetrics } from './stepMetrics.js';
 import type { RotationStrategy } from './types.js';
 
 /** Options for {@link rotationHandler}; every one has a production default. */
@@ -36,6 +37,8 @@ export interface RotationHandlerOptions {
   retry?: RetryPolicy;
   /** Abort the step this long before the Lambda timeout, so it fails cleanly. Default 1000. */
   timeoutEarlyInMillis?: number;
+  /** Step metrics (EMF on stdout); by default built from the environment, `null` disables. */
+  metrics?: StepMetrics | null;
 }
 
 /** The Lambda handler {@link rotationHandler} returns. */
@@ -108,6 +111,10 @@ export function rotationHandler(
       elapsedMs: () =>
         invocationStart === undefined ? undefined : Math.round(performance.now() - invocationStart),
     });
+  const metrics =
+    options.metrics === undefined
+      ? new StepMetrics(env, options.serviceName ?? strategy.name)
+      : options.metrics;
   const policy = passwordPolicyFromEnv(env, passwordDefaults);
   const passwords = passwordSourceFromEnv(env, policy, gateway);
 
@@ -122,9 +129,21 @@ export function rotationHandler(
     // The redaction scope is the step's own lifetime, not middy's: after middy's early
     // timeout the step keeps running (and may still log or fail), so its values must stay
     // registered until it has ended and its error has been scrubbed.
+    let step = 'invalidEvent';
+    let secretId = '';
+    const measure = (result: { outcome?: StepOutcome; error?: unknown }) =>
+      metrics?.record({
+        strategy: strategy.name,
+        step,
+        secretId,
+        durationMs: durationMs(),
+        ...result,
+      });
     await registry.runInScope(async () => {
       try {
         const event = validateRotationEvent(rawEvent);
+        step = event.Step;
+        secretId = event.SecretId;
         registry.register(event.RotationToken);
         logger.appendKeys({
           step: event.Step,
@@ -143,9 +162,11 @@ export function rotationHandler(
           signal,
         });
         logger.info('Rotation step finished', { outcome, durationMs: durationMs() });
+        measure({ outcome });
       } catch (error) {
         scrubError(error, registry);
         logger.error('Rotation step failed', { durationMs: durationMs(), error: error as Error });
+        measure({ error });
         throw error;
       } finally {
         invocationStart = undefined;
