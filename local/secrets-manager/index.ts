@@ -6,6 +6,7 @@ import { createTwinHandler } from '../router.js';
 import { LocalS3 } from '../s3/index.js';
 import { LocalParameterStore } from '../ssm/index.js';
 import { type Clock, ManualClock, systemClock } from './clock.js';
+import { CloudTrail } from './cloudtrail.js';
 import type { RotationRecord, SecretRecord } from './model.js';
 import { loadMasterKey, parseMasterKey, StateFile, StateFileError } from './persistence.js';
 import { requestRegion } from './regions.js';
@@ -69,6 +70,8 @@ export interface LocalSecretsManager extends LocalEndpoint {
   ssm: LocalParameterStore;
   /** S3 on the same endpoint, path-style (requests without `X-Amz-Target`). */
   s3: LocalS3;
+  /** The audit trail (`GET /_local/cloudtrail`; `<state>.cloudtrail.jsonl` beside a state file). */
+  trail: CloudTrail;
   /** Makes the current state durable (after direct `store` changes). */
   persist(): Promise<void>;
   rotations: {
@@ -151,6 +154,11 @@ export async function startLocalSecretsManager(
     ...storage('s3'),
   });
   const snapshot = stateFile?.load();
+  const trail = new CloudTrail({
+    accountId,
+    clock,
+    ...(options.statePath ? { file: `${options.statePath}.cloudtrail.jsonl` } : {}),
+  });
   let registry: RotationRegistry = new Map();
   let runner: RotationRunner | undefined;
   const store = new SecretsStore(
@@ -178,6 +186,7 @@ export async function startLocalSecretsManager(
     store,
     registry: () => registry,
     persist,
+    trail,
     region,
     accountId,
     ...(options.functionTimeoutMs !== undefined
@@ -202,6 +211,7 @@ export async function startLocalSecretsManager(
       store,
       runner,
       persist,
+      trail,
       ...(options.log ? { log: options.log } : {}),
     }),
     json: [kms.service(), ssm.service()],
@@ -251,6 +261,7 @@ export async function startLocalSecretsManager(
     kms,
     ssm,
     s3,
+    trail,
     persist: persistAll,
     rotations: {
       settled: async () => {
@@ -277,6 +288,7 @@ export async function startLocalSecretsManager(
       });
       client.destroy();
       await stateFile?.close(store);
+      await trail.close();
       await ssm.close();
       await s3.close();
       await kms.close();

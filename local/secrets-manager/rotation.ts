@@ -6,6 +6,7 @@ import {
   type RotationEvent,
   type RotationStep,
 } from '../../shared/engine/types.js';
+import type { CloudTrail } from './cloudtrail.js';
 import type { RotationJob, RotationRecord } from './model.js';
 import { redactValues } from './redaction.js';
 import type { SecretsStore } from './store.js';
@@ -63,6 +64,8 @@ export interface RotationRunnerOptions {
   /** Lambda timeout per step, in ms (default 30 000, Lambda's default for rotation functions). */
   functionTimeoutMs?: number;
   log?: LocalLogger;
+  /** The audit trail the rotation events go to (started, failed, succeeded). */
+  trail?: CloudTrail;
 }
 
 class StepTimeout extends Error {
@@ -145,6 +148,7 @@ export class RotationRunner {
     const steps: readonly RotationStep[] = job.mode === 'test' ? ['testSecret'] : ROTATION_STEPS;
     const rotationToken = newRotationToken();
     const resolved = this.resolve(job.functionArn);
+    this.options.trail?.observe(store.find(job.arn));
     log?.({
       level: 'info',
       msg: 'rotation started',
@@ -182,6 +186,7 @@ export class RotationRunner {
           [rotationToken],
         );
         store.rotationFailed(job.arn, job.versionId, step, message);
+        this.options.trail?.observe(store.find(job.arn));
         // The function's message is recorded for operators but not logged: it is foreign text.
         log?.({
           level: 'warn',
@@ -197,6 +202,7 @@ export class RotationRunner {
     }
     if (this.closed) return;
     store.rotationSucceeded(job.arn, job.versionId);
+    this.options.trail?.observe(store.find(job.arn));
     log?.({
       level: 'info',
       msg: 'rotation ended',

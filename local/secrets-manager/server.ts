@@ -6,6 +6,7 @@ import {
   type PasswordPolicy,
   validatePasswordPolicy,
 } from '../../shared/secrets/passwords.js';
+import { CLOUDTRAIL_PATH, type CloudTrail } from './cloudtrail.js';
 import {
   internalServiceError,
   invalidParameter,
@@ -24,6 +25,8 @@ export interface ServerDependencies {
   /** Makes the store's current state durable; awaited before acknowledging a write. */
   persist: () => Promise<void>;
   log?: LocalLogger;
+  /** The audit trail every call (and the rotation events it causes) is recorded in. */
+  trail?: CloudTrail;
 }
 
 const TARGET_PREFIX = 'secretsmanager.';
@@ -190,6 +193,10 @@ export function createRequestHandler(deps: ServerDependencies) {
       send(res, 200, { Rotations: rotationReport(deps.store) }, requestId);
       return;
     }
+    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === CLOUDTRAIL_PATH) {
+      send(res, 200, { Events: deps.trail?.events() ?? [] }, requestId);
+      return;
+    }
     const started = Date.now();
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.startsWith(TARGET_PREFIX)
@@ -197,6 +204,21 @@ export function createRequestHandler(deps: ServerDependencies) {
       : target;
     let status = 200;
     let secretId: string | undefined;
+    let input: Input = {};
+    const audit = (errorCode?: string) => {
+      if (!deps.trail || !OPERATIONS[operation]) return;
+      const secret = secretId === undefined ? undefined : deps.store.find(secretId);
+      deps.trail.apiCall({
+        operation,
+        region,
+        input,
+        requestId,
+        ...(secret ? { arn: secret.arn } : {}),
+        ...(errorCode ? { errorCode } : {}),
+      });
+      // A write may have abandoned a rotation (PutSecretValue, UpdateSecretVersionStage).
+      deps.trail.observe(secret);
+    };
     // Unsigned requests use the twin's default Region.
     const region = requestRegion(req.headers) ?? deps.store.region;
     try {
@@ -211,7 +233,6 @@ export function createRequestHandler(deps: ServerDependencies) {
           `Unknown operation: ${operation || '(none)'}`,
         );
       }
-      let input: Input;
       try {
         const parsed: unknown = raw.trim() === '' ? {} : JSON.parse(raw);
         if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
@@ -231,6 +252,7 @@ export function createRequestHandler(deps: ServerDependencies) {
             : undefined;
       const output = await run(deps, input, region);
       send(res, 200, output, requestId);
+      audit();
     } catch (error) {
       const serviceError =
         error instanceof ServiceException
@@ -246,6 +268,7 @@ export function createRequestHandler(deps: ServerDependencies) {
       }
       status = serviceError.statusCode;
       sendError(res, serviceError, requestId);
+      audit(serviceError.type);
       deps.log?.({
         level: 'info',
         msg: 'request',
