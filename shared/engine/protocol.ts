@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { RotationStateError, SecretFormatError } from '../errors.js';
+import { checkFreezeWindows, type FreezeSources } from '../governance/freezeCheck.js';
 import type { SecretRegistry } from '../logging/redaction.js';
 import type { PasswordSource } from '../secrets/PasswordSource.js';
 import {
@@ -27,6 +28,8 @@ export interface StepContext {
   registry: SecretRegistry;
   logger: Logger;
   signal: AbortSignal;
+  /** Freeze windows besides the secret's own tag (stack-wide parameter, clock). */
+  freeze?: FreezeSources;
 }
 
 /** What a step did, for the completion log line and tests. */
@@ -190,6 +193,16 @@ async function createPendingVersion(
   requests: RequestFactory,
 ): Promise<StepOutcome> {
   const { event, gateway, signal, logger } = ctx;
+  // Before anything is written: a refusal inside a freeze window changes nothing.
+  await checkFreezeWindows(
+    {
+      description,
+      current: () => requests.generate().current(),
+      describe: (secretId) => gateway.describe(secretId, signal),
+      warn: (message, fields) => logger.warn(message, fields),
+    },
+    ctx.freeze,
+  );
   const existing = await gateway.getVersion(description.arn, event.ClientRequestToken, signal);
   if (existing !== undefined) {
     logger.info('Pending version already has a value: keeping it', { outcome: 'pending-existed' });

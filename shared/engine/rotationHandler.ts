@@ -3,6 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { stackFreezeReader } from '../governance/stackFreeze.js';
 import type { CredentialKind } from '../kinds/CredentialKind.js';
 import { connectTimeoutFromEnv } from '../kinds/environment.js';
 import { createRotationLogger } from '../logging/logger.js';
@@ -115,6 +116,13 @@ export function rotationHandler(
     options.metrics === undefined
       ? new StepMetrics(env, options.serviceName ?? strategy.name)
       : options.metrics;
+  const freeze = {
+    stack: stackFreezeReader({
+      env,
+      region: () => client.config.region(),
+      credentials: () => client.config.credentials(),
+    }),
+  };
   const policy = passwordPolicyFromEnv(env, passwordDefaults);
   const passwords = passwordSourceFromEnv(env, policy, gateway);
 
@@ -160,6 +168,7 @@ export function rotationHandler(
           registry,
           logger,
           signal,
+          ...(freeze.stack ? { freeze: { stack: freeze.stack } } : {}),
         });
         logger.info('Rotation step finished', { outcome, durationMs: durationMs() });
         measure({ outcome });

@@ -35,6 +35,8 @@ export class InMemorySecretsManager {
   readonly arn: string;
   readonly versions = new Map<string, Version>();
   rotationEnabled: boolean | undefined = true;
+  /** Tags DescribeSecret returns. */
+  tags: { Key: string; Value: string }[] = [];
   /** RotationToken values PutSecretValue received, in order. */
   readonly rotationTokens: (string | undefined)[] = [];
 
@@ -58,6 +60,7 @@ export class InMemorySecretsManager {
         Name: this.arn.split(':').pop(),
         ...(this.rotationEnabled === undefined ? {} : { RotationEnabled: this.rotationEnabled }),
         VersionIdsToStages: versionIdsToStages,
+        ...(this.tags.length > 0 ? { Tags: this.tags } : {}),
       };
     });
     this.mock.on(GetSecretValueCommand).callsFake((input) => {

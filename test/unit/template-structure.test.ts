@@ -292,6 +292,15 @@ describe('template.yaml', () => {
             ]);
           }
           const viaSsm = statement.Condition?.StringEquals?.['kms:ViaService'];
+          if (statement.Sid === 'ReadFreezeParameter') {
+            // The stack-wide freeze declaration: that one parameter, read only, when named.
+            expect(guard, where).toBe('HasFreezeParameter');
+            expect(actions, where).toEqual(['ssm:GetParameter']);
+            expect(statement.Resource, where).toEqual({
+              'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter\${FreezeParameterName}`,
+            });
+            continue;
+          }
           if (
             actions.some((a) => a.startsWith('ssm:')) ||
             JSON.stringify(viaSsm ?? '').includes('ssm.')
