@@ -19,6 +19,11 @@ export interface AdminSecretReader {
     secretId: string,
     options?: { forceFetch?: boolean; signal?: AbortSignal; field?: string },
   ): Promise<string>;
+  /**
+   * The `AWSPENDING` `SecretString` of `secretId`, never cached; undefined when the admin
+   * secret is not mid-rotation (no pending version, or one without a value yet).
+   */
+  pending?(secretId: string, options?: { signal?: AbortSignal }): Promise<string | undefined>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { SecretFormatError } from '../errors.js';
 import type { AdminSecretReader } from '../kinds/CredentialKind.js';
-import { AWSCURRENT, type SecretsGateway } from './SecretsGateway.js';
+import { AWSCURRENT, AWSPENDING, type SecretsGateway } from './SecretsGateway.js';
 
 /** Options for {@link GatewayAdminSecrets}. */
 export interface GatewayAdminSecretsOptions {
@@ -48,5 +48,42 @@ export class GatewayAdminSecrets implements AdminSecretReader {
     }
     this.#cache.set(secretId, { value, readAt: this.#now() });
     return value;
+  }
+
+  async pending(
+    secretId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string | undefined> {
+    return this.#gateway.getValueByStage(secretId, AWSPENDING, options.signal);
+  }
+}
+
+/** One admin credential to try, and the label it was read under. */
+export interface AdminCandidate {
+  stage: typeof AWSCURRENT | typeof AWSPENDING;
+  value: string;
+  /** Whether the value was read fresh rather than from the cache. */
+  forceFetch: boolean;
+}
+
+/**
+ * The admin credentials to try, in order, one at a time (each is read only when the one
+ * before it was refused): the cached AWSCURRENT, a fresh AWSCURRENT (the admin may have been
+ * rotated since), then the admin's AWSPENDING. The last covers an admin secret caught
+ * half-way through its own rotation: after its setSecret the database already holds the
+ * pending password, while AWSCURRENT still has the old one. Kinds try the next candidate
+ * only on a refused login, never on a network failure.
+ */
+export async function* adminCandidates(
+  reader: AdminSecretReader,
+  secretId: string,
+  signal?: AbortSignal,
+): AsyncGenerator<AdminCandidate> {
+  yield { stage: AWSCURRENT, value: await reader.current(secretId, { signal }), forceFetch: false };
+  const fresh = await reader.current(secretId, { forceFetch: true, signal });
+  yield { stage: AWSCURRENT, value: fresh, forceFetch: true };
+  const pending = await reader.pending?.(secretId, { signal });
+  if (pending !== undefined && pending !== fresh) {
+    yield { stage: AWSPENDING, value: pending, forceFetch: true };
   }
 }

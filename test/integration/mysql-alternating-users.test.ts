@@ -304,6 +304,63 @@ describe.skipIf(!support.available)(
       expect(rig.sm.versionWith('AWSCURRENT')).not.toBe(token);
     });
 
+    it("logs in with the admin secret's AWSPENDING when the admin is half-way through its own rotation, and says so", async () => {
+      const adminUser = { username: `adm_${randomSuffix()}`, password: randomPassword() };
+      await server.query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ?", [
+        adminUser.username,
+        mysqlNativePasswordHash(adminUser.password),
+      ]);
+      await server.query("GRANT ALL PRIVILEGES ON *.* TO ?@'%' WITH GRANT OPTION", [
+        adminUser.username,
+      ]);
+      const setAdminPassword = (password: string) =>
+        server.query("SET PASSWORD FOR ?@'%' = ?", [
+          adminUser.username,
+          mysqlNativePasswordHash(password),
+        ]);
+      const rotating = adminSecretRig(JSON.stringify(adminUser));
+      // A plain application user (no roles: this admin holds no role's ADMIN OPTION).
+      const username = `app_${randomSuffix()}`;
+      const password = randomPassword();
+      await server.query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ?", [
+        username,
+        mysqlNativePasswordHash(password),
+      ]);
+      await server.query("GRANT SELECT ON appdb.* TO ?@'%'", [username]);
+      const secret = JSON.stringify({
+        engine: 'mariadb',
+        host: server.host,
+        port: server.port,
+        username,
+        password,
+        masterarn: rotating.arn,
+        ssl: false,
+      });
+      const pendingAdmin = { ...adminUser, password: randomPassword() };
+      rotating.sm.startRotation(undefined, JSON.stringify(pendingAdmin));
+      const rig = rotationRig(strategy(rotating.source), secret, ENV);
+      const used = () =>
+        logs
+          .json()
+          .filter((line) => line.message === 'Logged in as admin')
+          .map((line) => line.adminStage);
+      // Before the admin's setSecret: AWSCURRENT works and is used.
+      await rig.rotate();
+      expect(used().at(-1)).toBe('AWSCURRENT');
+      // After it: the server holds the pending password; AWSPENDING is used.
+      await setAdminPassword(pendingAdmin.password);
+      await rig.rotate();
+      expect(used().at(-1)).toBe('AWSPENDING');
+      expect(
+        await server.canLogin(rig.current().username as string, rig.current().password as string),
+      ).toBe(true);
+      logs.assertNoneContain([adminUser.password, pendingAdmin.password]);
+      await setAdminPassword(randomPassword());
+      const error = await rig.rotate().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(CredentialRejectedError);
+      expect((error as Error).message).not.toContain(pendingAdmin.password);
+    });
+
     it('works with hostile usernames and passwords', async () => {
       const username = hostileUsername();
       const password = hostilePassword();

@@ -357,6 +357,42 @@ describe.skipIf(!support.available)(
       ).toBe(true);
     });
 
+    it("logs in with the admin secret's AWSPENDING when the admin is half-way through its own rotation, and says so", async () => {
+      const adminUser = { username: `rotadmin_${randomSuffix()}`, password: randomPassword() };
+      await server.query(
+        `CREATE ROLE ${ident(adminUser.username)} LOGIN SUPERUSER PASSWORD ${literal(scramSha256Verifier(adminUser.password))}`,
+      );
+      const rotating = adminSecretRig(JSON.stringify(adminUser));
+      const { secret } = await seedApp(undefined, undefined, rotating.arn);
+      // A pending admin value the database does not have yet (before the admin's setSecret):
+      // AWSCURRENT still works and is used; the pending value is never read.
+      const pendingAdmin = { ...adminUser, password: randomPassword() };
+      rotating.sm.startRotation(undefined, JSON.stringify(pendingAdmin));
+      const rig = rotationRig(strategy(rotating.source), secret, ENV);
+      await rig.rotate();
+      const used = () =>
+        logs
+          .json()
+          .filter((line) => line.message === 'Logged in as admin')
+          .map((line) => line.adminStage);
+      expect(used().at(-1)).toBe('AWSCURRENT');
+      expect(rotating.fetches()).toBe(1);
+      // The admin's setSecret ran: the database has the pending password, AWSCURRENT is stale.
+      await setPassword(adminUser.username, pendingAdmin.password);
+      await rig.rotate();
+      expect(used().at(-1)).toBe('AWSPENDING');
+      expect(
+        await server.canLogin(rig.current().username as string, rig.current().password as string),
+      ).toBe(true);
+      logs.assertNoneContain([adminUser.password, pendingAdmin.password]);
+      // Neither value works: a clear refusal naming the admin secret, no value in it.
+      await setPassword(adminUser.username, randomPassword());
+      const error = await rig.rotate().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(CredentialRejectedError);
+      expect((error as Error).message).toContain('admin secret named by masterarn');
+      expect((error as Error).message).not.toContain(pendingAdmin.password);
+    });
+
     it('fails createSecret with UsernameLengthError when user_clone would exceed 63 bytes', async () => {
       const username = `u${'x'.repeat(52)}${randomSuffix(6)}`;
       const { secret } = await seedApp(username);

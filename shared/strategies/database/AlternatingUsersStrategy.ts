@@ -1,6 +1,7 @@
 import type { GenerateRequest, PendingRequest, RotationStrategy } from '../../engine/types.js';
 import { CredentialRejectedError, SecretFormatError } from '../../errors.js';
 import { alternateUsername, baseUsername, CLONE_SUFFIX } from '../../kinds/usernames.js';
+import { adminCandidates } from '../../secrets/AdminSecrets.js';
 import type { PasswordPolicy } from '../../secrets/passwords.js';
 import { type AdminSecretSource, adminLoginFor } from './adminSecrets.js';
 import type { DatabaseDialect, DialectSet, UserPair } from './dialect.js';
@@ -159,14 +160,24 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     options: ConnectOptions,
   ): Promise<DatabaseSession> {
     const arn = current.masterarn as string;
-    for (const forceFetch of [false, true]) {
-      const value = await this.#options.admins.current(arn, { forceFetch, signal: request.signal });
+    for await (const { stage, value, forceFetch } of adminCandidates(
+      this.#options.admins,
+      arn,
+      request.signal,
+    )) {
       request.registerSecret(value);
       const login = adminLoginFor(value, current);
       request.registerSecret(login.password);
       const session = await tryLogin(dialect, login, options);
-      if (session) return session;
-      request.logger.warn('Admin login refused', { adminUser: login.username, forceFetch });
+      if (session) {
+        request.logger.info('Logged in as admin', { adminUser: login.username, adminStage: stage });
+        return session;
+      }
+      request.logger.warn('Admin login refused', {
+        adminUser: login.username,
+        adminStage: stage,
+        forceFetch,
+      });
     }
     throw new CredentialRejectedError(
       `Unable to log into ${dialect.label} with the admin secret named by masterarn`,

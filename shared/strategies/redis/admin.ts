@@ -1,6 +1,7 @@
 import type { RotationRequest } from '../../engine/types.js';
 import { CredentialRejectedError } from '../../errors.js';
 import type { AdminSecretReader } from '../../kinds/CredentialKind.js';
+import { adminCandidates } from '../../secrets/AdminSecrets.js';
 import type { RedisConnectOptions, RedisConnector, RedisSession } from './connection.js';
 import { tryRedisLogin } from './login.js';
 import { adminLoginOf, type RedisSecret } from './secret.js';
@@ -14,8 +15,8 @@ export interface AdminSessionDeps {
 
 /**
  * A session as the admin named by `rotated.masterarn`. The admin secret and its password
- * are registered for scrubbing before use. A refused login is retried once with a fresh
- * read of the admin secret: the cached value may predate a rotation of the admin itself.
+ * are registered for scrubbing before use. A refused login is retried with a fresh read of
+ * the admin secret, then with its AWSPENDING value ({@link adminCandidates}).
  */
 export async function openAdminSession(
   request: RotationRequest,
@@ -26,14 +27,24 @@ export async function openAdminSession(
   if (arn === undefined) {
     throw new CredentialRejectedError('No admin secret: the secret has no masterarn field');
   }
-  for (const forceFetch of [false, true]) {
-    const value = await deps.adminSecrets.current(arn, { forceFetch, signal: request.signal });
+  for await (const { stage, value, forceFetch } of adminCandidates(
+    deps.adminSecrets,
+    arn,
+    request.signal,
+  )) {
     request.registerSecret(value);
     const login = adminLoginOf(value, rotated);
     request.registerSecret(login.password);
     const session = await tryRedisLogin(deps.connect, login, deps.options);
-    if (session) return session;
-    request.logger.warn('Admin login refused', { adminUser: login.username, forceFetch });
+    if (session) {
+      request.logger.info('Logged in as admin', { adminUser: login.username, adminStage: stage });
+      return session;
+    }
+    request.logger.warn('Admin login refused', {
+      adminUser: login.username,
+      adminStage: stage,
+      forceFetch,
+    });
   }
   throw new CredentialRejectedError(
     'Unable to log into Redis with the admin secret named by masterarn',
