@@ -4,12 +4,18 @@ import { doctorCommand } from './commands/doctor.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { rotateCommand } from './commands/rotate.js';
+import { rotateManyCommand } from './commands/rotateMany.js';
 import { statusCommand } from './commands/status.js';
 import { unstickCommand } from './commands/unstick.js';
 import { type CommandContext, createContext, type GlobalOptions } from './lib/context.js';
 import { OperatorError, UsageError } from './lib/errors.js';
 import { type Output, processOutput } from './lib/output.js';
 import { networkProber, type Prober } from './lib/probe.js';
+import {
+  SECRET_FILTER_OPTIONS,
+  type SecretFilterOptions,
+  secretFilters,
+} from './lib/secretFilters.js';
 
 /** The usage text of `rotator --help`. */
 export const USAGE = `Usage: rotator <command> [options]
@@ -19,6 +25,9 @@ Operate secret rotation in AWS Secrets Manager (or the local twin: npm start).
 Commands:
   rotate <secret> [--wait]     start a rotation now; --wait follows the four steps to the end;
                                --check runs doctor first and does not rotate on an error
+  rotate --all [filters] | rotate <secret> <secret>...
+                               rotate many: --concurrency, one at a time per database host or
+                               provider (--per-target), --stop-on-failure, a summary at the end
   status [<secret>...]         rotation-enabled secrets: rotator, schedule, last/next, versions
   doctor <secret>              what blocks or endangers rotation, each with the fixing command
   unstick <secret> [--apply]   resolve a rotation left pending (probes the stored logins)
@@ -36,6 +45,9 @@ Global options:
 
 Command options:
   rotate:   --wait  --check  --timeout <seconds> (300)  --poll-ms <ms> (2000)
+            many: --all  --name-prefix <p>  --tag-key <k>  --tag-value <v> (repeatable)
+                  --concurrency <n> (4)  --per-target <n> (1)  --stop-on-failure
+                  --rate <RotateSecret calls/s> (20; the service allows 50)
   status:   --all   (every secret, not only rotation-enabled ones)
   doctor:   --connect-timeout-ms <ms> (3000)
   unstick:  --apply  --connect-timeout-ms <ms> (5000)
@@ -56,6 +68,12 @@ const GLOBAL_OPTIONS = {
 
 const COMMAND_OPTIONS = {
   rotate: {
+    ...SECRET_FILTER_OPTIONS,
+    all: { type: 'boolean', default: false },
+    concurrency: { type: 'string' },
+    'per-target': { type: 'string' },
+    'stop-on-failure': { type: 'boolean', default: false },
+    rate: { type: 'string' },
     wait: { type: 'boolean', default: false },
     check: { type: 'boolean', default: false },
     'connect-timeout-ms': { type: 'string' },
@@ -168,6 +186,24 @@ export async function main(argv: string[], deps: MainDependencies = {}): Promise
       typeof values[key] === 'string' ? (values[key] as string) : undefined;
     switch (name) {
       case 'rotate':
+        if (values.all === true || args.length > 1) {
+          if (values.all === true && args.length > 0) {
+            throw new UsageError('rotate --all takes filters, not secret names');
+          }
+          if (values.check === true) throw new UsageError('--check rotates one secret only');
+          return await rotateManyCommand(ctx, {
+            secrets: args,
+            all: values.all === true,
+            filters: secretFilters(values as SecretFilterOptions),
+            concurrency: Math.floor(positiveNumber(str('concurrency'), 'concurrency', 4)),
+            perTarget: Math.floor(positiveNumber(str('per-target'), 'per-target', 1)),
+            stopOnFailure: values['stop-on-failure'] === true,
+            wait: values.wait === true,
+            timeoutMs: positiveNumber(str('timeout'), 'timeout', 300) * 1000,
+            pollMs: positiveNumber(str('poll-ms'), 'poll-ms', 2000),
+            ratePerSecond: Math.min(50, positiveNumber(str('rate'), 'rate', 20)),
+          });
+        }
         return await rotateCommand(ctx, {
           secret: one(),
           wait: values.wait === true,

@@ -41,7 +41,8 @@ export interface RotateReport {
   resumed?: boolean;
 }
 
-function isPreviousRotationPending(error: unknown): boolean {
+/** RotateSecret's refusal while an earlier rotation is pending (it re-attempts that one). */
+export function isPreviousRotationPending(error: unknown): boolean {
   const e = error as { name?: string; message?: string };
   return e?.name === 'InvalidRequestException' && /previous rotation/i.test(e.message ?? '');
 }
@@ -212,12 +213,17 @@ function timeoutMessage(
   return `${still} Secrets Manager retries failed steps by itself; the function's logs (and CloudTrail RotationFailed) name the failing step.`;
 }
 
-async function follow(
+/**
+ * Polls a started rotation until its version is AWSCURRENT, it failed (the twin's record) or
+ * lost AWSPENDING, or `options.timeoutMs` passed. `quiet` (bulk rotation) prints nothing.
+ */
+export async function follow(
   ctx: CommandContext,
   secret: Pick<SecretState, 'arn' | 'name'>,
   versionId: string,
-  options: RotateOptions,
+  options: Pick<RotateOptions, 'timeoutMs' | 'pollMs'>,
   started: number,
+  quiet = false,
 ): Promise<RotateReport> {
   const { arn } = secret;
   let lastStep: string | undefined;
@@ -273,7 +279,7 @@ async function follow(
     lastStep = step;
     // On a TTY the line is redrawn every poll (the elapsed times move); otherwise one line
     // per step, so logs of CI jobs stay short.
-    if (!ctx.json && (ctx.out.tty || !announced || changed)) {
+    if (!quiet && !ctx.json && (ctx.out.tty || !announced || changed)) {
       announced = true;
       ctx.out.status(
         step

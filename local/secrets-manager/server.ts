@@ -27,6 +27,8 @@ export interface ServerDependencies {
   log?: LocalLogger;
   /** The audit trail every call (and the rotation events it causes) is recorded in. */
   trail?: CloudTrail;
+  /** Calls still to be refused with ThrottlingException, by operation (`POST /_local/throttle`). */
+  throttle?: Map<string, number>;
 }
 
 const TARGET_PREFIX = 'secretsmanager.';
@@ -137,6 +139,30 @@ function rotationReport(store: SecretsStore): Record<string, unknown>[] {
     .map((secret) => ({ ARN: secret.arn, Name: secret.name, ...store.rotationStatus(secret) }));
 }
 
+/**
+ * Local, non-AWS endpoint: `POST /_local/throttle` with `{"Operations": ["RotateSecret"],
+ * "Count": 5}` makes the next 5 calls of those operations answer `ThrottlingException`
+ * (HTTP 400, "Rate exceeded"), as the service does past its quota; for tests of clients'
+ * backoff. `{"Count": 0}` clears it.
+ */
+export const THROTTLE_PATH = '/_local/throttle';
+
+async function configureThrottle(req: IncomingMessage, deps: ServerDependencies) {
+  const body = JSON.parse((await readBody(req)) || '{}') as {
+    Operations?: unknown;
+    Count?: unknown;
+  };
+  const count = Number(body.Count ?? 0);
+  const operations = Array.isArray(body.Operations) ? body.Operations.map(String) : [];
+  if (!Number.isInteger(count) || count < 0 || (count > 0 && operations.length === 0)) {
+    throw new ServiceException('ValidationException', 'Expected {"Operations": [...], "Count": n}');
+  }
+  deps.throttle ??= new Map();
+  if (count === 0) deps.throttle.clear();
+  for (const operation of operations) deps.throttle.set(operation, count);
+  return { Throttle: Object.fromEntries(deps.throttle) };
+}
+
 /** The operations the twin implements. */
 export const SUPPORTED_OPERATIONS: readonly string[] = Object.keys(OPERATIONS);
 
@@ -193,6 +219,20 @@ export function createRequestHandler(deps: ServerDependencies) {
       send(res, 200, { Rotations: rotationReport(deps.store) }, requestId);
       return;
     }
+    if (req.method === 'POST' && (req.url ?? '').split('?')[0] === THROTTLE_PATH) {
+      try {
+        send(res, 200, await configureThrottle(req, deps), requestId);
+      } catch (error) {
+        sendError(
+          res,
+          error instanceof ServiceException
+            ? error
+            : new ServiceException('ValidationException', 'The body is not JSON'),
+          requestId,
+        );
+      }
+      return;
+    }
     if (req.method === 'GET' && (req.url ?? '').split('?')[0] === CLOUDTRAIL_PATH) {
       send(res, 200, { Events: deps.trail?.events() ?? [] }, requestId);
       return;
@@ -224,6 +264,11 @@ export function createRequestHandler(deps: ServerDependencies) {
     try {
       const raw = await readBody(req);
       const run = OPERATIONS[operation];
+      const throttled = deps.throttle?.get(operation) ?? 0;
+      if (run && throttled > 0) {
+        deps.throttle?.set(operation, throttled - 1);
+        throw new ServiceException('ThrottlingException', 'Rate exceeded');
+      }
       if (req.method === 'POST' && !run && UNSUPPORTED_OPERATIONS.includes(operation)) {
         throw unsupportedOperation(operation);
       }
