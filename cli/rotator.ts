@@ -1,6 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { scrubError } from '../shared/logging/redaction.js';
 import { doctorCommand } from './commands/doctor.js';
+import { fleetCommand } from './commands/fleet.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { rotateCommand } from './commands/rotate.js';
@@ -33,6 +34,8 @@ Commands:
   unstick <secret> [--apply]   resolve a rotation left pending (probes the stored logins)
   rollback <secret>            move AWSCURRENT back to AWSPREVIOUS if the previous login works
   reconcile <secret>           API keys: provider keys neither current, previous nor pending
+  fleet [filters] [--html f]   every rotation-configured secret: kind, schedule, state, target,
+                               admin; exit 1 when one is overdue or failing; an HTML report
 
 Global options:
   --endpoint-url <url>   Secrets Manager endpoint (else AWS_ENDPOINT_URL_SECRETS_MANAGER,
@@ -53,6 +56,7 @@ Command options:
   unstick:  --apply  --connect-timeout-ms <ms> (5000)
   rollback: --dry-run  --connect-timeout-ms <ms> (5000)
   reconcile: --max-key-age-days <days>  --label-prefix <prefix> (rotator-; "" for every key)
+  fleet:    --name-prefix <p>  --tag-key <k>  --tag-value <v> (repeatable)  --html <file>
 
 Exit codes: 0 success; 1 failure, refusal, or a finding that blocks rotation; 2 usage error.
 Secret values are never printed.`;
@@ -87,6 +91,7 @@ const COMMAND_OPTIONS = {
     'dry-run': { type: 'boolean', default: false },
     'connect-timeout-ms': { type: 'string' },
   },
+  fleet: { ...SECRET_FILTER_OPTIONS, html: { type: 'string' } },
   reconcile: { 'max-key-age-days': { type: 'string' }, 'label-prefix': { type: 'string' } },
 } as const satisfies Record<string, ParseArgsConfig['options']>;
 
@@ -221,6 +226,12 @@ export async function main(argv: string[], deps: MainDependencies = {}): Promise
                 },
               }
             : {}),
+        });
+      case 'fleet':
+        if (args.length > 0) throw new UsageError('fleet takes filters, not secret names');
+        return await fleetCommand(ctx, {
+          filters: secretFilters(values as SecretFilterOptions),
+          ...(str('html') ? { html: str('html') as string } : {}),
         });
       case 'status':
         return await statusCommand(ctx, { secrets: args, all: values.all === true });
