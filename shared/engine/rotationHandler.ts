@@ -14,6 +14,7 @@ import { passwordPolicyFromEnv } from '../secrets/passwords.js';
 import type { RetryPolicy } from '../secrets/retry.js';
 import { SecretsGateway } from '../secrets/SecretsGateway.js';
 import type { VersionCache } from '../secrets/VersionCache.js';
+import { lazyTargetWriter, type TargetWriterLoader } from '../sync/loadWriter.js';
 import { validateRotationEvent } from './event.js';
 import { runRotationStep } from './protocol.js';
 import type { RotationStrategy } from './types.js';
@@ -34,6 +35,11 @@ export interface RotationHandlerOptions {
   cache?: VersionCache | null;
   /** Retry policy for Secrets Manager calls. */
   retry?: RetryPolicy;
+  /**
+   * The writer of sync targets (docs/sync.md); by default loaded on first use with clients
+   * for the environment's endpoints, so a secret without targets loads and builds nothing.
+   */
+  targetWriter?: TargetWriterLoader;
   /** Abort the step this long before the Lambda timeout, so it fails cleanly. Default 1000. */
   timeoutEarlyInMillis?: number;
 }
@@ -110,6 +116,7 @@ export function rotationHandler(
     });
   const policy = passwordPolicyFromEnv(env, passwordDefaults);
   const passwords = passwordSourceFromEnv(env, policy, gateway);
+  const targets = options.targetWriter ?? lazyTargetWriter(env);
 
   const handleStep = async (
     rawEvent: unknown,
@@ -141,6 +148,7 @@ export function rotationHandler(
           registry,
           logger,
           signal,
+          targets,
         });
         logger.info('Rotation step finished', { outcome, durationMs: durationMs() });
       } catch (error) {

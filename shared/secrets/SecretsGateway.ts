@@ -34,6 +34,8 @@ export interface SecretDescription {
   rotationEnabled: boolean | undefined;
   /** Version id → staging labels, for labelled versions only. */
   versions: ReadonlyMap<string, readonly string[]>;
+  /** The secret's tags (key → value); sync targets are declared there (shared/sync/). */
+  tags: ReadonlyMap<string, string>;
 }
 
 /** A pending version read with its labels ({@link SecretsGateway.getPendingVersion}). */
@@ -122,6 +124,7 @@ export class SecretsGateway {
       name: out.Name ?? secretId,
       rotationEnabled: out.RotationEnabled,
       versions,
+      tags: new Map((out.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
     };
   }
 
