@@ -148,12 +148,13 @@ describe('parseSyncTargets', () => {
 describe('targetValue', () => {
   const [target] = parseSyncTargets(tags({ 'rotator:sync:ssm:1': 'name=/a field=password' }));
   const [whole] = parseSyncTargets(tags({ 'rotator:sync:ssm:1': 'name=/a' }));
+  if (!target || !whole) throw new Error('expected targets');
 
   it('copies one field of the JSON secret, or the whole value', () => {
     const password = randomPassword();
     const secret = JSON.stringify({ username: 'app', password, port: 5432 });
-    expect(targetValue(target!, secret)).toBe(password);
-    expect(targetValue(whole!, secret)).toBe(secret);
+    expect(targetValue(target, secret)).toBe(password);
+    expect(targetValue(whole, secret)).toBe(secret);
   });
 
   it('names the field and never the value when it is missing or not text', () => {
@@ -165,7 +166,7 @@ describe('targetValue', () => {
     ]) {
       let caught: unknown;
       try {
-        targetValue(target!, secret);
+        targetValue(target, secret);
       } catch (error) {
         caught = error;
       }

@@ -18,7 +18,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
 import type { RotationStrategy } from '../../shared/engine/types.js';
 import { SyncWriteError, TargetWriter } from '../../shared/sync/TargetWriter.js';
-import { parseSyncTargets } from '../../shared/sync/targets.js';
+import { parseSyncTargets, type SyncTarget } from '../../shared/sync/targets.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import { randomPassword } from '../helpers/credentials.js';
 import {
@@ -93,8 +93,11 @@ function fakeStores() {
   };
 }
 
-const targetsOf = (entries: Record<string, string>) =>
-  parseSyncTargets(new Map(Object.entries(entries)));
+function onlyTarget(entries: Record<string, string>): SyncTarget {
+  const [target] = parseSyncTargets(new Map(Object.entries(entries)));
+  if (!target) throw new Error('expected one target');
+  return target;
+}
 
 describe('TargetWriter', () => {
   let stores: ReturnType<typeof fakeStores>;
@@ -105,12 +108,12 @@ describe('TargetWriter', () => {
   });
 
   it('writes a SecureString with Overwrite and the KMS key, and skips it when it already holds the value', async () => {
-    const [target] = targetsOf({ 'rotator:sync:ssm:1': 'name=/acme/db key=alias/acme' });
+    const target = onlyTarget({ 'rotator:sync:ssm:1': 'name=/acme/db key=alias/acme' });
     const first = randomPassword();
     const second = randomPassword();
-    expect(await writer.write(target!, first)).toBe('missing');
-    expect(await writer.write(target!, first)).toBe('in-step');
-    expect(await writer.write(target!, second)).toBe('stale');
+    expect(await writer.write(target, first)).toBe('missing');
+    expect(await writer.write(target, first)).toBe('in-step');
+    expect(await writer.write(target, second)).toBe('stale');
     expect(stores.parameters.get('/acme/db')).toEqual({
       value: second,
       version: 2,
@@ -119,19 +122,19 @@ describe('TargetWriter', () => {
     const puts = stores.ssmMock.commandCalls(PutParameterCommand).map((c) => c.args[0].input);
     expect(puts).toHaveLength(2);
     expect(puts[1]).toMatchObject({ Type: 'SecureString', Overwrite: true });
-    expect(await writer.check(target!, second)).toBe('in-step');
-    expect(await writer.check(target!, first)).toBe('stale');
+    expect(await writer.check(target, second)).toBe('in-step');
+    expect(await writer.check(target, first)).toBe('stale');
   });
 
   it('replaces only its field of a JSON object, conditional on the ETag it read', async () => {
-    const [target] = targetsOf({
+    const target = onlyTarget({
       'rotator:sync:s3:1':
         'bucket=acme key=app.json format=json pointer=/db/password kms=alias/acme',
     });
     stores.put('acme/app.json', JSON.stringify({ db: { host: 'h', password: 'old' }, flag: 1 }));
     const etag = stores.objects.get('acme/app.json')?.etag;
     const value = randomPassword();
-    expect(await writer.write(target!, value)).toBe('stale');
+    expect(await writer.write(target, value)).toBe('stale');
     const [put] = stores.s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     expect(put).toMatchObject({
       IfMatch: etag,
@@ -142,12 +145,12 @@ describe('TargetWriter', () => {
       db: { host: 'h', password: value },
       flag: 1,
     });
-    expect(await writer.write(target!, value)).toBe('in-step');
+    expect(await writer.write(target, value)).toBe('in-step');
     expect(stores.s3Mock.commandCalls(PutObjectCommand)).toHaveLength(1);
   });
 
   it('keeps a concurrent edit of another field: re-reads after 412 and writes again', async () => {
-    const [target] = targetsOf({
+    const target = onlyTarget({
       'rotator:sync:s3:1': 'bucket=acme key=app.json format=json pointer=/db/password kms=k',
     });
     stores.put('acme/app.json', JSON.stringify({ db: { password: 'old' }, flag: 1 }));
@@ -155,7 +158,7 @@ describe('TargetWriter', () => {
       stores.put('acme/app.json', JSON.stringify({ db: { password: 'old' }, flag: 2, added: 'x' })),
     );
     const value = randomPassword();
-    await writer.write(target!, value);
+    await writer.write(target, value);
     expect(JSON.parse(stores.objects.get('acme/app.json')?.body ?? '')).toEqual({
       db: { password: value },
       flag: 2,
@@ -165,17 +168,17 @@ describe('TargetWriter', () => {
   });
 
   it('creates a missing object with If-None-Match, and gives up after five concurrent edits', async () => {
-    const [target] = targetsOf({
+    const target = onlyTarget({
       'rotator:sync:s3:1': 'bucket=acme key=app.env format=env var=DB_PASSWORD kms=k',
     });
     const value = randomPassword();
-    expect(await writer.write(target!, value)).toBe('missing');
+    expect(await writer.write(target, value)).toBe('missing');
     expect(stores.s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.IfNoneMatch).toBe('*');
     expect(stores.objects.get('acme/app.env')?.body).toBe(`DB_PASSWORD=${value}\n`);
 
     for (let i = 0; i < 5; i++) stores.beforePut.push(() => stores.put('acme/app.env', `X=${i}\n`));
     const next = randomPassword();
-    const error = await writer.write(target!, next).catch((e: unknown) => e);
+    const error = await writer.write(target, next).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SyncWriteError);
     expect((error as Error).message).toMatch(
       /Sync target s3:\/\/acme\/app\.env#DB_PASSWORD \(env\) \(tag "rotator:sync:s3:1"\): PutObject \(changed concurrently 5 times\) failed/,
@@ -184,14 +187,14 @@ describe('TargetWriter', () => {
   });
 
   it('names the target and the operation, never the value, when a write is refused', async () => {
-    const [target] = targetsOf({ 'rotator:sync:ssm:1': 'name=/acme/db' });
+    const target = onlyTarget({ 'rotator:sync:ssm:1': 'name=/acme/db' });
     stores.ssmMock
       .on(PutParameterCommand)
       .rejects(
         Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }),
       );
     const value = randomPassword();
-    const error = await writer.write(target!, value).catch((e: unknown) => e);
+    const error = await writer.write(target, value).catch((e: unknown) => e);
     expect((error as Error).message).toBe(
       'Sync target ssm:/acme/db (tag "rotator:sync:ssm:1"): PutParameter failed: AccessDeniedException',
     );
