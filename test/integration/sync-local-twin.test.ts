@@ -10,7 +10,11 @@ import {
   GetSecretValueCommand,
   RotateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { GetParameterCommand, GetParameterHistoryCommand } from '@aws-sdk/client-ssm';
+import {
+  GetParameterCommand,
+  GetParameterHistoryCommand,
+  PutParameterCommand,
+} from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   LocalEndpoint,
@@ -18,6 +22,7 @@ import type {
   RotationRegistry,
 } from '../../local/secrets-manager/index.js';
 import { TargetWriter } from '../../shared/sync/TargetWriter.js';
+import { runCli } from '../e2e/cli-harness.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import { randomSuffix } from '../helpers/credentials.js';
 import { lambdaContext } from '../helpers/inMemorySecretsManager.js';
@@ -103,7 +108,7 @@ describe.skipIf(!support.available)(
       await server?.stop();
     });
 
-    it('updates a SecureString and one field of an S3 JSON file, keeping a concurrent edit; a crash before the sync is repaired by the retry', async () => {
+    it('updates a SecureString and one field of an S3 JSON file, keeping a concurrent edit; a crash before the sync is repaired by the retry; reconcile repairs a stale target', async () => {
       // Prepare
       const faults: Faults = { crashBeforeSync: false, concurrentEdit: undefined };
       const functions: RotationRegistry[] = [];
@@ -218,8 +223,31 @@ describe.skipIf(!support.available)(
         [1, first],
         [2, second],
       ]);
+
+      // Act: someone overwrites the parameter by hand; reconcile finds it and repairs it
+      await ssm.send(
+        new PutParameterCommand({
+          Name: parameter,
+          Value: first,
+          Type: 'SecureString',
+          Overwrite: true,
+        }),
+      );
+      const found = await runCli(twin, ['reconcile', name]);
+      const repaired = await runCli(twin, ['reconcile', name, '--apply']);
+
+      // Assess
+      expect(found.code, found.stderr).toBe(1);
+      expect(found.stdout).toContain(`stale: ssm:${parameter} does not hold AWSCURRENT`);
+      expect(repaired.code, repaired.stderr).toBe(0);
+      expect(await parameterValue()).toBe(second);
+      for (const run of [found, repaired]) {
+        for (const value of [password, first, second]) {
+          expect(`${run.stdout}${run.stderr}`.includes(value)).toBe(false);
+        }
+      }
       logs.assertNoneContain([password, first, second, server.admin.password]);
-    });
+    }, 120_000);
   },
 );
 
