@@ -23,6 +23,7 @@ import type {
 } from '../../local/secrets-manager/index.js';
 import { TargetWriter } from '../../shared/sync/TargetWriter.js';
 import { runCli } from '../e2e/cli-harness.js';
+import { findAwsCliV2, requireAwsCli, serviceCli } from '../helpers/awsCli.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import { randomSuffix } from '../helpers/credentials.js';
 import { lambdaContext } from '../helpers/inMemorySecretsManager.js';
@@ -37,6 +38,13 @@ import { POSTGRES, type PostgresServer, startPostgres } from '../helpers/servers
 import { serverSupport } from '../helpers/servers/support.js';
 
 const support = serverSupport(POSTGRES);
+const aws = findAwsCliV2();
+/** The AWS CLI check of one assertion: fails under CI when the CLI is missing, never skips the test. */
+const skipless = {
+  skip: () => {
+    throw new Error('AWS CLI v2 missing');
+  },
+};
 
 /** What the injected faults of one test do. */
 interface Faults {
@@ -187,6 +195,15 @@ describe.skipIf(!support.available)(
         addedByOperator: true,
       });
       expect(faults.concurrentEdit).toBeUndefined();
+      // An operator reads the synced SecureString with the real AWS CLI v2.
+      const awsPath = aws ?? (process.env.CI === 'true' ? requireAwsCli(aws, skipless) : undefined);
+      if (awsPath) {
+        const { cli } = serviceCli(awsPath, twin.url, 'ssm');
+        const read = (await cli('get-parameter', '--name', parameter, '--with-decryption')) as {
+          Parameter: { Type: string; Value: string };
+        };
+        expect(read.Parameter).toMatchObject({ Type: 'SecureString', Value: first });
+      }
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'config/app.json' }));
       expect(head.ServerSideEncryption).toBe('aws:kms');
       expect(head.SSEKMSKeyId).toBe(keyArn);
