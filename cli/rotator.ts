@@ -33,7 +33,9 @@ Commands:
   doctor <secret>              what blocks or endangers rotation, each with the fixing command
   unstick <secret> [--apply]   resolve a rotation left pending (probes the stored logins)
   rollback <secret>            move AWSCURRENT back to AWSPREVIOUS if the previous login works
-  reconcile <secret>           API keys: provider keys neither current, previous nor pending
+  reconcile <secret> [--apply] sync targets (Parameter Store, S3) not holding AWSCURRENT,
+                               repaired with --apply; API keys: provider keys neither
+                               current, previous nor pending
   fleet [filters] [--html f]   every rotation-configured secret: kind, schedule, state, target,
                                admin; exit 1 when one is overdue or failing; an HTML report
 
@@ -55,7 +57,7 @@ Command options:
   doctor:   --connect-timeout-ms <ms> (3000)
   unstick:  --apply  --connect-timeout-ms <ms> (5000)
   rollback: --dry-run  --connect-timeout-ms <ms> (5000)
-  reconcile: --max-key-age-days <days>  --label-prefix <prefix> (rotator-; "" for every key)
+  reconcile: --apply  --max-key-age-days <days>  --label-prefix <prefix> (rotator-; "" for every key)
   fleet:    --name-prefix <p>  --tag-key <k>  --tag-value <v> (repeatable)  --html <file>
 
 Exit codes: 0 success; 1 failure, refusal, or a finding that blocks rotation; 2 usage error.
@@ -92,7 +94,11 @@ const COMMAND_OPTIONS = {
     'connect-timeout-ms': { type: 'string' },
   },
   fleet: { ...SECRET_FILTER_OPTIONS, html: { type: 'string' } },
-  reconcile: { 'max-key-age-days': { type: 'string' }, 'label-prefix': { type: 'string' } },
+  reconcile: {
+    apply: { type: 'boolean', default: false },
+    'max-key-age-days': { type: 'string' },
+    'label-prefix': { type: 'string' },
+  },
 } as const satisfies Record<string, ParseArgsConfig['options']>;
 
 type CommandName = keyof typeof COMMAND_OPTIONS;
@@ -264,6 +270,7 @@ export async function main(argv: string[], deps: MainDependencies = {}): Promise
             ? { maxKeyAgeDays: positiveNumber(maxAge, 'max-key-age-days', 0) }
             : {}),
           ...(labelPrefix !== undefined ? { labelPrefix } : {}),
+          apply: values.apply === true,
         });
       }
     }

@@ -1,6 +1,7 @@
 /**
  * `rotator/consumer`: the application side of rotation. Database pools that follow a
- * rotated Secrets Manager secret, and the API-key verifier. See docs/consumer.md.
+ * rotated Secrets Manager secret, the API-key verifier, and the reader of envelope-encrypted
+ * sync targets in S3. See docs/consumer.md and docs/sync.md.
  */
 export {
   type ApiKeyCheck,
@@ -9,6 +10,7 @@ export {
   ApiKeyVerifierError,
   type ApiKeyVerifierOptions,
 } from './ApiKeyVerifier.js';
+export { EnvelopeError, type ReadEnvelopeOptions, readEnvelope } from './envelope.js';
 export { CredentialsUnavailableError, DatabaseLoginError } from './errors.js';
 export {
   type MysqlPoolConfig,

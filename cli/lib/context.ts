@@ -1,6 +1,10 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { secretsManagerEndpoint } from '../../shared/secrets/client.js';
+import type { SyncClients } from '../../shared/sync/TargetWriter.js';
 import { OperatorError, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { definedFlags, type Suggestions } from './suggest.js';
@@ -24,6 +28,8 @@ export interface CommandContext {
   readonly endpoint: string | undefined;
   /** True when the endpoint is not AWS (the local twin, LocalStack...). */
   readonly local: boolean;
+  /** SSM, S3 and KMS clients for sync targets, built on first use (`reconcile`). */
+  readonly syncClients: SyncClients;
   readonly out: Output;
   readonly json: boolean;
   /** The global options each kind of suggested command repeats (see `suggest.ts`). */
@@ -31,6 +37,32 @@ export interface CommandContext {
   /** Clock, injectable for tests of ages and timeouts. */
   now(): number;
   sleep(ms: number): Promise<void>;
+}
+
+/**
+ * Sync-target clients with the CLI's region, profile and credentials. Against a local
+ * endpoint (the twin serves KMS, Parameter Store and S3 beside Secrets Manager) they use
+ * it too, S3 path-style; otherwise the SDK's own endpoint settings.
+ */
+function syncClients(common: object, localEndpoint: string | undefined): SyncClients {
+  const config = { ...common, ...(localEndpoint ? { endpoint: localEndpoint } : {}) };
+  let ssm: SSMClient | undefined;
+  let s3: S3Client | undefined;
+  let kms: KMSClient | undefined;
+  return {
+    ssm: () => {
+      ssm ??= new SSMClient(config);
+      return ssm;
+    },
+    s3: () => {
+      s3 ??= new S3Client({ ...config, ...(localEndpoint ? { forcePathStyle: true } : {}) });
+      return s3;
+    },
+    kms: () => {
+      kms ??= new KMSClient(config);
+      return kms;
+    },
+  };
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
@@ -158,6 +190,7 @@ export function createContext(
     lambda,
     endpoint,
     local,
+    syncClients: syncClients(common, local ? endpoint : undefined),
     out,
     json: options.json,
     suggest,

@@ -11,6 +11,9 @@ import {
   type SecretsGateway,
   type VersionValue,
 } from '../secrets/SecretsGateway.js';
+import type { TargetWriterLoader } from '../sync/loadWriter.js';
+import { parseSyncTargets, type SyncTarget } from '../sync/targets.js';
+import { syncAfterPromotion } from './targetSync.js';
 import type {
   GenerateRequest,
   PendingRequest,
@@ -30,6 +33,8 @@ export interface StepContext {
   signal: AbortSignal;
   /** Freeze windows besides the secret's own tag (stack-wide parameter, clock). */
   freeze?: FreezeSources;
+  /** Writes the secret's sync targets (shared/sync/); clients are built only if it has some. */
+  targets?: TargetWriterLoader;
 }
 
 /** What a step did, for the completion log line and tests. */
@@ -41,7 +46,8 @@ export type StepOutcome =
   | 'applied'
   | 'verified'
   | 'promoted'
-  | 'promotion-hook-rerun';
+  | 'promotion-hook-rerun'
+  | 'targets-synced';
 
 /** Largest `SecretString` (characters) and `SecretBinary` (bytes) Secrets Manager stores. */
 const MAX_SECRET_VALUE = 65_536;
@@ -115,8 +121,16 @@ export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
       `Secret version ${event.ClientRequestToken} has no stage for rotation of secret ${description.arn}`,
     );
   }
+  // Parsed at every step that describes, so a malformed tag fails createSecret, before
+  // anything changes, rather than finishSecret after the promotion.
+  const targets = parseSyncTargets(description.tags);
   const requests = new RequestFactory(ctx, description);
   if (stages.includes(AWSCURRENT)) {
+    // A crash (or a failed target) after the label moved lands here on retry: the sync
+    // completes without moving labels again.
+    const synced =
+      event.Step === 'finishSecret' &&
+      (await syncAfterPromotion(ctx, targets, () => requests.pending().pending()));
     if (event.Step === 'finishSecret' && ctx.strategy.afterPromotion) {
       // A crash after the label moved but before the hook finished lands here on retry;
       // the hook is idempotent, so running it again completes the step. Not once a newer
@@ -130,6 +144,7 @@ export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
         'Version is already AWSCURRENT and a newer rotation holds AWSPENDING: not re-running the promotion hook',
       );
     }
+    if (synced) return 'targets-synced';
     ctx.logger.info('Version is already AWSCURRENT: nothing to do', { outcome: 'already-current' });
     return 'already-current';
   }
@@ -138,7 +153,7 @@ export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
       `Secret version ${event.ClientRequestToken} is not set as AWSPENDING for rotation of secret ${description.arn}`,
     );
   }
-  return STEPS[event.Step](ctx, description, requests);
+  return STEPS[event.Step](ctx, description, requests, targets);
 }
 
 /**
@@ -168,6 +183,7 @@ async function verifyFromPendingRead(ctx: StepContext): Promise<StepOutcome | un
     name: read.arn,
     rotationEnabled: undefined,
     versions: new Map([[token, read.stages]]),
+    tags: new Map(),
   };
   const requests = new RequestFactory(
     ctx,
@@ -184,6 +200,7 @@ type StepRunner = (
   ctx: StepContext,
   description: SecretDescription,
   requests: RequestFactory,
+  targets: readonly SyncTarget[],
 ) => Promise<StepOutcome>;
 
 /** createSecret: store a new value under the token, labelled AWSPENDING, exactly once. */
@@ -255,11 +272,16 @@ async function verifyPendingVersion(
   return 'verified';
 }
 
-/** finishSecret: move AWSCURRENT to the token (AWSPREVIOUS follows), then the strategy's hook. */
+/**
+ * finishSecret: move AWSCURRENT to the token (AWSPREVIOUS follows), then write the sync
+ * targets (so a target never holds a value that is not yet AWSCURRENT), then the strategy's
+ * hook (after the copies, so a clean-up never strands an application reading a copy).
+ */
 async function promotePendingVersion(
   ctx: StepContext,
   description: SecretDescription,
   requests: RequestFactory,
+  targets: readonly SyncTarget[],
 ): Promise<StepOutcome> {
   const currentVersionId = versionWithStage(description, AWSCURRENT);
   try {
@@ -283,6 +305,7 @@ async function promotePendingVersion(
     outcome: 'promoted',
     previousVersionId: currentVersionId,
   });
+  await syncAfterPromotion(ctx, targets, () => requests.pending().pending());
   if (ctx.strategy.afterPromotion) {
     // The hook sees the labels as they are now, the same view a retried finishSecret gets.
     const promoted = requests.withDescription(

@@ -15,6 +15,7 @@ import { passwordPolicyFromEnv } from '../secrets/passwords.js';
 import type { RetryPolicy } from '../secrets/retry.js';
 import { SecretsGateway } from '../secrets/SecretsGateway.js';
 import type { VersionCache } from '../secrets/VersionCache.js';
+import { lazyTargetWriter, type TargetWriterLoader } from '../sync/loadWriter.js';
 import { validateRotationEvent } from './event.js';
 import { runRotationStep, type StepOutcome } from './protocol.js';
 import { StepMetrics } from './stepMetrics.js';
@@ -36,6 +37,11 @@ export interface RotationHandlerOptions {
   cache?: VersionCache | null;
   /** Retry policy for Secrets Manager calls. */
   retry?: RetryPolicy;
+  /**
+   * The writer of sync targets (docs/sync.md); by default loaded on first use with clients
+   * for the environment's endpoints, so a secret without targets loads and builds nothing.
+   */
+  targetWriter?: TargetWriterLoader;
   /** Abort the step this long before the Lambda timeout, so it fails cleanly. Default 1000. */
   timeoutEarlyInMillis?: number;
   /** Step metrics (EMF on stdout); by default built from the environment, `null` disables. */
@@ -125,6 +131,7 @@ export function rotationHandler(
   };
   const policy = passwordPolicyFromEnv(env, passwordDefaults);
   const passwords = passwordSourceFromEnv(env, policy, gateway);
+  const targets = options.targetWriter ?? lazyTargetWriter(env);
 
   const handleStep = async (
     rawEvent: unknown,
@@ -169,6 +176,7 @@ export function rotationHandler(
           logger,
           signal,
           ...(freeze.stack ? { freeze: { stack: freeze.stack } } : {}),
+          targets,
         });
         logger.info('Rotation step finished', { outcome, durationMs: durationMs() });
         measure({ outcome });

@@ -34,8 +34,8 @@ export interface SecretDescription {
   rotationEnabled: boolean | undefined;
   /** Version id → staging labels, for labelled versions only. */
   versions: ReadonlyMap<string, readonly string[]>;
-  /** The secret's tags (governance declarations such as freeze windows read them). */
-  tags?: ReadonlyMap<string, string>;
+  /** The secret's tags (key → value); sync targets are declared there (shared/sync/). */
+  tags: ReadonlyMap<string, string>;
 }
 
 /** A pending version read with its labels ({@link SecretsGateway.getPendingVersion}). */
@@ -119,14 +119,12 @@ export class SecretsGateway {
     for (const [id, stages] of Object.entries(out.VersionIdsToStages ?? {})) {
       versions.set(id, stages ?? []);
     }
-    const tags = new Map<string, string>();
-    for (const tag of out.Tags ?? []) if (tag.Key) tags.set(tag.Key, tag.Value ?? '');
     return {
       arn: out.ARN ?? secretId,
       name: out.Name ?? secretId,
       rotationEnabled: out.RotationEnabled,
       versions,
-      tags,
+      tags: new Map((out.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
     };
   }
 

@@ -35,8 +35,8 @@ export class InMemorySecretsManager {
   readonly arn: string;
   readonly versions = new Map<string, Version>();
   rotationEnabled: boolean | undefined = true;
-  /** Tags DescribeSecret returns. */
-  tags: { Key: string; Value: string }[] = [];
+  /** The secret's tags, returned by DescribeSecret (sync targets are declared there). */
+  readonly tags = new Map<string, string>();
   /** RotationToken values PutSecretValue received, in order. */
   readonly rotationTokens: (string | undefined)[] = [];
 
@@ -60,7 +60,9 @@ export class InMemorySecretsManager {
         Name: this.arn.split(':').pop(),
         ...(this.rotationEnabled === undefined ? {} : { RotationEnabled: this.rotationEnabled }),
         VersionIdsToStages: versionIdsToStages,
-        ...(this.tags.length > 0 ? { Tags: this.tags } : {}),
+        ...(this.tags.size > 0
+          ? { Tags: [...this.tags].map(([Key, Value]) => ({ Key, Value })) }
+          : {}),
       };
     });
     this.mock.on(GetSecretValueCommand).callsFake((input) => {

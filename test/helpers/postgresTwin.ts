@@ -3,10 +3,14 @@ import {
   CreateSecretCommand,
   type ReplicaRegionType,
   type SecretsManagerClient,
+  type Tag,
 } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
 import type { LocalEndpoint, RotationRegistry } from '../../local/secrets-manager/index.js';
-import { rotationHandler } from '../../shared/engine/rotationHandler.js';
+import {
+  type RotationHandlerOptions,
+  rotationHandler,
+} from '../../shared/engine/rotationHandler.js';
 import type { RotationEvent } from '../../shared/engine/types.js';
 import { postgresKind } from '../../shared/strategies/postgres/kind.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
@@ -21,15 +25,20 @@ export const POSTGRES_FUNCTION = 'rotator-postgres';
 /**
  * A twin registry with the production PostgreSQL function, built from its environment as
  * functions/postgres/handler.ts builds it: the admin secret is read over HTTP from the twin.
- * `onInvoke` sees every event first.
+ * `onInvoke` sees every event first; `options` adds handler options (e.g. a target writer).
  */
 export function postgresRegistry(
   mode: string,
   onInvoke: (event: RotationEvent) => void = () => undefined,
+  options: (endpoint: LocalEndpoint) => RotationHandlerOptions = () => ({}),
 ): (endpoint: LocalEndpoint) => RotationRegistry {
   return (endpoint) => {
     const env = { ROTATION_MODE: mode, AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url };
-    const handler = rotationHandler(postgresKind, { client: endpoint.client, env });
+    const handler = rotationHandler(postgresKind, {
+      client: endpoint.client,
+      env,
+      ...options(endpoint),
+    });
     return new Map([
       [
         POSTGRES_FUNCTION,
@@ -57,7 +66,7 @@ export interface PostgresSecret {
 export async function createPostgresSecret(
   client: SecretsManagerClient,
   server: PostgresServer,
-  options: { prefix?: string; replicaRegions?: ReplicaRegionType[] } = {},
+  options: { prefix?: string; replicaRegions?: ReplicaRegionType[]; tags?: Tag[] } = {},
 ): Promise<PostgresSecret> {
   const suffix = randomBytes(4).toString('hex');
   const admin = await client.send(
@@ -89,6 +98,7 @@ export async function createPostgresSecret(
         masterarn: admin.ARN,
       }),
       ...(options.replicaRegions ? { AddReplicaRegions: options.replicaRegions } : {}),
+      ...(options.tags ? { Tags: options.tags } : {}),
     }),
   );
   return { name, arn: created.ARN as string, username, password };

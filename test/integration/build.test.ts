@@ -94,6 +94,27 @@ describe('npm run build', () => {
     }
   });
 
+  it.each(functions)(
+    'the %s bundle leaves the sync-target clients to sync.js, which loads on demand beside it',
+    async (name) => {
+      // Sync targets (docs/sync.md) need the SSM, S3 and KMS clients: not in index.js, so a
+      // secret without targets costs no bytes and no cold-start time for them. (The apikey
+      // function has its own SSM client, for provider declarations: S3 and KMS are checked.)
+      const main = readFileSync(join(outdir, name, 'index.js'), 'utf8');
+      const sync = readFileSync(join(outdir, name, 'sync.js'), 'utf8');
+      for (const operation of ['"PutObject"', '"GenerateDataKey"']) {
+        expect(main.includes(operation), `${name}/index.js holds ${operation}`).toBe(false);
+        expect(sync.includes(operation), `sync.js lacks ${operation}`).toBe(true);
+      }
+      expect(main).toContain('import("./sync.js")');
+      const chunk = (await import(join(outdir, name, 'sync.js'))) as {
+        createTargetWriter?: (env: NodeJS.ProcessEnv) => { write?: unknown };
+      };
+      expect(typeof chunk.createTargetWriter?.({}).write).toBe('function');
+      expect(bundleTooLarge(`${name}/sync.js`, Buffer.byteLength(sync))).toBeUndefined();
+    },
+  );
+
   it.each(functions)('the %s bundle is at most 600 KB minified', (name) => {
     const bytes = statSync(join(outdir, name, 'index.js')).size;
     expect(bundleTooLarge(name, bytes)).toBeUndefined();

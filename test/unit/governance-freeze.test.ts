@@ -99,7 +99,7 @@ describe('createSecret inside a freeze window', () => {
 
   it('refuses with RotationFrozenError saying "frozen", which window and where, and writes nothing; after the window the same step works', async () => {
     const { sm, invoke } = setup(at('2026-12-24T12:00:00Z'));
-    sm.tags = [{ Key: FREEZE_TAG, Value: '2026-12-20/2027-01-04' }];
+    sm.tags.set(FREEZE_TAG, '2026-12-20/2027-01-04');
     const token = sm.startRotation();
     const error = await invoke('createSecret', token).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(RotationFrozenError);
@@ -111,14 +111,14 @@ describe('createSecret inside a freeze window', () => {
     const metric = logs.json().find((line) => line.RotationFrozen === 1);
     expect(metric?.step).toBe('createSecret');
 
-    sm.tags = [{ Key: FREEZE_TAG, Value: '2026-12-01/2026-12-02' }];
+    sm.tags.set(FREEZE_TAG, '2026-12-01/2026-12-02');
     await invoke('createSecret', token);
     expect(sm.valueOf('AWSPENDING')).toBeDefined();
   });
 
   it('a malformed declaration fails createSecret with an error naming the tag, and writes nothing', async () => {
     const { sm, invoke } = setup(at('2026-12-24T12:00:00Z'));
-    sm.tags = [{ Key: FREEZE_TAG, Value: 'next-week' }];
+    sm.tags.set(FREEZE_TAG, 'next-week');
     const token = sm.startRotation();
     await expect(invoke('createSecret', token)).rejects.toThrow(
       /Invalid freeze window in the tag rotator:freeze of secret/,

@@ -291,6 +291,11 @@ describe('template.yaml', () => {
               'secretsmanager:GetSecretValue',
             ]);
           }
+          if (statement.Sid?.startsWith('Sync')) {
+            // Sync targets: checked resolved in template-sync-grants.test.ts.
+            expect(guard, where).toMatch(/^HasSync/);
+            continue;
+          }
           const viaSsm = statement.Condition?.StringEquals?.['kms:ViaService'];
           if (statement.Sid === 'ReadFreezeParameter') {
             // The stack-wide freeze declaration: that one parameter, read only, when named.
