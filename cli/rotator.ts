@@ -6,6 +6,7 @@ import { reconcileCommand } from './commands/reconcile.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { rotateCommand } from './commands/rotate.js';
 import { rotateManyCommand } from './commands/rotateMany.js';
+import { parseWindow, scheduleSpreadCommand } from './commands/schedule.js';
 import { statusCommand } from './commands/status.js';
 import { unstickCommand } from './commands/unstick.js';
 import { type CommandContext, createContext, type GlobalOptions } from './lib/context.js';
@@ -38,6 +39,8 @@ Commands:
                                current, previous nor pending
   fleet [filters] [--html f]   every rotation-configured secret: kind, schedule, state, target,
                                admin; exit 1 when one is overdue or failing; an HTML report
+  schedule --spread [filters]  propose schedules so that no two secrets of one database host or
+                               provider share a rotation window; --apply sets them
 
 Global options:
   --endpoint-url <url>   Secrets Manager endpoint (else AWS_ENDPOINT_URL_SECRETS_MANAGER,
@@ -59,6 +62,7 @@ Command options:
   rollback: --dry-run  --connect-timeout-ms <ms> (5000)
   reconcile: --apply  --max-key-age-days <days>  --label-prefix <prefix> (rotator-; "" for every key)
   fleet:    --name-prefix <p>  --tag-key <k>  --tag-value <v> (repeatable)  --html <file>
+  schedule: --spread  --window <hours>h (3h)  --max-per-window <n> (4)  --apply  (filters as fleet)
 
 Exit codes: 0 success; 1 failure, refusal, or a finding that blocks rotation; 2 usage error.
 Secret values are never printed.`;
@@ -94,6 +98,13 @@ const COMMAND_OPTIONS = {
     'connect-timeout-ms': { type: 'string' },
   },
   fleet: { ...SECRET_FILTER_OPTIONS, html: { type: 'string' } },
+  schedule: {
+    ...SECRET_FILTER_OPTIONS,
+    spread: { type: 'boolean', default: false },
+    window: { type: 'string' },
+    'max-per-window': { type: 'string' },
+    apply: { type: 'boolean', default: false },
+  },
   reconcile: {
     apply: { type: 'boolean', default: false },
     'max-key-age-days': { type: 'string' },
@@ -238,6 +249,15 @@ export async function main(argv: string[], deps: MainDependencies = {}): Promise
         return await fleetCommand(ctx, {
           filters: secretFilters(values as SecretFilterOptions),
           ...(str('html') ? { html: str('html') as string } : {}),
+        });
+      case 'schedule':
+        if (values.spread !== true) throw new UsageError('schedule needs --spread');
+        if (args.length > 0) throw new UsageError('schedule takes filters, not secret names');
+        return await scheduleSpreadCommand(ctx, {
+          filters: secretFilters(values as SecretFilterOptions),
+          windowHours: parseWindow(str('window')),
+          maxPerWindow: Math.floor(positiveNumber(str('max-per-window'), 'max-per-window', 4)),
+          apply: values.apply === true,
         });
       case 'status':
         return await statusCommand(ctx, { secrets: args, all: values.all === true });

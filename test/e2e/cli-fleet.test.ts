@@ -203,4 +203,96 @@ describe('rotator fleet', () => {
       await browser.close();
     }
   });
+
+  it('schedule --spread proposes (dry run) and applies windows that no two secrets of one host share', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 5, 1));
+    const twin = await start({
+      clock,
+      registry: ({ client }) => {
+        const ok = rotationHandler(new ExampleStrategy(), { client, env: {} });
+        return new Map([['rotator-ok', (event, context) => ok(event, context)]]);
+      },
+    });
+    const team = `spread-${randomValue(3)}`;
+    const arns: string[] = [];
+    for (const [i, host] of ['db1', 'db1', 'db1', 'db2', 'db2', 'db2'].entries()) {
+      const created = await twin.client.send(
+        new CreateSecretCommand({
+          Name: `${team}/s${i}`,
+          SecretString: JSON.stringify({
+            engine: 'postgres',
+            host,
+            port: 5432,
+            username: `u${i}`,
+            password: randomValue(),
+          }),
+          Tags: [{ Key: 'team', Value: team }],
+        }),
+      );
+      twin.store.configureRotation(created.ARN as string, 'rotator-ok', {
+        ScheduleExpression: 'rate(7 days)',
+      });
+      arns.push(created.ARN as string);
+    }
+    const before = await rotator(twin, clock, ['fleet', '--tag-value', team, '--json']);
+    const rows = (JSON.parse(before.text) as { secrets: FleetRow[] }).secrets;
+    const { timeline } = await import('../../cli/lib/fleetReport.js');
+    const withRules = (list: FleetRow[]) =>
+      list.map((r) => ({
+        ...r,
+        rules: {
+          ScheduleExpression: r.schedule?.split(' within ')[0] ?? '',
+          ...(r.schedule?.includes(' within ')
+            ? { Duration: r.schedule.split(' within ')[1] }
+            : {}),
+        },
+      }));
+    expect(timeline(withRules(rows), clock.now()).some((w) => w.collides)).toBe(true);
+
+    const dry = await rotator(twin, clock, [
+      'schedule',
+      '--spread',
+      '--tag-value',
+      team,
+      '--window',
+      '3h',
+      '--json',
+    ]);
+    expect(dry.code, dry.text).toBe(0);
+    const plan = JSON.parse(dry.text) as {
+      proposals: { target: string; after: { ScheduleExpression: string } }[];
+      applied: number;
+    };
+    expect(plan.applied).toBe(0);
+    expect(plan.proposals).toHaveLength(6);
+    const slots = plan.proposals.map((p) => `${p.target}|${p.after.ScheduleExpression}`);
+    expect(new Set(slots).size).toBe(6);
+    const byTarget = new Map<string, Set<string>>();
+    for (const p of plan.proposals) {
+      byTarget.set(p.target, (byTarget.get(p.target) ?? new Set()).add(p.after.ScheduleExpression));
+    }
+    expect([...byTarget.values()].map((s) => s.size)).toEqual([3, 3]);
+    // Nothing changed by the dry run.
+    const unchanged = await rotator(twin, clock, ['fleet', '--tag-value', team, '--json']);
+    expect(unchanged.text).not.toContain('cron(');
+
+    const applied = await rotator(twin, clock, [
+      'schedule',
+      '--spread',
+      '--tag-value',
+      team,
+      '--window',
+      '3h',
+      '--apply',
+    ]);
+    expect(applied.code, applied.text).toBe(0);
+    expect(applied.text).toContain('Applied 6 schedule(s)');
+    await twin.rotations.settled();
+    const after = await rotator(twin, clock, ['fleet', '--tag-value', team, '--json']);
+    const spread = (JSON.parse(after.text) as { secrets: FleetRow[] }).secrets;
+    expect(
+      spread.every((r) => r.schedule?.startsWith('cron(') && r.schedule.endsWith('within 3h')),
+    ).toBe(true);
+    expect(timeline(withRules(spread), clock.now()).some((w) => w.collides)).toBe(false);
+  });
 });
