@@ -2,6 +2,7 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   RotateSecretCommand,
+  TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLogs } from '../helpers/captureLogs.js';
@@ -84,6 +85,59 @@ describe.skipIf(!support.available)(
         ]);
       },
     );
+
+    it('a freeze window on the admin secret refuses the rotation before anything changes on the server; after it, the re-attempt rotates', async () => {
+      const twin = await startTwin({ registry: postgresRegistry('alternating-users') });
+      const client = twin.newClient();
+      const { name, username, password } = await createPostgresSecret(client, server);
+      const adminArn = (
+        JSON.parse(
+          (await client.send(new GetSecretValueCommand({ SecretId: name }))).SecretString as string,
+        ) as { masterarn: string }
+      ).masterarn;
+      const day = (offset: number) =>
+        new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+      await client.send(
+        new TagResourceCommand({
+          SecretId: adminArn,
+          Tags: [{ Key: 'rotator:freeze', Value: `${day(-1)}/${day(1)}` }],
+        }),
+      );
+      const functionArn = `arn:aws:lambda:${twin.region}:${twin.accountId}:function:${POSTGRES_FUNCTION}`;
+      await client.send(
+        new RotateSecretCommand({
+          SecretId: name,
+          RotationLambdaARN: functionArn,
+          RotationRules: { AutomaticallyAfterDays: 30 },
+        }),
+      );
+      const refused = await twin.rotations.waitFor(name);
+      expect(refused?.state).toBe('Failed');
+      expect(refused?.step).toBe('createSecret');
+      expect(refused?.message).toContain('Rotation frozen: the tag rotator:freeze of admin secret');
+      // Nothing on the server: the clone was never created, the user's password is the same.
+      expect(await server.canLogin(username, password)).toBe(true);
+      const clones = await server.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [
+        `${username}_clone`,
+      ]);
+      expect(clones).toHaveLength(0);
+
+      await client.send(
+        new TagResourceCommand({
+          SecretId: adminArn,
+          Tags: [{ Key: 'rotator:freeze', Value: `${day(-3)}/${day(-2)}` }],
+        }),
+      );
+      await client
+        .send(new RotateSecretCommand({ SecretId: name, RotationLambdaARN: functionArn }))
+        .catch(() => undefined); // "A previous rotation isn't complete": it is re-attempted
+      expect((await twin.rotations.waitFor(name))?.state).toBe('Succeeded');
+      const current = JSON.parse(
+        (await client.send(new GetSecretValueCommand({ SecretId: name }))).SecretString as string,
+      ) as { username: string; password: string };
+      expect(await server.canLogin(current.username, current.password)).toBe(true);
+      logs.assertNoneContain([password, current.password, server.admin.password]);
+    });
 
     it('RotateSecret in the primary Region; the replica Region reads the new AWSCURRENT, which logs in', async () => {
       // Prepare
