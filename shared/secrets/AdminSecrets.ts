@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretFormatError } from '../errors.js';
 import type { AdminSecretReader } from '../kinds/CredentialKind.js';
 import { AWSCURRENT, AWSPENDING, type SecretsGateway } from './SecretsGateway.js';
@@ -86,4 +87,49 @@ export async function* adminCandidates(
   if (pending !== undefined && pending !== fresh) {
     yield { stage: AWSPENDING, value: pending, forceFetch: true };
   }
+}
+
+/** What {@link firstAdminLogin} needs from the step and the kind. */
+export interface AdminLoginAttempt<Login extends { username: string; password: string }, Session> {
+  reader: AdminSecretReader;
+  secretId: string;
+  signal?: AbortSignal;
+  /** Registers a value for scrubbing (the step's `registerSecret`). */
+  register(value: string): void;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  /** The kind's login from an admin secret value (parsing errors are the kind's). */
+  loginOf(value: string): Login;
+  /** Logs in; undefined when the login is refused, throws on any other failure. */
+  tryLogin(login: Login): Promise<Session | undefined>;
+}
+
+/**
+ * Logs in as the admin with the first of {@link adminCandidates} the target accepts, and
+ * says in the log which label it was (`adminStage`), never the value. Undefined when every
+ * candidate was refused; a network failure throws at once.
+ */
+export async function firstAdminLogin<
+  Login extends { username: string; password: string },
+  Session,
+>(attempt: AdminLoginAttempt<Login, Session>): Promise<Session | undefined> {
+  for await (const { stage, value, forceFetch } of adminCandidates(
+    attempt.reader,
+    attempt.secretId,
+    attempt.signal,
+  )) {
+    attempt.register(value);
+    const login = attempt.loginOf(value);
+    attempt.register(login.password);
+    const session = await attempt.tryLogin(login);
+    if (session) {
+      attempt.logger.info('Logged in as admin', { adminUser: login.username, adminStage: stage });
+      return session;
+    }
+    attempt.logger.warn('Admin login refused', {
+      adminUser: login.username,
+      adminStage: stage,
+      forceFetch,
+    });
+  }
+  return undefined;
 }

@@ -1,11 +1,11 @@
 import type { GenerateRequest, PendingRequest, RotationStrategy } from '../../engine/types.js';
 import { CredentialRejectedError, SecretFormatError } from '../../errors.js';
 import { alternateUsername, baseUsername, CLONE_SUFFIX } from '../../kinds/usernames.js';
-import { adminCandidates } from '../../secrets/AdminSecrets.js';
+import { firstAdminLogin } from '../../secrets/AdminSecrets.js';
 import type { PasswordPolicy } from '../../secrets/passwords.js';
 import { type AdminSecretSource, adminLoginFor } from './adminSecrets.js';
 import type { DatabaseDialect, DialectSet, UserPair } from './dialect.js';
-import type { ConnectOptions, DatabaseSession } from './driver.js';
+import type { ConnectOptions, DatabaseSession, LoginTarget } from './driver.js';
 import { LoginRefusedError } from './errors.js';
 import { ensureGrantParity } from './grantParity.js';
 import { type DatabaseSecret, withLogin } from './secret.js';
@@ -160,25 +160,16 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     options: ConnectOptions,
   ): Promise<DatabaseSession> {
     const arn = current.masterarn as string;
-    for await (const { stage, value, forceFetch } of adminCandidates(
-      this.#options.admins,
-      arn,
-      request.signal,
-    )) {
-      request.registerSecret(value);
-      const login = adminLoginFor(value, current);
-      request.registerSecret(login.password);
-      const session = await tryLogin(dialect, login, options);
-      if (session) {
-        request.logger.info('Logged in as admin', { adminUser: login.username, adminStage: stage });
-        return session;
-      }
-      request.logger.warn('Admin login refused', {
-        adminUser: login.username,
-        adminStage: stage,
-        forceFetch,
-      });
-    }
+    const session = await firstAdminLogin<LoginTarget, DatabaseSession>({
+      reader: this.#options.admins,
+      secretId: arn,
+      signal: request.signal,
+      register: (value) => request.registerSecret(value),
+      logger: request.logger,
+      loginOf: (value) => adminLoginFor(value, current),
+      tryLogin: (login) => tryLogin(dialect, login, options),
+    });
+    if (session) return session;
     throw new CredentialRejectedError(
       `Unable to log into ${dialect.label} with the admin secret named by masterarn`,
     );

@@ -1,7 +1,7 @@
 import type { RotationRequest } from '../../engine/types.js';
 import { CredentialRejectedError } from '../../errors.js';
 import type { AdminSecretReader } from '../../kinds/CredentialKind.js';
-import { adminCandidates } from '../../secrets/AdminSecrets.js';
+import { firstAdminLogin } from '../../secrets/AdminSecrets.js';
 import type { RedisConnectOptions, RedisConnector, RedisSession } from './connection.js';
 import { tryRedisLogin } from './login.js';
 import { adminLoginOf, type RedisSecret } from './secret.js';
@@ -27,25 +27,16 @@ export async function openAdminSession(
   if (arn === undefined) {
     throw new CredentialRejectedError('No admin secret: the secret has no masterarn field');
   }
-  for await (const { stage, value, forceFetch } of adminCandidates(
-    deps.adminSecrets,
-    arn,
-    request.signal,
-  )) {
-    request.registerSecret(value);
-    const login = adminLoginOf(value, rotated);
-    request.registerSecret(login.password);
-    const session = await tryRedisLogin(deps.connect, login, deps.options);
-    if (session) {
-      request.logger.info('Logged in as admin', { adminUser: login.username, adminStage: stage });
-      return session;
-    }
-    request.logger.warn('Admin login refused', {
-      adminUser: login.username,
-      adminStage: stage,
-      forceFetch,
-    });
-  }
+  const session = await firstAdminLogin<ReturnType<typeof adminLoginOf>, RedisSession>({
+    reader: deps.adminSecrets,
+    secretId: arn,
+    signal: request.signal,
+    register: (value) => request.registerSecret(value),
+    logger: request.logger,
+    loginOf: (value) => adminLoginOf(value, rotated),
+    tryLogin: (login) => tryRedisLogin(deps.connect, login, deps.options),
+  });
+  if (session) return session;
   throw new CredentialRejectedError(
     'Unable to log into Redis with the admin secret named by masterarn',
   );
