@@ -154,6 +154,18 @@ describe('rotator fleet', () => {
     expect(text.text).toMatch(/overdue/);
     const healthy = await rotator(twin, clock, ['fleet', '--name-prefix', `${team}/db-`]);
     expect(healthy.code, healthy.text).toBe(0);
+    // The same fleet spread (dry run): a slot for each of the 207 enabled ones.
+    const spread = await rotator(twin, clock, [
+      'schedule',
+      '--spread',
+      '--tag-value',
+      team,
+      '--json',
+    ]);
+    const plan = JSON.parse(spread.text) as { proposals: unknown[]; unplaced: string[] };
+    expect(spread.code).toBe(0);
+    expect(plan.proposals).toHaveLength(207);
+    expect(plan.unplaced).toEqual([]);
   });
 
   it('--html writes a self-contained report that renders in Chromium, with the rows and a marked collision', async () => {

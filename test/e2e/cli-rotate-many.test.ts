@@ -204,4 +204,42 @@ describe('rotator rotate --all / several secrets', () => {
       );
     expect(refused).toHaveLength(7);
   });
+
+  it('rotates hundreds: 200 secrets with --all at concurrency 8, every one succeeded', async () => {
+    const rig = await bulkTwin();
+    const team = `many-${randomValue(3)}`;
+    const arns: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const created = await rig.twin.client.send(
+        new CreateSecretCommand({
+          Name: `${team}/s${i}`,
+          SecretString: JSON.stringify({ username: `u${i}`, password: randomValue() }),
+          Tags: [{ Key: 'team', Value: team }],
+        }),
+      );
+      rig.twin.store.configureRotation(created.ARN as string, FUNCTION, {
+        ScheduleExpression: 'rate(30 days)',
+      });
+      arns.push(created.ARN as string);
+    }
+    const run = await rotator(rig.twin, [
+      'rotate',
+      '--all',
+      '--tag-value',
+      team,
+      '--concurrency',
+      '8',
+      '--rate',
+      '50',
+      '--wait',
+      '--poll-ms',
+      '10',
+      '--json',
+    ]);
+    expect(run.code, run.text.slice(0, 500)).toBe(0);
+    const summary = JSON.parse(run.text) as BulkSummary;
+    expect([summary.succeeded, summary.failed, summary.skipped]).toEqual([200, 0, 0]);
+    expect(arns.every((arn) => rig.twin.rotations.status(arn)?.state === 'Succeeded')).toBe(true);
+    expect(rig.max()).toBeLessThanOrEqual(8);
+  });
 });
