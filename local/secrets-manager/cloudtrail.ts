@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Clock } from './clock.js';
 import type { Input } from './input.js';
 import type { RotationState, SecretRecord } from './model.js';
@@ -110,13 +111,34 @@ export class CloudTrail {
   readonly #options: CloudTrailOptions;
   readonly #events: TrailEvent[] = [];
   readonly #seen = new Map<string, SeenRotation>();
-  readonly #file: WriteStream | undefined;
+  #file: WriteStream | undefined;
+  #fileFailed = false;
 
   constructor(options: CloudTrailOptions) {
     this.#options = options;
-    this.#file = options.file
-      ? createWriteStream(options.file, { flags: 'a', mode: 0o600 })
-      : undefined;
+  }
+
+  /**
+   * The JSONL stream, opened on the first event (the state file's folder may not exist
+   * before the state is first saved). A file that cannot be written (folder removed, disk
+   * full) stops the file, never the twin: the in-memory trail goes on.
+   */
+  #stream(): WriteStream | undefined {
+    const path = this.#options.file;
+    if (!path || this.#fileFailed) return undefined;
+    if (!this.#file) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch {
+        this.#fileFailed = true;
+        return undefined;
+      }
+      this.#file = createWriteStream(path, { flags: 'a', mode: 0o600 });
+      this.#file.on('error', () => {
+        this.#fileFailed = true;
+      });
+    }
+    return this.#file;
   }
 
   /** Recorded events, oldest first (the most recent 10,000). */
@@ -169,8 +191,11 @@ export class CloudTrail {
   /** Ends the JSONL file's stream once what was written has reached the file. */
   async close(): Promise<void> {
     const file = this.#file;
-    if (!file) return;
-    await new Promise<void>((resolve) => file.end(() => resolve()));
+    if (!file || file.destroyed) return;
+    await new Promise<void>((resolve) => {
+      file.once('error', () => resolve());
+      file.end(() => resolve());
+    });
   }
 
   #serviceEvent(name: string, secret: SecretRecord, region: string, message?: string): void {
@@ -233,6 +258,6 @@ export class CloudTrail {
     this.#events.push(event);
     if (this.#events.length > MEMORY_LIMIT)
       this.#events.splice(0, this.#events.length - MEMORY_LIMIT);
-    this.#file?.write(`${JSON.stringify(event)}\n`);
+    this.#stream()?.write(`${JSON.stringify(event)}\n`);
   }
 }

@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { parseCloudFormationYaml } from '../../cli/lib/cfnYaml.js';
-import type { TrailEvent } from '../../local/secrets-manager/cloudtrail.js';
+import { systemClock } from '../../local/secrets-manager/clock.js';
+import { CloudTrail, type TrailEvent } from '../../local/secrets-manager/cloudtrail.js';
 import type { LocalSecretsManager } from '../../local/secrets-manager/index.js';
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
 import { STEP_METRICS } from '../../shared/engine/stepMetrics.js';
@@ -205,5 +206,16 @@ describe('local twin: CloudTrail-shaped audit trail', () => {
       ]);
       expect(line.strategy).toBe('example-password');
     }
+  });
+
+  it('a trail file that cannot be written stops the file, never the twin: events stay in memory', async () => {
+    const dir = tempDir();
+    // A directory where the file should be: the open fails asynchronously (EISDIR).
+    const trail = new CloudTrail({ accountId: '123456789012', clock: systemClock, file: dir });
+    trail.apiCall({ operation: 'ListSecrets', region: 'us-east-1', input: {}, requestId: 'r1' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    trail.apiCall({ operation: 'ListSecrets', region: 'us-east-1', input: {}, requestId: 'r2' });
+    await trail.close();
+    expect(trail.events().map((e) => e.detail.requestID)).toEqual(['r1', 'r2']);
   });
 });
