@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   CancelRotateSecretCommand,
@@ -20,12 +20,19 @@ import {
   useLocalSecretsManager,
   useTempDirs,
 } from '../helpers/localSecretsManager.js';
+import { serverSupport } from '../helpers/servers/support.js';
 
 captureLogs();
 const start = useLocalSecretsManager();
 const tempDir = useTempDirs('rotator-fleet-');
 const root = resolve(import.meta.dirname, '../..');
 const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium, under the same rule as the test servers: skipped outside CI, fails in CI. */
+const chromiumSupport = serverSupport({
+  name: 'chromium',
+  binaries: [CHROMIUM],
+  install: 'chromium',
+});
 const DAY = 86_400_000;
 
 class FailingStrategy extends ExampleStrategy {
@@ -168,53 +175,53 @@ describe('rotator fleet', () => {
     expect(plan.unplaced).toEqual([]);
   });
 
-  it('--html writes a self-contained report that renders in Chromium, with the rows and a marked collision', async () => {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI === 'true')
-        throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-      return;
-    }
-    const { twin, clock, team } = await fleet(3);
-    const file = join(tempDir(), 'fleet.html');
-    const run = await rotator(twin, clock, ['fleet', '--tag-value', team, '--html', file]);
-    expect(run.code).toBe(1);
-    const html = readFileSync(file, 'utf8');
-    expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    try {
-      const page = await browser.newPage();
-      const requests: string[] = [];
-      page.on('request', (request) => requests.push(request.url()));
-      await page.goto(`file://${file}`);
-      expect(await page.locator('#fleet tbody tr').count()).toBe(3 + 8);
-      expect(await page.locator('tr[data-state="overdue"] td').first().textContent()).toContain(
-        'overdue',
-      );
-      const collisions = page.locator('#timeline .window.collision');
-      expect(await collisions.count()).toBeGreaterThanOrEqual(2);
-      const colliding = new Set(
-        await collisions.evaluateAll((els) => els.map((e) => e.getAttribute('data-secret'))),
-      );
-      expect([...colliding].sort()).toEqual([`${team}/db-a`, `${team}/db-b`]);
-      expect(await page.locator('.lane[data-target="postgres db9.internal:5432"]').count()).toBe(1);
-      expect(requests.filter((url) => !url.startsWith('file://'))).toEqual([]);
-      mkdirSync(join(root, 'reports'), { recursive: true });
-      await page.screenshot({ path: join(root, 'reports', 'fleet-report.png'), fullPage: true });
-    } finally {
-      await browser.close();
-    }
-  });
+  it.skipIf(!chromiumSupport.available)(
+    `--html writes a self-contained report that renders in Chromium, with the rows and a marked collision ${chromiumSupport.reason}`,
+    async () => {
+      const { twin, clock, team } = await fleet(3);
+      const file = join(tempDir(), 'fleet.html');
+      const run = await rotator(twin, clock, ['fleet', '--tag-value', team, '--html', file]);
+      expect(run.code).toBe(1);
+      const html = readFileSync(file, 'utf8');
+      expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      try {
+        const page = await browser.newPage();
+        const requests: string[] = [];
+        page.on('request', (request) => requests.push(request.url()));
+        await page.goto(`file://${file}`);
+        expect(await page.locator('#fleet tbody tr').count()).toBe(3 + 8);
+        expect(await page.locator('tr[data-state="overdue"] td').first().textContent()).toContain(
+          'overdue',
+        );
+        const collisions = page.locator('#timeline .window.collision');
+        expect(await collisions.count()).toBeGreaterThanOrEqual(2);
+        const colliding = new Set(
+          await collisions.evaluateAll((els) => els.map((e) => e.getAttribute('data-secret'))),
+        );
+        expect([...colliding].sort()).toEqual([`${team}/db-a`, `${team}/db-b`]);
+        expect(await page.locator('.lane[data-target="postgres db9.internal:5432"]').count()).toBe(
+          1,
+        );
+        expect(requests.filter((url) => !url.startsWith('file://'))).toEqual([]);
+        mkdirSync(join(root, 'reports'), { recursive: true });
+        await page.screenshot({ path: join(root, 'reports', 'fleet-report.png'), fullPage: true });
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 
   it('schedule --spread proposes (dry run) and applies windows that no two secrets of one host share', async () => {
     const clock = new ManualClock(Date.UTC(2026, 5, 1));
