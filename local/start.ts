@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createDefaultRegistry } from './secrets-manager/defaultRegistry.js';
 import { type LocalEndpoint, startLocalSecretsManager } from './secrets-manager/index.js';
-import { MASTER_KEY_ENV } from './secrets-manager/persistence.js';
+import { MASTER_KEY_ENV } from './secrets-manager/masterKey.js';
 import type { RotationRegistry } from './secrets-manager/rotation.js';
 import { seedExampleSecrets } from './secrets-manager/seed.js';
 

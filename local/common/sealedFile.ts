@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { StateFileError, writeAtomically } from '../secrets-manager/persistence.js';
+import { StateFileError } from '../secrets-manager/masterKey.js';
+import { writeAtomically } from './atomicFile.js';
 
 // The state of KMS, Parameter Store and S3 in the twin is small next to a laptop's disk and
 // changes rarely, so each service keeps one file holding its whole state, sealed as one

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../local/secrets-manager/index.js';
-import { MASTER_KEY_ENV } from '../../local/secrets-manager/persistence.js';
+import { MASTER_KEY_ENV } from '../../local/secrets-manager/masterKey.js';
 import {
   type ChildTwin,
   describeRaw,

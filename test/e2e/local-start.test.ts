@@ -11,7 +11,7 @@ import {
 import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../local/secrets-manager/index.js';
-import { MASTER_KEY_ENV } from '../../local/secrets-manager/persistence.js';
+import { MASTER_KEY_ENV } from '../../local/secrets-manager/masterKey.js';
 import { localAwsClients } from '../helpers/localAws.js';
 import {
   type ChildTwin,

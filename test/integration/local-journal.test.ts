@@ -9,13 +9,9 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../local/secrets-manager/clock.js';
+import { encryptValue, StateFileError } from '../../local/secrets-manager/masterKey.js';
 import type { StoreSnapshot } from '../../local/secrets-manager/model.js';
-import {
-  encryptValue,
-  StateFile,
-  StateFileError,
-  type StateFileOptions,
-} from '../../local/secrets-manager/persistence.js';
+import { StateFile, type StateFileOptions } from '../../local/secrets-manager/persistence.js';
 import { SecretsStore } from '../../local/secrets-manager/store.js';
 import { randomValue, uniqueName, useLocalSecretsManager } from '../helpers/localSecretsManager.js';
 

@@ -13,11 +13,8 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  loadMasterKey,
-  MASTER_KEY_ENV,
-  StateFile,
-} from '../../local/secrets-manager/persistence.js';
+import { loadMasterKey, MASTER_KEY_ENV } from '../../local/secrets-manager/masterKey.js';
+import { StateFile } from '../../local/secrets-manager/persistence.js';
 import type { RotationEvent } from '../../shared/engine/types.js';
 import {
   randomCredential,
