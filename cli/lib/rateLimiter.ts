@@ -1,3 +1,5 @@
+import { withRetry } from '../../shared/secrets/retry.js';
+
 /**
  * Client-side pacing of Secrets Manager calls for bulk operations. The service's quotas are
  * per account and Region and not adjustable for rotation: RotateSecret and
@@ -92,28 +94,30 @@ export interface ThrottlingRetryOptions {
 
 /**
  * Runs `call`, taking a token from `bucket` before each attempt, and retries it on
- * throttling with exponential backoff and full jitter; any other error, or throttling past
- * the last attempt, is thrown as it came.
+ * throttling with the project's backoff (`withRetry`: exponential, full jitter); any other
+ * error, or throttling past the last attempt, is thrown as it came.
  */
-export async function withThrottlingRetry<T>(
+export function withThrottlingRetry<T>(
   bucket: TokenBucket | undefined,
   call: () => Promise<T>,
   options: ThrottlingRetryOptions = {},
 ): Promise<T> {
-  const maxAttempts = options.maxAttempts ?? 6;
-  const base = options.baseDelayMs ?? 200;
-  const cap = options.maxDelayMs ?? 5_000;
   const timing = options.timing ?? realTiming;
-  const random = options.random ?? Math.random;
-  for (let attempt = 1; ; attempt++) {
-    await bucket?.take();
-    try {
-      return await call();
-    } catch (error) {
-      if (!isThrottling(error) || attempt >= maxAttempts) throw error;
-      const delay = Math.round(random() * Math.min(cap, base * 2 ** (attempt - 1)));
-      options.onThrottled?.(attempt, delay);
-      await timing.sleep(delay);
-    }
-  }
+  return withRetry(
+    async () => {
+      await bucket?.take();
+      return call();
+    },
+    {
+      policy: {
+        maxAttempts: options.maxAttempts ?? 6,
+        baseDelayMs: options.baseDelayMs ?? 200,
+        maxDelayMs: options.maxDelayMs ?? 5_000,
+      },
+      retryable: isThrottling,
+      sleep: (ms) => timing.sleep(Math.round(ms)),
+      ...(options.random ? { random: options.random } : {}),
+      onRetry: (_error, attempt, delayMs) => options.onThrottled?.(attempt, Math.round(delayMs)),
+    },
+  );
 }

@@ -61,21 +61,31 @@ export async function withRetry<T>(
   options: {
     policy?: RetryPolicy;
     signal?: AbortSignal;
-    onRetry?: (error: unknown, attempt: number) => void;
+    onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+    /** Which errors to retry; {@link isRetryable} by default. */
+    retryable?: (error: unknown) => boolean;
+    /** Clock and jitter, for tests without real time. */
+    sleep?: (ms: number) => Promise<void>;
+    random?: () => number;
   } = {},
 ): Promise<T> {
   const policy = options.policy ?? DEFAULT_RETRY_POLICY;
+  const retryable = options.retryable ?? isRetryable;
+  const random = options.random ?? Math.random;
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (error) {
-      if (attempt >= policy.maxAttempts || !isRetryable(error) || options.signal?.aborted) {
+      if (attempt >= policy.maxAttempts || !retryable(error) || options.signal?.aborted) {
         throw error;
       }
-      options.onRetry?.(error, attempt);
       const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+      const delay = random() * ceiling;
+      options.onRetry?.(error, attempt, delay);
       try {
-        await sleep(Math.random() * ceiling, undefined, { signal: options.signal });
+        await (options.sleep
+          ? options.sleep(delay)
+          : sleep(delay, undefined, { signal: options.signal }));
       } catch {
         throw error;
       }
