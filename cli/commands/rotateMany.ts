@@ -1,17 +1,16 @@
 import {
   DescribeSecretCommand,
   type Filter,
-  GetSecretValueCommand,
   RotateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { secretRegistry } from '../../shared/logging/redaction.js';
 import { type BulkEvent, type BulkItem, type BulkResult, runBulk } from '../lib/bulk.js';
 import type { CommandContext } from '../lib/context.js';
+import { currentValues } from '../lib/fleetState.js';
 import { formatAge } from '../lib/output.js';
 import { isThrottling, type Timing, TokenBucket, withThrottlingRetry } from '../lib/rateLimiter.js';
 import { listSecrets } from '../lib/secretFilters.js';
 import { AWSPENDING, isNotFound, parseJsonObject, versionWith } from '../lib/secretState.js';
-import { classifySecret, kindOf } from '../lib/strategy.js';
+import { credentialTarget } from '../lib/strategy.js';
 import { follow, isPreviousRotationPending } from './rotate.js';
 
 /** Options of {@link rotateManyCommand}. */
@@ -48,21 +47,6 @@ interface Candidate extends BulkItem {
   pending?: string;
 }
 
-/** The secret's target from its kind module, or the secret itself when it does not say. */
-async function targetOf(ctx: CommandContext, arn: string, name: string, fn: string | undefined) {
-  try {
-    const value = await ctx.sm.send(new GetSecretValueCommand({ SecretId: arn }));
-    secretRegistry.registerSecretString(value.SecretString);
-    const fields = parseJsonObject(value.SecretString);
-    const kind = kindOf(classifySecret(fields, fn).kind);
-    const target = fields && kind?.target?.(fields, {});
-    if (target) return `${kind?.name ?? 'target'} ${target.host}:${target.port}`;
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
-  return `secret ${name}`;
-}
-
 async function candidates(
   ctx: CommandContext,
   options: RotateManyOptions,
@@ -79,6 +63,10 @@ async function candidates(
           }),
         ),
       );
+  const values = await currentValues(
+    ctx,
+    described.flatMap((s) => (s.ARN && s.RotationLambdaARN ? [s.ARN] : [])),
+  );
   for (const secret of described) {
     const name = secret.Name ?? secret.ARN ?? '?';
     if ('missing' in secret || !secret.ARN) {
@@ -96,7 +84,10 @@ async function candidates(
     items.push({
       name,
       arn: secret.ARN,
-      target: await targetOf(ctx, secret.ARN, name, secret.RotationLambdaARN),
+      // A secret whose kind names no target is its own target.
+      target:
+        credentialTarget(parseJsonObject(values.get(secret.ARN)), secret.RotationLambdaARN)
+          .target ?? `secret ${name}`,
       ...(pending ? { pending } : {}),
     });
   }

@@ -18,7 +18,7 @@ import { secretRegistry } from '../../shared/logging/redaction.js';
 import type { CommandContext } from './context.js';
 import { listSecrets } from './secretFilters.js';
 import { AWSCURRENT, AWSPENDING, functionName, parseJsonObject } from './secretState.js';
-import { classifySecret, kindOf } from './strategy.js';
+import { credentialTarget } from './strategy.js';
 
 const HOUR = 3_600_000;
 
@@ -93,8 +93,11 @@ export function windowHours(rules: RotationRules | undefined): number {
   return schedule?.kind === 'hours' ? 1 : 24;
 }
 
-/** AWSCURRENT values of many secrets, 20 per BatchGetSecretValue call; registered for scrubbing. */
-async function currentValues(ctx: CommandContext, arns: string[]): Promise<Map<string, string>> {
+/** AWSCURRENT values of many secrets by ARN, 20 per BatchGetSecretValue call; registered for scrubbing. */
+export async function currentValues(
+  ctx: CommandContext,
+  arns: string[],
+): Promise<Map<string, string>> {
   const values = new Map<string, string>();
   for (let i = 0; i < arns.length; i += 20) {
     const batch = arns.slice(i, i + 20);
@@ -172,14 +175,7 @@ export async function fleetRows(ctx: CommandContext, filters: Filter[]): Promise
     const arn = entry.ARN as string;
     const rules = entry.RotationRules as RotationRules | undefined;
     const fields = parseJsonObject(values.get(arn));
-    const kindName = classifySecret(fields, entry.RotationLambdaARN).kind;
-    let target: string | undefined;
-    try {
-      const t = fields ? kindOf(kindName)?.target?.(fields, {}) : undefined;
-      if (t) target = `${kindName} ${t.host}:${t.port}`;
-    } catch {
-      target = undefined;
-    }
+    const { kind: kindName, target } = credentialTarget(fields, entry.RotationLambdaARN);
     const window = windowHours(rules);
     const pending = pendingVersion(entry);
     const next = entry.NextRotationDate?.getTime();

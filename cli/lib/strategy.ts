@@ -32,6 +32,24 @@ export function classifySecret(
 }
 
 /** The registered kind of that name. */
+/**
+ * A secret's kind, and its target as the kind reads it (`postgres db1.internal:5432`), from
+ * the fields of its AWSCURRENT value; no target when the kind does not say or the fields do
+ * not parse (the rotation itself reports those).
+ */
+export function credentialTarget(
+  fields: Record<string, unknown> | undefined,
+  rotationLambdaArn: string | undefined,
+): { kind: StrategyKind; target?: string } {
+  const kind = classifySecret(fields, rotationLambdaArn).kind;
+  try {
+    const target = fields ? kindNamed(kind)?.target?.(fields, {}) : undefined;
+    return target ? { kind, target: `${kind} ${target.host}:${target.port}` } : { kind };
+  } catch {
+    return { kind };
+  }
+}
+
 export function kindOf(kind: StrategyKind): CredentialKind | undefined {
   return kindNamed(kind);
 }
