@@ -8,13 +8,13 @@ import { findAwsCliV2, requireAwsCli, serviceCli } from '../helpers/awsCli.js';
 import { localAwsClients } from '../helpers/localAws.js';
 import { randomValue, useLocalSecretsManager } from '../helpers/localSecretsManager.js';
 
-const start = useLocalSecretsManager();
-const aws = findAwsCliV2();
 const dirs: string[] = [];
+// Before the twins: hooks run in reverse, so the twins close before their folders go.
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
+const start = useLocalSecretsManager();
+const aws = findAwsCliV2();
 describe('local Parameter Store and S3: driven by the real AWS CLI v2', () => {
   it('ssm get-parameter --with-decryption reads a SecureString the SDK wrote; without it, the ciphertext', async (context) => {
     const path = requireAwsCli(aws, context);

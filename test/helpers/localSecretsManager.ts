@@ -55,7 +55,11 @@ export function useLocalSecretsManager(): (
   };
 }
 
-/** Makes a fresh temporary directory per call; each is removed after the calling test. */
+/**
+ * Makes a fresh temporary directory per call; each is removed after the calling test. Call
+ * it before {@link useLocalSecretsManager}: after-hooks run in reverse, so the twins close
+ * (and stop writing) before their folders are removed.
+ */
 export function useTempDirs(prefix = 'rotator-'): () => string {
   const dirs: string[] = [];
   afterEach(() => {

@@ -15,12 +15,12 @@ import { StateFile, type StateFileOptions } from '../../local/secrets-manager/pe
 import { SecretsStore } from '../../local/secrets-manager/store.js';
 import { randomValue, uniqueName, useLocalSecretsManager } from '../helpers/localSecretsManager.js';
 
-const start = useLocalSecretsManager();
 const dirs: string[] = [];
-
+// Before the twins: hooks run in reverse, so the twins close before their folders go.
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+const start = useLocalSecretsManager();
 
 function statePath(): string {
   const dir = mkdtempSync(join(tmpdir(), 'rotator-journal-'));

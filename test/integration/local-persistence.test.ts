@@ -25,18 +25,18 @@ import {
   versionWith,
 } from '../helpers/localSecretsManager.js';
 
-const start = useLocalSecretsManager();
 const dirs: string[] = [];
+// Before the twins: hooks run in reverse, so the twins close before their folders go.
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+const start = useLocalSecretsManager();
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'rotator-local-'));
   dirs.push(dir);
   return dir;
 }
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 /** Every encoding under which a value could leak into a JSON file. */
 function encodings(value: string | Buffer): string[] {

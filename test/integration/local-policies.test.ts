@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateSecretCommand,
@@ -17,9 +16,16 @@ import {
   UpdateSecretCommand,
   ValidateResourcePolicyCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { afterEach, describe, expect, it } from 'vitest';
-import { randomValue, uniqueName, useLocalSecretsManager } from '../helpers/localSecretsManager.js';
+import { describe, expect, it } from 'vitest';
+import {
+  randomValue,
+  uniqueName,
+  useLocalSecretsManager,
+  useTempDirs,
+} from '../helpers/localSecretsManager.js';
 
+// Before the twins: hooks run in reverse, so the twins close before their folders go.
+const tempDir = useTempDirs('rotator-policy-');
 const start = useLocalSecretsManager();
 const OTHER_ACCOUNT = '444455556666';
 
@@ -283,15 +289,9 @@ describe('local Secrets Manager: resource policies through the AWS SDK v3', () =
   });
 
   describe('state file', () => {
-    const dirs: string[] = [];
-    afterEach(() => {
-      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-    });
-
     it('keeps the policy across a restart, and loads a state file written before policies existed', async () => {
       // Prepare
-      const dir = mkdtempSync(join(tmpdir(), 'rotator-policy-'));
-      dirs.push(dir);
+      const dir = tempDir();
       const statePath = join(dir, 'state.json');
       const masterKey = randomBytes(32);
       const first = await start({ statePath, masterKey });

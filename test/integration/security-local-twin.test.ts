@@ -14,18 +14,18 @@ import {
   useLocalSecretsManager,
 } from '../helpers/localSecretsManager.js';
 
-const start = useLocalSecretsManager();
 const dirs: string[] = [];
+// Before the twins: hooks run in reverse, so the twins close before their folders go.
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+const start = useLocalSecretsManager();
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'rotator-security-'));
   dirs.push(dir);
   return dir;
 }
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 /** True when `text` holds any run of `length` characters of `value` (a partial quote). */
 function holdsFragment(text: string, value: string, length = 6): boolean {
