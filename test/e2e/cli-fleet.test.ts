@@ -23,8 +23,8 @@ import {
 import { serverSupport } from '../helpers/servers/support.js';
 
 captureLogs();
-const start = useLocalSecretsManager();
 const tempDir = useTempDirs('rotator-fleet-');
+const start = useLocalSecretsManager();
 const root = resolve(import.meta.dirname, '../..');
 const CHROMIUM = '/usr/bin/chromium';
 /** Debian's Chromium, under the same rule as the test servers: skipped outside CI, fails in CI. */

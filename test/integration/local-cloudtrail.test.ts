@@ -28,8 +28,8 @@ const root = resolve(import.meta.dirname, '../..');
 const FUNCTION = 'arn:aws:lambda:us-east-1:123456789012:function:rotator-example';
 const FAILING = 'arn:aws:lambda:us-east-1:123456789012:function:rotator-failing';
 const logs = captureLogs();
-const start = useLocalSecretsManager();
 const tempDir = useTempDirs('rotator-cloudtrail-');
+const start = useLocalSecretsManager();
 
 /** The template's alert rule pattern, read from template.yaml itself. */
 function alertPattern(): unknown {

@@ -19,8 +19,8 @@ import { describe, expect, it } from 'vitest';
 import { localAwsClients } from '../helpers/localAws.js';
 import { useLocalSecretsManager, useTempDirs } from '../helpers/localSecretsManager.js';
 
-const start = useLocalSecretsManager();
 const tempDir = useTempDirs('rotator-kms-');
+const start = useLocalSecretsManager();
 const alias = () => `alias/test/${randomBytes(6).toString('hex')}`;
 
 async function newKey(kms: KMSClient, aliasName?: string) {

@@ -34,13 +34,13 @@ import {
   versionWith,
 } from '../helpers/localSecretsManager.js';
 
+const tempDir = useTempDirs('rotator-replication-');
 const start = useLocalSecretsManager();
 const PRIMARY = 'us-east-1';
 const REPLICA = 'eu-west-1';
 const OTHER = 'ap-southeast-2';
 const READ_ONLY =
   "Operation not permitted on a replica secret. Call must be made in primary secret's region.";
-const tempDir = useTempDirs('rotator-replication-');
 
 /** A twin (default Region us-east-1) and one SDK client per Region, all on its one URL. */
 async function twinWithRegions(options: Parameters<typeof start>[0] = {}) {

@@ -30,8 +30,8 @@ import {
   useTempDirs,
 } from '../helpers/localSecretsManager.js';
 
-const start = useLocalSecretsManager();
 const tempDir = useTempDirs('rotator-s3-');
+const start = useLocalSecretsManager();
 const bucketName = () => `test-${randomBytes(6).toString('hex')}`;
 
 async function newBucket(s3: S3Client, versioned = false): Promise<string> {

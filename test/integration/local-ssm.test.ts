@@ -25,8 +25,8 @@ import {
   useTempDirs,
 } from '../helpers/localSecretsManager.js';
 
-const start = useLocalSecretsManager();
 const tempDir = useTempDirs('rotator-ssm-');
+const start = useLocalSecretsManager();
 const root = () => `/test-${randomBytes(6).toString('hex')}`;
 
 async function put(

@@ -10,8 +10,8 @@ import {
   useTempDirs,
 } from '../helpers/localSecretsManager.js';
 
-const start = useLocalSecretsManager();
 const tempDir = useTempDirs('rotator-startup-');
+const start = useLocalSecretsManager();
 
 describe('local Secrets Manager: start-up', () => {
   it('answers a RotateSecret sent while the function registry is still loading once the registry is loaded', async () => {
