@@ -120,7 +120,7 @@ export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
     // completes without moving labels again.
     const synced =
       event.Step === 'finishSecret' &&
-      (await syncAfterPromotion(ctx, targets, () => requests.pending().pending()));
+      (await syncAfterPromotion(ctx, description.arn, targets, () => requests.pending().pending()));
     if (event.Step === 'finishSecret' && ctx.strategy.afterPromotion) {
       // A crash after the label moved but before the hook finished lands here on retry;
       // the hook is idempotent, so running it again completes the step. Not once a newer
@@ -295,7 +295,7 @@ async function promotePendingVersion(
     outcome: 'promoted',
     previousVersionId: currentVersionId,
   });
-  await syncAfterPromotion(ctx, targets, () => requests.pending().pending());
+  await syncAfterPromotion(ctx, description.arn, targets, () => requests.pending().pending());
   if (ctx.strategy.afterPromotion) {
     // The hook sees the labels as they are now, the same view a retried finishSecret gets.
     const promoted = requests.withDescription(

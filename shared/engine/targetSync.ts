@@ -1,16 +1,30 @@
 import { ConfigurationError } from '../errors.js';
+import { AWSCURRENT } from '../secrets/SecretsGateway.js';
 import { syncTargets } from '../sync/syncTargets.js';
-import type { SyncTarget } from '../sync/targets.js';
+import { parseSyncTargets, type SyncTarget } from '../sync/targets.js';
 import type { StepContext } from './protocol.js';
+import { versionWithStage } from './requests.js';
+
+/**
+ * Rounds of "AWSCURRENT moved while we wrote": each is a whole newer rotation finishing
+ * during one write, so a third in a row means something else is wrong.
+ */
+const MAX_CATCH_UP_ROUNDS = 3;
 
 /**
  * finishSecret's sync, once AWSCURRENT is on the token: writes `value()` (the token's value,
  * now AWSCURRENT) to every declared target. Returns whether there were targets; a secret
  * without any reads nothing and builds no client. A failure throws after the promotion:
  * a retry of finishSecret lands on the already-current path, which calls this again.
+ *
+ * A newer rotation can promote and sync while this one is still writing; its writes may
+ * land first and ours would then leave an older value in a target. So after writing, the
+ * labels are read again, and while AWSCURRENT is elsewhere its value is written instead:
+ * whichever finishSecret writes last then checks last, and leaves the newest value.
  */
 export async function syncAfterPromotion(
   ctx: StepContext,
+  secretArn: string,
   targets: readonly SyncTarget[],
   value: () => Promise<string>,
 ): Promise<boolean> {
@@ -20,6 +34,19 @@ export async function syncAfterPromotion(
   }
   const writer = await ctx.targets();
   await syncTargets(targets, await value(), writer, ctx.logger, ctx.signal);
+  let written = ctx.event.ClientRequestToken;
+  for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round++) {
+    const now = await ctx.gateway.describe(secretArn, ctx.signal);
+    const current = versionWithStage(now, AWSCURRENT);
+    if (current === undefined || current === written) break;
+    const newer = await ctx.gateway.getVersion(secretArn, current, ctx.signal);
+    if (newer === undefined) break;
+    ctx.logger.warn('AWSCURRENT moved to a newer version while the targets were written', {
+      newerVersionId: current,
+    });
+    await syncTargets(parseSyncTargets(now.tags), newer.text, writer, ctx.logger, ctx.signal);
+    written = current;
+  }
   ctx.logger.info('Sync targets in step with AWSCURRENT', { syncTargets: targets.length });
   return true;
 }

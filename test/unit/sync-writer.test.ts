@@ -282,6 +282,46 @@ describe('finishSecret writes the sync targets after the promotion', () => {
     logs.assertNoneContain([password]);
   });
 
+  it('a finishSecret whose write lands after a newer rotation promoted leaves the targets on the newer AWSCURRENT', async () => {
+    // Prepare
+    const { sm, stores, rotate } = setup();
+    sm.tags.set('rotator:sync:ssm:1', 'name=/acme/db field=password');
+    sm.tags.set(
+      'rotator:sync:s3:1',
+      'bucket=acme key=app.json format=json pointer=/db/password field=password kms=k',
+    );
+    stores.put('acme/app.json', JSON.stringify({ db: { password: 'old' }, other: true }));
+    const older = randomUUID();
+    sm.startRotation(older);
+    await rotate(older, ['createSecret', 'setSecret', 'testSecret']);
+    // While this finishSecret writes, a newer rotation promotes its value and syncs it first.
+    const newer = randomUUID();
+    const newerPassword = randomPassword();
+    stores.beforePut.push(() => {
+      for (const version of sm.versions.values()) {
+        version.stages.delete('AWSCURRENT');
+        version.stages.delete('AWSPREVIOUS');
+      }
+      sm.versions.get(older)?.stages.add('AWSPREVIOUS');
+      sm.versions.set(newer, {
+        value: JSON.stringify({ username: 'app', password: newerPassword }),
+        stages: new Set(['AWSCURRENT']),
+      });
+      stores.parameters.set('/acme/db', { value: newerPassword, version: 9 });
+      stores.put('acme/app.json', JSON.stringify({ db: { password: newerPassword }, other: true }));
+    });
+    // Act
+    await rotate(older, ['finishSecret']);
+    // Assess
+    expect(sm.versionWith('AWSCURRENT')).toBe(newer);
+    expect(stores.parameters.get('/acme/db')?.value).toBe(newerPassword);
+    expect(JSON.parse(stores.objects.get('acme/app.json')?.body ?? '')).toEqual({
+      db: { password: newerPassword },
+      other: true,
+    });
+    logs.assertNoneContain([newerPassword]);
+  });
+
   it('refuses a malformed sync tag at createSecret, before anything is stored', async () => {
     const { sm, rotate } = setup();
     sm.tags.set('rotator:sync:s3:1', 'bucket=acme key=app.json format=json kms=k');
