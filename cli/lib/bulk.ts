@@ -48,6 +48,15 @@ export function runBulk(items: readonly BulkItem[], options: BulkOptions): Promi
   const onTarget = new Map<string, number>();
   let running = 0;
   let stopped = false;
+  // Printing progress is a side show: a printer that throws (a closed pipe) must not strand
+  // the run with rotations counted as running forever.
+  const emit = (event: BulkEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // Ignored on purpose; the summary still reports every item.
+    }
+  };
   return new Promise((resolve) => {
     const finish = () => resolve(items.map((item) => results.get(item) as BulkResult));
     const pump = () => {
@@ -60,7 +69,7 @@ export function runBulk(items: readonly BulkItem[], options: BulkOptions): Promi
             message: 'not started: --stop-on-failure after an earlier failure',
           };
           results.set(item, result);
-          options.onEvent?.({ type: 'ended', result });
+          emit({ type: 'ended', result });
         }
       }
       for (let i = 0; i < waiting.length && running < options.concurrency; ) {
@@ -72,9 +81,10 @@ export function runBulk(items: readonly BulkItem[], options: BulkOptions): Promi
         waiting.splice(i, 1);
         running++;
         onTarget.set(item.target, (onTarget.get(item.target) ?? 0) + 1);
-        options.onEvent?.({ type: 'started', item, running });
-        void options
-          .rotate(item)
+        emit({ type: 'started', item, running });
+        // Through a promise, so a rotate that throws synchronously is this item's failure.
+        void Promise.resolve()
+          .then(() => options.rotate(item))
           .catch(
             (error: unknown): BulkResult => ({
               name: item.name,
@@ -88,7 +98,7 @@ export function runBulk(items: readonly BulkItem[], options: BulkOptions): Promi
             onTarget.set(item.target, (onTarget.get(item.target) ?? 1) - 1);
             results.set(item, result);
             if (result.outcome === 'failed' && options.stopOnFailure) stopped = true;
-            options.onEvent?.({ type: 'ended', result });
+            emit({ type: 'ended', result });
             pump();
           });
       }

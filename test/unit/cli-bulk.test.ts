@@ -83,6 +83,43 @@ describe('bulk rotation scheduling', () => {
     });
     expect(results).toEqual([]);
   });
+
+  it('a rotate that throws before returning a promise is that item\'s failure, and the run goes on', async () => {
+    const list = items(['a', 'a', 'b']);
+    const results = await runBulk(list, {
+      concurrency: 2,
+      perTarget: 1,
+      stopOnFailure: false,
+      rotate: ((item: BulkItem) => {
+        if (item.name === 's0') throw new TypeError('bad input');
+        return Promise.resolve({ name: item.name, target: item.target, outcome: 'succeeded' });
+      }) as (item: BulkItem) => Promise<BulkResult>,
+    });
+    expect(results.map((r) => [r.name, r.outcome, r.message])).toEqual([
+      ['s0', 'failed', 'TypeError: bad input'],
+      ['s1', 'succeeded', undefined],
+      ['s2', 'succeeded', undefined],
+    ]);
+  });
+
+  it('a progress printer that throws does not stop the run: every item still ends', async () => {
+    const list = items(['a', 'b', 'c']);
+    let rotated = 0;
+    const results = await runBulk(list, {
+      concurrency: 1,
+      perTarget: 1,
+      stopOnFailure: false,
+      rotate: async (item) => {
+        rotated++;
+        return { name: item.name, target: item.target, outcome: 'succeeded' };
+      },
+      onEvent: () => {
+        throw new Error('EPIPE');
+      },
+    });
+    expect(rotated).toBe(3);
+    expect(results.map((r) => r.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  });
 });
 
 describe('RotateSecret pacing', () => {
