@@ -84,7 +84,7 @@ describe('bulk rotation scheduling', () => {
     expect(results).toEqual([]);
   });
 
-  it('a rotate that throws before returning a promise is that item\'s failure, and the run goes on', async () => {
+  it("a rotate that throws before returning a promise is that item's failure, and the run goes on", async () => {
     const list = items(['a', 'a', 'b']);
     const results = await runBulk(list, {
       concurrency: 2,
