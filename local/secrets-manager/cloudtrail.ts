@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Clock } from './clock.js';
 import type { Input } from './input.js';
@@ -111,7 +111,8 @@ export class CloudTrail {
   readonly #options: CloudTrailOptions;
   readonly #events: TrailEvent[] = [];
   readonly #seen = new Map<string, SeenRotation>();
-  #file: WriteStream | undefined;
+  /** The JSONL file's descriptor, once opened. */
+  #fd: number | undefined;
   #fileFailed = false;
 
   constructor(options: CloudTrailOptions) {
@@ -119,26 +120,24 @@ export class CloudTrail {
   }
 
   /**
-   * The JSONL stream, opened on the first event (the state file's folder may not exist
-   * before the state is first saved). A file that cannot be written (folder removed, disk
-   * full) stops the file, never the twin: the in-memory trail goes on.
+   * Appends one line to the JSONL file, opened on the first event (the state file's folder
+   * may not exist before the state is first saved). Written synchronously, so an event is in
+   * the file before the call's response is sent and nothing is left in flight when the twin
+   * stops. A file that cannot be written (folder removed, disk full) stops the file, never
+   * the twin: the in-memory trail goes on.
    */
-  #stream(): WriteStream | undefined {
+  #append(line: string): void {
     const path = this.#options.file;
-    if (!path || this.#fileFailed) return undefined;
-    if (!this.#file) {
-      try {
+    if (!path || this.#fileFailed) return;
+    try {
+      if (this.#fd === undefined) {
         mkdirSync(dirname(path), { recursive: true });
-      } catch {
-        this.#fileFailed = true;
-        return undefined;
+        this.#fd = openSync(path, 'a', 0o600);
       }
-      this.#file = createWriteStream(path, { flags: 'a', mode: 0o600 });
-      this.#file.on('error', () => {
-        this.#fileFailed = true;
-      });
+      writeSync(this.#fd, line);
+    } catch {
+      this.#fileFailed = true;
     }
-    return this.#file;
   }
 
   /** Recorded events, oldest first (the most recent 10,000). */
@@ -188,14 +187,17 @@ export class CloudTrail {
     if (rotation.state === 'Abandoned') this.#serviceEvent('RotationAbandoned', secret, region);
   }
 
-  /** Ends the JSONL file's stream once what was written has reached the file. */
+  /** Closes the JSONL file. */
   async close(): Promise<void> {
-    const file = this.#file;
-    if (!file || file.destroyed) return;
-    await new Promise<void>((resolve) => {
-      file.once('error', () => resolve());
-      file.end(() => resolve());
-    });
+    const fd = this.#fd;
+    this.#fd = undefined;
+    this.#fileFailed = true;
+    if (fd === undefined) return;
+    try {
+      closeSync(fd);
+    } catch {
+      // Already gone with its folder: nothing left to flush.
+    }
   }
 
   #serviceEvent(name: string, secret: SecretRecord, region: string, message?: string): void {
@@ -258,6 +260,6 @@ export class CloudTrail {
     this.#events.push(event);
     if (this.#events.length > MEMORY_LIMIT)
       this.#events.splice(0, this.#events.length - MEMORY_LIMIT);
-    this.#stream()?.write(`${JSON.stringify(event)}\n`);
+    this.#append(`${JSON.stringify(event)}\n`);
   }
 }

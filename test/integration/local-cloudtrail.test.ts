@@ -208,9 +208,25 @@ describe('local twin: CloudTrail-shaped audit trail', () => {
     }
   });
 
+  it('an API call is in the JSONL file when its response arrives (no write left in flight)', async () => {
+    const statePath = join(tempDir(), 'state.json');
+    const twin = await start({ statePath, masterKey: Buffer.alloc(32, 7) });
+    const file = `${statePath}.cloudtrail.jsonl`;
+    for (let i = 1; i <= 5; i++) {
+      await twin.client.send(
+        new CreateSecretCommand({ Name: uniqueName('trail'), SecretString: randomCredential() }),
+      );
+      const names = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as TrailEvent).detail.eventName);
+      expect(names).toEqual(Array.from({ length: i }, () => 'CreateSecret'));
+    }
+  });
+
   it('a trail file that cannot be written stops the file, never the twin: events stay in memory', async () => {
     const dir = tempDir();
-    // A directory where the file should be: the open fails asynchronously (EISDIR).
+    // A directory where the file should be: the open fails (EISDIR).
     const trail = new CloudTrail({ accountId: '123456789012', clock: systemClock, file: dir });
     trail.apiCall({ operation: 'ListSecrets', region: 'us-east-1', input: {}, requestId: 'r1' });
     await new Promise((resolve) => setTimeout(resolve, 50));
