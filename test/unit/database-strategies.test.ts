@@ -379,8 +379,8 @@ describe('AlternatingUsersStrategy', () => {
     expect(server.passwords.get('app_clone')).toBe(pendingPassword);
   });
 
-  it('logs in with current before touching the admin secret (confused deputy)', async () => {
-    const { server, strategy, current, fetches } = setup();
+  it('runs nothing as admin when current cannot log in (confused deputy), and closes the admin session', async () => {
+    const { server, strategy, current } = setup();
     server.passwords.set('app', randomPassword());
     const error = await strategy
       .apply(
@@ -395,8 +395,10 @@ describe('AlternatingUsersStrategy', () => {
       )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CredentialRejectedError);
-    expect(fetches).toEqual([]);
+    expect((error as Error).message).toMatch(/AWSCURRENT value of user "app"/);
+    expect(server.statements).toEqual([]);
     expect(server.passwords.has('app_clone')).toBe(false);
+    expect(server.opened).toBe(server.closed);
   });
 
   it('re-reads the admin secret once with forceFetch when the cached password is refused', async () => {

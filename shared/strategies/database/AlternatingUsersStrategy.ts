@@ -16,7 +16,6 @@ import {
   SecretResolver,
   tryLogin,
   verifySecretLogin,
-  withSession,
 } from './sessions.js';
 
 /** Options for {@link AlternatingUsersStrategy}. */
@@ -60,9 +59,10 @@ export class AlternatingUsersStrategy implements RotationStrategy {
    * admin creates the pending user if missing, brings its privileges to parity with the
    * current user's, and sets its password on every account (a pending login that works
    * proves only the account it reached, so none is tried). Round trips: two logins (current,
-   * admin), the probe, the role lookup, one privilege read for both users (PostgreSQL; MySQL
-   * adds `SHOW GRANTS` per account) and the password change; a repair adds its statements
-   * and one re-read.
+   * admin; side by side), the probe, the role lookup, one privilege read for both users
+   * (PostgreSQL: on the current session, beside the admin's login and lookup; MySQL adds
+   * `SHOW GRANTS` per account) and the password change; a repair adds its statements and
+   * one re-read.
    */
   async apply(request: PendingRequest): Promise<void> {
     const { secret: current, dialect } = this.#resolver.resolve(
@@ -76,9 +76,17 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     // is set on every account whatever such a login would show, so it could change
     // nothing, and each refused login costs a connect and counts against the account on
     // servers that lock accounts after failed logins.
+    // The admin secret's read and the admin login start beside the current login (one
+    // connect's time saved), but the admin session runs nothing until the current login has
+    // succeeded: a login changes nothing, so the confused-deputy check still comes first.
+    const adminSession = this.#adminSession(request, current, dialect, options);
+    adminSession.catch(() => undefined);
+    let currentSession: DatabaseSession;
     try {
-      await withSession(dialect, loginOf(current), options, (session) => dialect.probe(session));
+      currentSession = await dialect.connect(loginOf(current), options);
     } catch (error) {
+      // Not left open behind a failed step (Lambda freezes the process once it returns).
+      await adminSession.then((session) => session.close()).catch(() => undefined);
       if (error instanceof LoginRefusedError) {
         throw new CredentialRejectedError(
           `Unable to log into ${dialect.label} with the AWSCURRENT value of user "${current.username}": refusing to act as admin on its behalf`,
@@ -87,15 +95,25 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       }
       throw error;
     }
-
-    const admin = await this.#adminSession(request, current, dialect, options);
+    const pair: UserPair = {
+      current: current.username,
+      pending: pending.username,
+      base: baseUsername(current.username),
+      clone: `${baseUsername(current.username)}${CLONE_SUFFIX}`,
+    };
+    let admin: DatabaseSession | undefined;
     try {
-      const pair: UserPair = {
-        current: current.username,
-        pending: pending.username,
-        base: baseUsername(current.username),
-        clone: `${baseUsername(current.username)}${CLONE_SUFFIX}`,
-      };
+      await dialect.probe(currentSession);
+      // Where any user may read them, both users' privileges are read on the current
+      // user's session while the admin session logs in and looks the pending user up; a
+      // refusal (a hardened catalog, a pending user not created yet) leaves the read to
+      // the admin, once the pending user exists.
+      const early = dialect.privilegesReadableByAnyUser
+        ? dialect
+            .privileges(currentSession, [pair.current, pair.pending], pair)
+            .catch(() => undefined)
+        : undefined;
+      admin = await adminSession;
       const change = {
         username: pending.username,
         password: pending.password,
@@ -103,7 +121,10 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       };
       const created = await dialect.ensureUser(admin, current.username, change);
       if (created) request.logger.info('Created the alternate user', { user: pending.username });
-      const parity = await ensureGrantParity(dialect, admin, pair, request.logger);
+      const read = created ? undefined : await early;
+      // Before the password: the pending user is AWSPREVIOUS's, which applications may
+      // still use, so its password changes only once the rotation can go on.
+      const parity = await ensureGrantParity(dialect, admin, pair, request.logger, read);
       // Always, even when the pending login already works: that proves only the account it
       // reached. A crash between two accounts (MySQL hosts) of an earlier attempt, or a
       // creation that added only some accounts, leaves others with an older password.
@@ -114,7 +135,10 @@ export class AlternatingUsersStrategy implements RotationStrategy {
         privilegesRepaired: parity.repaired.length,
       });
     } finally {
-      await admin.close();
+      await Promise.all([
+        admin ? admin.close() : adminSession.then((s) => s.close()).catch(() => undefined),
+        currentSession.close(),
+      ]);
     }
   }
 

@@ -75,6 +75,13 @@ export interface DatabaseDialect<P extends Privilege = Privilege> {
    */
   privileges(admin: DatabaseSession, usernames: readonly string[], pair: UserPair): Promise<P[][]>;
   /**
+   * True when {@link privileges} gives the same answer on any user's session, not only the
+   * admin's (PostgreSQL: the catalogs and the `has_*_privilege` functions are open to every
+   * user). The alternating strategy then reads them as the current user while the admin
+   * session does its part, instead of after it.
+   */
+  readonly privilegesReadableByAnyUser?: boolean;
+  /**
    * Gives `missing` (privileges of `pair.current`) to `pair.pending`. Returns what it could
    * not give; never throws for a single refused grant. The SQL dialects pass the statements
    * of one privilege to `grantEach` (grantParity.ts), which owns the loop.

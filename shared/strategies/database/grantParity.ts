@@ -35,12 +35,11 @@ export async function ensureGrantParity<P extends Privilege>(
   admin: DatabaseSession,
   pair: UserPair,
   logger: RotationLogger,
+  /** Both users' privileges already read (on another session), or read here as admin. */
+  read?: P[][],
 ): Promise<GrantParityReport> {
-  const [source = [], first = []] = await dialect.privileges(
-    admin,
-    [pair.current, pair.pending],
-    pair,
-  );
+  const [source = [], first = []] =
+    read ?? (await dialect.privileges(admin, [pair.current, pair.pending], pair));
   let target = first;
   const missing = keysMissingFrom(source, target);
   let failures: Awaited<ReturnType<DatabaseDialect<P>['repair']>> = [];

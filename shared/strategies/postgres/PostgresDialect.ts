@@ -244,6 +244,7 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
   readonly label = 'PostgreSQL';
   readonly secretDefaults = { defaultPort: 5432, defaultDbname: 'postgres' };
   readonly usernameLimit = { max: 63, unit: 'bytes' as const };
+  readonly privilegesReadableByAnyUser = true;
   readonly connect: Connector;
 
   constructor(connect: Connector = connectPostgres) {
