@@ -248,6 +248,74 @@ describe.skipIf(!support.available)(
       expect(parityLines.length).toBeGreaterThan(0);
     });
 
+    it("reads the same privileges for both users on the current user's session as on the admin's", async () => {
+      const { secret, tag, username } = await seedApp();
+      const rig = rotationRig(strategy(), secret, ENV);
+      await rig.rotate();
+      const clone = rig.current();
+      const c = ident(clone.username as string);
+      // Beyond the seed: a function, a sequence, a database-level setting, drift on the clone.
+      await server.query(
+        `CREATE FUNCTION ${ident(`s_${tag}`)}.f() RETURNS int LANGUAGE sql AS 'SELECT 1'`,
+      );
+      await server.query(`REVOKE EXECUTE ON FUNCTION ${ident(`s_${tag}`)}.f() FROM PUBLIC`);
+      await server.query(
+        `GRANT EXECUTE ON FUNCTION ${ident(`s_${tag}`)}.f() TO ${ident(username)}`,
+      );
+      await server.query(`CREATE SEQUENCE public.${ident(`seq_${tag}`)}`);
+      await server.query(`GRANT USAGE ON SEQUENCE public.${ident(`seq_${tag}`)} TO ${c}`);
+      await server.query(`ALTER ROLE ${c} IN DATABASE postgres SET work_mem = '8MB'`);
+      const pair = {
+        current: clone.username as string,
+        pending: username,
+        base: username,
+        clone: clone.username as string,
+      };
+      const dialect = new PostgresDialect();
+      const read = async (login: { username: string; password: string }) => {
+        const session = await connectPostgres(
+          {
+            host: server.host,
+            port: server.port,
+            ...login,
+            dbname: 'postgres',
+            tls: { mode: 'disable' },
+          },
+          { signal: new AbortController().signal, connectTimeoutMs: 5_000 },
+        );
+        try {
+          const lists = await dialect.privileges(session, [pair.current, pair.pending], pair);
+          return lists.map((list) => list.map((p) => p.key).sort());
+        } finally {
+          await session.close();
+        }
+      };
+      const asAdmin = await read(server.admin);
+      const asCurrent = await read({
+        username: clone.username as string,
+        password: clone.password as string,
+      });
+      expect(asAdmin[0]).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^SETTING work_mem/)]),
+      );
+      expect(asAdmin[1]).toEqual(
+        expect.arrayContaining([expect.stringMatching(/EXECUTE ON FUNCTION/)]),
+      );
+      expect(asCurrent).toEqual(asAdmin);
+      // A function in the users' own search_path, granted to the active user only: the next
+      // rotation gives it to the user taking over (a name read on one session, granted on
+      // the other).
+      await server.query(
+        `CREATE FUNCTION ${ident(`s_${tag}`)}.g(n int) RETURNS int LANGUAGE sql AS 'SELECT n'`,
+      );
+      await server.query(`REVOKE EXECUTE ON FUNCTION ${ident(`s_${tag}`)}.g(int) FROM PUBLIC`);
+      await server.query(`GRANT EXECUTE ON FUNCTION ${ident(`s_${tag}`)}.g(int) TO ${c}`);
+      await rig.rotate();
+      const base = rig.current();
+      expect(base.username).toBe(username);
+      expect(await asUser(base, `SELECT ${ident(`s_${tag}`)}.g(7) AS v`)).toEqual([{ v: 7 }]);
+    });
+
     it('reports drift the admin login cannot repair with GrantParityError, listing what differs, and promotes nothing', async () => {
       // An admin that can manage roles but has no rights on other people's tables.
       const limited = { username: `limited_${randomSuffix()}`, password: randomPassword() };
