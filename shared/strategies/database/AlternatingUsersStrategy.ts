@@ -104,24 +104,25 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     let admin: DatabaseSession | undefined;
     try {
       await dialect.probe(currentSession);
-      // Where any user may read them, both users' privileges are read on the current
-      // user's session while the admin session logs in and looks the pending user up; a
-      // refusal (a hardened catalog, a pending user not created yet) leaves the read to
-      // the admin, once the pending user exists.
-      const early = dialect.privilegesReadableByAnyUser
-        ? dialect
-            .privileges(currentSession, [pair.current, pair.pending], pair)
-            .catch(() => undefined)
-        : undefined;
+      // Where any user may read them, the privilege read starts on the current user's
+      // session while the admin session logs in.
+      const finishRead = dialect.beginPrivilegeRead?.(
+        currentSession,
+        [pair.current, pair.pending],
+        pair,
+      );
       admin = await adminSession;
       const change = {
         username: pending.username,
         password: pending.password,
         register: (value: string) => request.registerSecret(value),
       };
+      // Read first: for PostgreSQL the admin's part also answers ensureUser's lookup.
+      const firstRead = finishRead ? await finishRead(admin) : undefined;
       const created = await dialect.ensureUser(admin, current.username, change);
       if (created) request.logger.info('Created the alternate user', { user: pending.username });
-      const read = created ? undefined : await early;
+      // A user just created was not there for that read: the admin reads it all again.
+      const read = created ? undefined : firstRead;
       // Before the password: the pending user is AWSPREVIOUS's, which applications may
       // still use, so its password changes only once the rotation can go on.
       const parity = await ensureGrantParity(dialect, admin, pair, request.logger, read);

@@ -75,12 +75,17 @@ export interface DatabaseDialect<P extends Privilege = Privilege> {
    */
   privileges(admin: DatabaseSession, usernames: readonly string[], pair: UserPair): Promise<P[][]>;
   /**
-   * True when {@link privileges} gives the same answer on any user's session, not only the
-   * admin's (PostgreSQL: the catalogs and the `has_*_privilege` functions are open to every
-   * user). The alternating strategy then reads them as the current user while the admin
-   * session does its part, instead of after it.
+   * Optional: starts reading {@link privileges} on `session`, any user's (where the
+   * engine lets every user read them), and returns what finishes the read on the admin's
+   * session; together they give `privileges(admin, usernames, pair)`. The alternating
+   * strategy starts it on the current user's session, so the read overlaps the admin's
+   * login and lookup and can be spread over both sessions.
    */
-  readonly privilegesReadableByAnyUser?: boolean;
+  beginPrivilegeRead?(
+    session: DatabaseSession,
+    usernames: readonly string[],
+    pair: UserPair,
+  ): (admin: DatabaseSession) => Promise<P[][]>;
   /**
    * Gives `missing` (privileges of `pair.current`) to `pair.pending`. Returns what it could
    * not give; never throws for a single refused grant. The SQL dialects pass the statements
