@@ -4,6 +4,7 @@ import {
   type SecretListEntry,
 } from '@aws-sdk/client-secrets-manager';
 import type { CommandContext } from '../lib/context.js';
+import { scheduleText } from '../lib/fleetState.js';
 import { formatAge, formatDate, renderTable, shortId } from '../lib/output.js';
 import {
   failedReplicas,
@@ -54,14 +55,6 @@ export interface StatusRow {
   replication?: { primaryRegion: string; replica: boolean; replicas: ReplicaState[] };
 }
 
-function schedule(rules: SecretState['rotationRules']): string | undefined {
-  if (!rules) return undefined;
-  const base =
-    rules.ScheduleExpression ??
-    (rules.AutomaticallyAfterDays ? `every ${rules.AutomaticallyAfterDays} days` : undefined);
-  return base && rules.Duration ? `${base} (${rules.Duration} window)` : base;
-}
-
 function toRow(
   s: Pick<
     SecretState,
@@ -105,7 +98,7 @@ function toRow(
     arn: s.arn,
     rotationEnabled: s.rotationEnabled === true,
     rotator: functionName(s.rotationLambdaArn),
-    schedule: schedule(s.rotationRules),
+    schedule: scheduleText(s.rotationRules),
     lastRotated: s.lastRotatedDate?.toISOString(),
     nextRotation: s.nextRotationDate?.toISOString(),
     versions: Object.entries(s.stages).map(([versionId, labels]) => ({ versionId, labels })),

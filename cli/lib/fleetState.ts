@@ -1,5 +1,6 @@
 import {
   BatchGetSecretValueCommand,
+  DescribeSecretCommand,
   type Filter,
   ListSecretVersionIdsCommand,
   type SecretListEntry,
@@ -145,7 +146,7 @@ function pendingVersion(entry: SecretListEntry): string | undefined {
   return undefined;
 }
 
-function frozenBy(entry: SecretListEntry, now: number): string | undefined {
+function frozenBy(entry: Pick<SecretListEntry, 'Tags'>, now: number): string | undefined {
   const declaration = entry.Tags?.find((t) => t.Key === FREEZE_TAG)?.Value;
   if (!declaration) return undefined;
   try {
@@ -156,10 +157,33 @@ function frozenBy(entry: SecretListEntry, now: number): string | undefined {
 }
 
 /**
+ * The active freeze window of each admin secret in `ids` (named by `masterarn`), as the
+ * functions read it in createSecret: one DescribeSecret per distinct admin secret (a handful
+ * per fleet: one per database). One that cannot be described (another account, no access)
+ * counts as not frozen, as the functions log and go on.
+ */
+async function adminFreezes(
+  ctx: CommandContext,
+  ids: Iterable<string>,
+  now: number,
+): Promise<Map<string, string>> {
+  const frozen = new Map<string, string>();
+  for (const id of new Set(ids)) {
+    const described = await ctx.sm
+      .send(new DescribeSecretCommand({ SecretId: id }))
+      .catch(() => undefined);
+    const window = described && frozenBy(described, now);
+    if (window) frozen.set(id, `${window} (admin secret ${described.Name ?? id})`);
+  }
+  return frozen;
+}
+
+/**
  * Every secret with rotation configured (and every secret whose rotation is off but holds a
  * stray AWSPENDING) matching `filters`, with its state. Calls: ListSecrets (100 a page),
  * BatchGetSecretValue (20 a call) for kinds, targets and admin secrets, and one
- * ListSecretVersionIds per secret with a pending rotation. Values are never printed.
+ * ListSecretVersionIds per secret with a pending rotation, one DescribeSecret per admin
+ * secret (its freeze windows). Values are never printed.
  */
 export async function fleetRows(ctx: CommandContext, filters: Filter[]): Promise<FleetRow[]> {
   const now = ctx.now();
@@ -170,6 +194,12 @@ export async function fleetRows(ctx: CommandContext, filters: Filter[]): Promise
     ctx,
     entries.map((e) => e.ARN as string),
   );
+  const admins = new Map<string, string>();
+  for (const [arn, value] of values) {
+    const admin = parseJsonObject(value)?.masterarn;
+    if (typeof admin === 'string' && admin) admins.set(arn, admin);
+  }
+  const frozenAdmins = await adminFreezes(ctx, admins.values(), now);
   const rows: FleetRow[] = [];
   for (const entry of entries) {
     const arn = entry.ARN as string;
@@ -195,7 +225,8 @@ export async function fleetRows(ctx: CommandContext, filters: Filter[]): Promise
     } else if (!entry.LastRotatedDate) {
       state = 'never-rotated';
     }
-    const freeze = frozenBy(entry, now);
+    const adminId = admins.get(arn);
+    const freeze = frozenBy(entry, now) ?? (adminId ? frozenAdmins.get(adminId) : undefined);
     if (freeze && (state === 'ok' || state === 'never-rotated' || state === 'overdue')) {
       state = 'frozen';
       detail = `freeze ${freeze}`;

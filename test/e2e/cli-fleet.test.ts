@@ -116,6 +116,19 @@ async function fleet(bulk: number) {
     { 'rotator:freeze': `${new Date(clock.now() - DAY).toISOString().slice(0, 10)}/2026-12-31` },
   );
   twin.store.configureRotation(frozen, 'rotator-ok', { ScheduleExpression: 'rate(30 days)' });
+  // Frozen through its admin secret only: the function refuses it just the same.
+  const frozenAdmin = await create(
+    'frozen-admin',
+    {},
+    { 'rotator:freeze': `${new Date(clock.now() - DAY).toISOString().slice(0, 10)}/2026-12-31` },
+  );
+  const dbC = await create('db-c', {
+    ...db,
+    host: 'db7.internal',
+    username: 'c',
+    masterarn: frozenAdmin,
+  });
+  twin.store.configureRotation(dbC, 'rotator-ok', { ScheduleExpression: 'rate(30 days)' });
   return { twin, clock, team };
 }
 
@@ -137,7 +150,7 @@ describe('rotator fleet', () => {
     const report = JSON.parse(run.text) as { secrets: FleetRow[]; counts: Record<string, number> };
     const byName = new Map(report.secrets.map((r) => [r.name.split('/')[1], r]));
     // Every rotation-configured secret (and the stray pending), not the admin secret.
-    expect(report.secrets).toHaveLength(200 + 8);
+    expect(report.secrets).toHaveLength(200 + 9);
     expect(byName.has('admin')).toBe(false);
     expect(byName.get('ok')?.state).toBe('ok');
     expect(byName.get('overdue')?.state).toBe('overdue');
@@ -145,6 +158,10 @@ describe('rotator fleet', () => {
     expect(byName.get('rotating')?.state).toBe('rotating');
     expect(byName.get('stray')?.state).toBe('disabled-stray-pending');
     expect(byName.get('frozen')?.state).toBe('frozen');
+    expect(byName.get('db-c')?.state).toBe('frozen');
+    expect(byName.get('db-c')?.detail).toMatch(
+      /^freeze .* \(admin secret fleet-.*\/frozen-admin\)$/,
+    );
     expect(byName.get('bulk-000')?.state).toBe('never-rotated');
     expect(byName.get('db-a')).toMatchObject({
       kind: 'postgres',
@@ -161,7 +178,7 @@ describe('rotator fleet', () => {
     expect(text.text).toMatch(/overdue/);
     const healthy = await rotator(twin, clock, ['fleet', '--name-prefix', `${team}/db-`]);
     expect(healthy.code, healthy.text).toBe(0);
-    // The same fleet spread (dry run): a slot for each of the 207 enabled ones.
+    // The same fleet spread (dry run): a slot for each of the 208 enabled ones.
     const spread = await rotator(twin, clock, [
       'schedule',
       '--spread',
@@ -171,7 +188,7 @@ describe('rotator fleet', () => {
     ]);
     const plan = JSON.parse(spread.text) as { proposals: unknown[]; unplaced: string[] };
     expect(spread.code).toBe(0);
-    expect(plan.proposals).toHaveLength(207);
+    expect(plan.proposals).toHaveLength(208);
     expect(plan.unplaced).toEqual([]);
   });
 
@@ -201,7 +218,7 @@ describe('rotator fleet', () => {
         const requests: string[] = [];
         page.on('request', (request) => requests.push(request.url()));
         await page.goto(`file://${file}`);
-        expect(await page.locator('#fleet tbody tr').count()).toBe(3 + 8);
+        expect(await page.locator('#fleet tbody tr').count()).toBe(3 + 9);
         expect(await page.locator('tr[data-state="overdue"] td').first().textContent()).toContain(
           'overdue',
         );

@@ -163,7 +163,7 @@ describe('rotator CLI: rotate and status against the local twin', {
       /^SECRET\s+STATE\s+ROTATOR\s+SCHEDULE\s+LAST ROTATED\s+NEXT ROTATION\s+VERSIONS$/,
     );
     const healthyLine = lines.find((l) => l.startsWith(healthy.name));
-    expect(healthyLine).toMatch(new RegExp(`ok\\s+${EXAMPLE_FUNCTION_NAME}\\s+every 30 days`));
+    expect(healthyLine).toMatch(new RegExp(`ok\\s+${EXAMPLE_FUNCTION_NAME}\\s+rate\\(30 days\\)`));
     expect(healthyLine).toMatch(/[0-9a-f]{8}:CURRENT/);
     expect(lines.find((l) => l.startsWith(stuck.name))).toMatch(
       /FAILED\s+rotator-failing.*:PENDING/,

@@ -46,7 +46,7 @@ describe('status against AWS (mocked Secrets Manager)', () => {
     });
     const text = out.text();
     expect(code).toBe(1);
-    expect(text).toMatch(/db\/fresh\s+rotating\s+rotator-postgres\s+rate\(7 days\) \(2h window\)/);
+    expect(text).toMatch(/db\/fresh\s+rotating\s+rotator-postgres\s+rate\(7 days\) within 2h/);
     expect(text).toMatch(/db\/stuck\s+PENDING/);
     expect(text).toContain('! db/stuck: AWSPENDING left on version pppppppp for 3h 0m.');
     expect(text).not.toContain('! db/fresh');
