@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,6 +8,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // One file per core, not one fewer (vitest's default): the files mostly wait on their own
+    // database servers and the twin, so on the 2-core CI machine two at a time took the suite
+    // from 386 s to 305 s (measured).
+    maxWorkers: availableParallelism(),
     env: {
       // Powertools reads these; keep test output small and deterministic.
       POWERTOOLS_LOG_LEVEL: 'INFO',
