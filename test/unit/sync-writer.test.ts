@@ -232,6 +232,21 @@ describe('finishSecret writes the sync targets after the promotion', () => {
     return { sm, stores, handler, rotate, loads: () => loads };
   }
 
+  /** A secret with an SSM and an S3 target (JSON, beside another field), rotated up to finishSecret. */
+  async function testedWithTwoTargets() {
+    const rig = setup();
+    rig.sm.tags.set('rotator:sync:ssm:1', 'name=/acme/db field=password');
+    rig.sm.tags.set(
+      'rotator:sync:s3:1',
+      'bucket=acme key=app.json format=json pointer=/db/password field=password kms=k',
+    );
+    rig.stores.put('acme/app.json', JSON.stringify({ db: { password: 'old' }, other: true }));
+    const token = randomUUID();
+    rig.sm.startRotation(token);
+    await rig.rotate(token, ['createSecret', 'setSecret', 'testSecret']);
+    return { ...rig, token };
+  }
+
   it('a secret without sync tags loads no writer and makes no SSM or S3 call', async () => {
     const { sm, stores, rotate, loads } = setup();
     const token = randomUUID();
@@ -243,16 +258,7 @@ describe('finishSecret writes the sync targets after the promotion', () => {
   });
 
   it('a failed target fails finishSecret after the promotion; the retry syncs without moving labels', async () => {
-    const { sm, stores, rotate } = setup();
-    sm.tags.set('rotator:sync:ssm:1', 'name=/acme/db field=password');
-    sm.tags.set(
-      'rotator:sync:s3:1',
-      'bucket=acme key=app.json format=json pointer=/db/password field=password kms=k',
-    );
-    stores.put('acme/app.json', JSON.stringify({ db: { password: 'old' }, other: true }));
-    const token = randomUUID();
-    sm.startRotation(token);
-    await rotate(token, ['createSecret', 'setSecret', 'testSecret']);
+    const { sm, stores, rotate, token } = await testedWithTwoTargets();
     stores.putParameterFailures.push(
       Object.assign(new Error('throttled'), { name: 'ThrottlingException' }),
     );
@@ -284,16 +290,7 @@ describe('finishSecret writes the sync targets after the promotion', () => {
 
   it('a finishSecret whose write lands after a newer rotation promoted leaves the targets on the newer AWSCURRENT', async () => {
     // Prepare
-    const { sm, stores, rotate } = setup();
-    sm.tags.set('rotator:sync:ssm:1', 'name=/acme/db field=password');
-    sm.tags.set(
-      'rotator:sync:s3:1',
-      'bucket=acme key=app.json format=json pointer=/db/password field=password kms=k',
-    );
-    stores.put('acme/app.json', JSON.stringify({ db: { password: 'old' }, other: true }));
-    const older = randomUUID();
-    sm.startRotation(older);
-    await rotate(older, ['createSecret', 'setSecret', 'testSecret']);
+    const { sm, stores, rotate, token: older } = await testedWithTwoTargets();
     // While this finishSecret writes, a newer rotation promotes its value and syncs it first.
     const newer = randomUUID();
     const newerPassword = randomPassword();
