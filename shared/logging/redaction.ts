@@ -188,8 +188,8 @@ export class SecretRegistry {
   }
 
   /**
-   * Registers a `SecretString`: the whole string, and when it is JSON, every string under a
-   * sensitive key at any depth (see {@link isSensitiveKey}).
+   * Registers a `SecretString`: the whole string, and when it is JSON, every string (and the
+   * text of every number) under a sensitive key at any depth (see {@link isSensitiveKey}).
    */
   registerSecretString(secretString: string | undefined): void {
     if (secretString === undefined) return;
@@ -266,7 +266,7 @@ export class SecretRegistry {
   }
 }
 
-/** Every string under a sensitive key, at any depth, of a JSON text (none if not JSON). */
+/** Every string (and the text of every number) under a sensitive key, at any depth, of a JSON text (none if not JSON). */
 export function sensitiveLeaves(secretString: string): string[] {
   let parsed: unknown;
   try {
@@ -282,6 +282,10 @@ export function sensitiveLeaves(secretString: string): string[] {
 function collectLeaves(node: unknown, underSensitiveKey: boolean, out: string[]): void {
   if (typeof node === 'string') {
     if (underSensitiveKey) out.push(node);
+  } else if (typeof node === 'number') {
+    // A numeric password or PIN: written out as text (a sync target's field, a driver's
+    // error), so its text is a secret too. Booleans are not: "true" is no secret.
+    if (underSensitiveKey && Number.isFinite(node)) out.push(String(node));
   } else if (Array.isArray(node)) {
     for (const item of node) collectLeaves(item, underSensitiveKey, out);
   } else if (node !== null && typeof node === 'object') {

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
 import { KMSClient } from '@aws-sdk/client-kms';
 import {
   GetObjectCommand,
@@ -317,6 +318,30 @@ describe('finishSecret writes the sync targets after the promotion', () => {
       other: true,
     });
     logs.assertNoneContain([newerPassword]);
+  });
+
+  it('a newer AWSCURRENT whose password is a JSON number stays out of the failure log and error', async () => {
+    const { sm, stores, rotate, token: older } = await testedWithTwoTargets();
+    const newer = randomUUID();
+    const pin = String(Math.floor(1e14 + Math.random() * 8e14));
+    stores.beforePut.push(() => {
+      for (const version of sm.versions.values()) version.stages.delete('AWSCURRENT');
+      sm.versions.set(newer, {
+        value: `{"username":"app","password":${pin}}`,
+        stages: new Set(['AWSCURRENT']),
+      });
+    });
+    // The catch-up write's PutParameter fails quoting the value, as a careless store might.
+    stores.beforePut.push(() => {
+      stores.putParameterFailures.push(
+        Object.assign(new Error(`Value ${pin} rejected`), { name: 'ValidationException' }),
+      );
+    });
+    const failure = await rotate(older, ['finishSecret']).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(Error);
+    expect(logs.lines.some((l) => l.includes('AWSCURRENT moved to a newer version'))).toBe(true);
+    logs.assertNoneContain([pin]);
+    expect(inspect(failure, { depth: 10 })).not.toContain(pin);
   });
 
   it('refuses a malformed sync tag at createSecret, before anything is stored', async () => {
