@@ -388,15 +388,17 @@ describe.skipIf(!support.available)(
       expect(serverLog.includes(previous.password as string)).toBe(false);
     });
 
-    it('refuses to act as admin when the current value cannot log in (confused deputy)', async () => {
+    it('refuses to act as admin when the current value cannot log in (confused deputy), without reading the admin secret', async () => {
       const { secret, username } = await seedApp();
       const rig = rotationRig(strategy(), secret, ENV);
       const token = rig.sm.startRotation();
       await rig.run('createSecret', token);
       await setPassword(username, randomPassword());
+      const fetchesBefore = admin.fetches();
       const error = await rig.run('setSecret', token).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CredentialRejectedError);
       expect((error as Error).message).toMatch(/AWSCURRENT/);
+      expect(admin.fetches()).toBe(fetchesBefore);
       expect(
         await server.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [`${username}_clone`]),
       ).toHaveLength(0);

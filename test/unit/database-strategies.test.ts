@@ -379,8 +379,8 @@ describe('AlternatingUsersStrategy', () => {
     expect(server.passwords.get('app_clone')).toBe(pendingPassword);
   });
 
-  it('runs nothing as admin when current cannot log in (confused deputy), and closes the admin session', async () => {
-    const { server, strategy, current } = setup();
+  it('logs in with current before touching the admin secret (confused deputy): nothing read or run as admin', async () => {
+    const { server, strategy, current, fetches } = setup();
     server.passwords.set('app', randomPassword());
     const error = await strategy
       .apply(
@@ -396,6 +396,8 @@ describe('AlternatingUsersStrategy', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CredentialRejectedError);
     expect((error as Error).message).toMatch(/AWSCURRENT value of user "app"/);
+    expect(fetches).toEqual([]);
+    expect(server.logins.map((l) => l.username)).toEqual(['app']);
     expect(server.statements).toEqual([]);
     expect(server.passwords.has('app_clone')).toBe(false);
     expect(server.opened).toBe(server.closed);

@@ -59,10 +59,10 @@ export class AlternatingUsersStrategy implements RotationStrategy {
    * admin creates the pending user if missing, brings its privileges to parity with the
    * current user's, and sets its password on every account (a pending login that works
    * proves only the account it reached, so none is tried). Round trips: two logins (current,
-   * admin; side by side), the probe, the role lookup, one privilege read for both users
-   * (PostgreSQL: on the current session, beside the admin's login and lookup; MySQL adds
-   * `SHOW GRANTS` per account) and the password change; a repair adds its statements and
-   * one re-read.
+   * then admin), the probe, one privilege read for both users (PostgreSQL: split over the
+   * two sessions, the current user's half beside the admin's login, the admin's half also
+   * answering the role lookup; MySQL: the lookup, then `SHOW GRANTS` per account) and the
+   * password change; a repair adds its statements and one re-read.
    */
   async apply(request: PendingRequest): Promise<void> {
     const { secret: current, dialect } = this.#resolver.resolve(
@@ -76,17 +76,12 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     // is set on every account whatever such a login would show, so it could change
     // nothing, and each refused login costs a connect and counts against the account on
     // servers that lock accounts after failed logins.
-    // The admin secret's read and the admin login start beside the current login (one
-    // connect's time saved), but the admin session runs nothing until the current login has
-    // succeeded: a login changes nothing, so the confused-deputy check still comes first.
-    const adminSession = this.#adminSession(request, current, dialect, options);
-    adminSession.catch(() => undefined);
+    // The current login comes first, alone: the admin secret is not even read on behalf of
+    // a caller whose credential does not work (AWS's confused-deputy check).
     let currentSession: DatabaseSession;
     try {
       currentSession = await dialect.connect(loginOf(current), options);
     } catch (error) {
-      // Not left open behind a failed step (Lambda freezes the process once it returns).
-      await adminSession.then((session) => session.close()).catch(() => undefined);
       if (error instanceof LoginRefusedError) {
         throw new CredentialRejectedError(
           `Unable to log into ${dialect.label} with the AWSCURRENT value of user "${current.username}": refusing to act as admin on its behalf`,
@@ -105,13 +100,13 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     try {
       await dialect.probe(currentSession);
       // Where any user may read them, the privilege read starts on the current user's
-      // session while the admin session logs in.
+      // session while the admin secret is read and the admin logs in.
       const finishRead = dialect.beginPrivilegeRead?.(
         currentSession,
         [pair.current, pair.pending],
         pair,
       );
-      admin = await adminSession;
+      admin = await this.#adminSession(request, current, dialect, options);
       const change = {
         username: pending.username,
         password: pending.password,
@@ -136,10 +131,7 @@ export class AlternatingUsersStrategy implements RotationStrategy {
         privilegesRepaired: parity.repaired.length,
       });
     } finally {
-      await Promise.all([
-        admin ? admin.close() : adminSession.then((s) => s.close()).catch(() => undefined),
-        currentSession.close(),
-      ]);
+      await Promise.all([admin?.close(), currentSession.close()]);
     }
   }
 
