@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { type BulkItem, type BulkResult, runBulk } from '../../cli/lib/bulk.js';
+import { processOutput } from '../../cli/lib/output.js';
 import { type Timing, TokenBucket, withThrottlingRetry } from '../../cli/lib/rateLimiter.js';
+import { secretRegistry } from '../../shared/logging/redaction.js';
+import { captureLogs } from '../helpers/captureLogs.js';
+import { randomPassword } from '../helpers/credentials.js';
+
+const logs = captureLogs();
 
 /** A clock that only moves when someone sleeps: no real time in these tests. */
 function fakeTiming(): Timing & { slept: number[] } {
@@ -119,6 +125,39 @@ describe('bulk rotation scheduling', () => {
     });
     expect(rotated).toBe(3);
     expect(results.map((r) => r.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  });
+});
+
+describe('bulk rotation failures', () => {
+  it('a rotate that throws (at once or later) quoting a value the CLI read: the printed summary does not hold it', async () => {
+    const password = randomPassword();
+    // What currentValues does with every candidate's AWSCURRENT.
+    secretRegistry.registerSecretString(JSON.stringify({ username: 'u', password }));
+    try {
+      const results = await runBulk(
+        [
+          { name: 'a', target: 't1' },
+          { name: 'b', target: 't2' },
+        ],
+        {
+          concurrency: 2,
+          perTarget: 1,
+          stopOnFailure: false,
+          rotate: ((item: BulkItem) => {
+            if (item.name === 'a') throw new Error(`sync ${password}`);
+            return Promise.reject(new Error(`async ${encodeURIComponent(password)}`));
+          }) as (item: BulkItem) => Promise<BulkResult>,
+        },
+      );
+      expect(results.map((r) => r.outcome)).toEqual(['failed', 'failed']);
+      const out = processOutput({ color: false });
+      out.json({ results });
+      for (const r of results) out.line(`  ✗ ${r.name}: ${r.message ?? ''}`);
+      expect(logs.lines.join('\n')).toContain('sync');
+      logs.assertNoneContain([password]);
+    } finally {
+      secretRegistry.clear();
+    }
   });
 });
 
