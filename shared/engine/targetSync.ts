@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, RotationStateError } from '../errors.js';
 import { AWSCURRENT } from '../secrets/SecretsGateway.js';
 import { syncTargets } from '../sync/syncTargets.js';
 import { parseSyncTargets, type SyncTarget } from '../sync/targets.js';
@@ -7,7 +7,8 @@ import { versionWithStage } from './requests.js';
 
 /**
  * Rounds of "AWSCURRENT moved while we wrote": each is a whole newer rotation finishing
- * during one write, so a third in a row means something else is wrong.
+ * during one write, so a fourth move in a row means something else is wrong, and the step
+ * fails rather than report the targets in step.
  */
 const MAX_CATCH_UP_ROUNDS = 3;
 
@@ -33,20 +34,42 @@ export async function syncAfterPromotion(
     throw new ConfigurationError('targets', 'are declared by tags but this function has no writer');
   }
   const writer = await ctx.targets();
-  await syncTargets(targets, await value(), writer, ctx.logger, ctx.signal);
+  // A failed write is held, not thrown at once: a newer AWSCURRENT found below is written
+  // to every target (the failed one too), and this token may no longer be retried.
+  let failure = await attempt(() =>
+    value().then((text) => syncTargets(targets, text, writer, ctx.logger, ctx.signal)),
+  );
   let written = ctx.event.ClientRequestToken;
-  for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round++) {
+  for (let round = 0; ; round++) {
     const now = await ctx.gateway.describe(secretArn, ctx.signal);
     const current = versionWithStage(now, AWSCURRENT);
     if (current === undefined || current === written) break;
     const newer = await ctx.gateway.getVersion(secretArn, current, ctx.signal);
     if (newer === undefined) break;
+    if (round === MAX_CATCH_UP_ROUNDS) {
+      throw new RotationStateError(
+        `AWSCURRENT kept moving while the sync targets were written (${round} newer versions); they may hold an older value: run rotator reconcile --apply`,
+      );
+    }
     ctx.logger.warn('AWSCURRENT moved to a newer version while the targets were written', {
       newerVersionId: current,
     });
-    await syncTargets(parseSyncTargets(now.tags), newer.text, writer, ctx.logger, ctx.signal);
+    failure = await attempt(() =>
+      syncTargets(parseSyncTargets(now.tags), newer.text, writer, ctx.logger, ctx.signal),
+    );
     written = current;
   }
+  if (failure !== undefined) throw failure;
   ctx.logger.info('Sync targets in step with AWSCURRENT', { syncTargets: targets.length });
   return true;
+}
+
+/** Runs `write`; returns what it threw (undefined when it succeeded). */
+async function attempt(write: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await write();
+    return undefined;
+  } catch (error) {
+    return error;
+  }
 }

@@ -20,6 +20,7 @@ import type {
 } from '../../shared/strategies/database/dialect.js';
 import {
   type Connector,
+  type DatabaseSession,
   type LoginTarget,
   runQuery,
 } from '../../shared/strategies/database/driver.js';
@@ -618,5 +619,39 @@ describe.each([
     },
     corrupt: (s) => JSON.stringify({ ...JSON.parse(s), password: randomPassword() }),
     extraSecrets: () => [server.adminPassword],
+  });
+});
+
+describe('PostgreSQL privilege read split over two sessions', () => {
+  it('a role seen by the admin half but not the early half (created in between) is read again as admin, not a TypeError', async () => {
+    const { PostgresDialect } = await import('../../shared/strategies/postgres/PostgresDialect.js');
+    const dialect = new PostgresDialect();
+    const pair = { current: 'app', pending: 'app_clone', base: 'app', clone: 'app_clone' };
+    const row = (username: string) => ({ username, memberships: [], objects: [] });
+    const adminRow = (username: string) => ({
+      username,
+      iterations: '4096',
+      attributes: {},
+      owned: [],
+      defaults: [],
+      settings: [],
+    });
+    // Early half (current user's session): app_clone did not exist yet.
+    const currentSession = {
+      query: async () => [row('app')],
+      close: async () => {},
+    } as unknown as DatabaseSession;
+    // Admin half, a moment later: app_clone exists now.
+    const admin = {
+      query: async (sql: string) =>
+        sql.includes(' AS memberships')
+          ? [row('app'), row('app_clone')]
+          : [adminRow('app'), adminRow('app_clone')],
+      close: async () => {},
+    } as unknown as DatabaseSession;
+    const finish = dialect.beginPrivilegeRead(currentSession, ['app', 'app_clone'], pair);
+    const result = await finish(admin);
+    expect(result).toHaveLength(2);
+    expect(result[1]).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { KMSClient } from '@aws-sdk/client-kms';
 import {
   GetObjectCommand,
@@ -16,7 +17,9 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { StepContext } from '../../shared/engine/protocol.js';
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
+import { syncAfterPromotion } from '../../shared/engine/targetSync.js';
 import type { RotationStrategy } from '../../shared/engine/types.js';
 import { SyncWriteError, TargetWriter } from '../../shared/sync/TargetWriter.js';
 import { parseSyncTargets, type SyncTarget } from '../../shared/sync/targets.js';
@@ -342,6 +345,81 @@ describe('finishSecret writes the sync targets after the promotion', () => {
     expect(logs.lines.some((l) => l.includes('AWSCURRENT moved to a newer version'))).toBe(true);
     logs.assertNoneContain([pin]);
     expect(inspect(failure, { depth: 10 })).not.toContain(pin);
+  });
+
+  it('a failed target does not skip the catch-up: no other target is left on the older value', async () => {
+    const { sm, stores, rotate, token: older } = await testedWithTwoTargets();
+    const newer = randomUUID();
+    const newerPassword = randomPassword();
+    // S3 is written first (tags sorted). While it is written, a newer rotation promotes and
+    // syncs both targets (and checks: it is AWSCURRENT, done). Our S3 write lands after it
+    // (412, re-read, write again); our SSM write is throttled.
+    stores.beforePut.push(() => {
+      for (const version of sm.versions.values()) {
+        version.stages.delete('AWSCURRENT');
+        version.stages.delete('AWSPREVIOUS');
+        version.stages.delete('AWSPENDING'); // the newer rotation held it, then finished
+      }
+      sm.versions.get(older)?.stages.add('AWSPREVIOUS');
+      sm.versions.set(newer, {
+        value: JSON.stringify({ username: 'app', password: newerPassword }),
+        stages: new Set(['AWSCURRENT']),
+      });
+      stores.parameters.set('/acme/db', { value: newerPassword, version: 9 });
+      stores.put('acme/app.json', JSON.stringify({ db: { password: newerPassword }, other: true }));
+      stores.putParameterFailures.push(
+        Object.assign(new Error('throttled'), { name: 'ThrottlingException' }),
+      );
+    });
+    // Our SSM write failed, but the catch-up wrote the newer value to both targets (SSM
+    // again): the step succeeds. A failure would not help: Secrets Manager's retry of this
+    // token is refused now that the token is no longer AWSCURRENT.
+    await rotate(older, ['finishSecret']);
+    expect(sm.versionWith('AWSCURRENT')).toBe(newer);
+    expect(JSON.parse(stores.objects.get('acme/app.json')?.body ?? '')).toEqual({
+      db: { password: newerPassword },
+      other: true,
+    });
+    expect(stores.parameters.get('/acme/db')?.value).toBe(newerPassword);
+  });
+
+  it('AWSCURRENT still moving after the last catch-up round fails the step instead of reporting the targets in step', async () => {
+    const writes: string[] = [];
+    const versions = ['v0', 'v1', 'v2', 'v3', 'v4'];
+    let currentIndex = 0;
+    const valueOf = (id: string) => JSON.stringify({ username: 'app', password: `pw-${id}` });
+    const tags = new Map([['rotator:sync:ssm:1', 'name=/acme/db field=password']]);
+    const writer = {
+      // Each write of ours: a newer rotation promotes and syncs (and checks) before it lands.
+      write: async (_target: SyncTarget, value: string) => {
+        currentIndex++;
+        writes.push(value);
+        return 'stale' as const;
+      },
+    } as unknown as TargetWriter;
+    const describe = async () => ({
+      arn: 'arn:s',
+      name: 's',
+      rotationEnabled: true,
+      tags,
+      versions: new Map(
+        versions.map((id, i) => [id, i === currentIndex ? ['AWSCURRENT'] : []] as const),
+      ),
+    });
+    const ctx = {
+      event: { ClientRequestToken: 'v0', SecretId: 'arn:s', Step: 'finishSecret' },
+      gateway: {
+        describe,
+        getVersion: async (_arn: string, id: string) => ({ text: valueOf(id), binary: false }),
+      },
+      targets: async () => writer,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      signal: new AbortController().signal,
+    } as unknown as StepContext;
+    await expect(
+      syncAfterPromotion(ctx, 'arn:s', parseSyncTargets(tags), async () => valueOf('v0')),
+    ).rejects.toThrow(/AWSCURRENT kept moving .* rotator reconcile --apply/);
+    expect(writes).toHaveLength(4);
   });
 
   it('refuses a malformed sync tag at createSecret, before anything is stored', async () => {

@@ -190,7 +190,10 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
       ]);
       this.#rolesSeen.set(admin, new Set(rest.map((row) => row.username)));
       if (rest[0]) this.#rememberIterations(admin, rest[0].iterations);
-      const firstRows = first ?? (await readEarly(admin));
+      // A role the early read did not see (created between the two reads) is read again,
+      // with the rest, on the admin's session: both halves must describe the same roles.
+      const complete = first && rest.every((row) => first.some((r) => r.username === row.username));
+      const firstRows = complete ? first : await readEarly(admin);
       const rows = rest.map((row) => ({
         ...row,
         ...firstRows.find((r) => r.username === row.username),
