@@ -251,6 +251,29 @@ describe('finishSecret writes the sync targets after the promotion', () => {
     return { ...rig, token };
   }
 
+  /**
+   * What a newer rotation leaves when it finished while `older`'s finishSecret writes: its
+   * version AWSCURRENT (`older` AWSPREVIOUS, no AWSPENDING) and both targets on its password.
+   */
+  function newerRotationFinished(
+    sm: InMemorySecretsManager,
+    stores: ReturnType<typeof fakeStores>,
+    older: string,
+    newer: string,
+    newerPassword: string,
+  ): void {
+    for (const version of sm.versions.values()) {
+      for (const stage of ['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING']) version.stages.delete(stage);
+    }
+    sm.versions.get(older)?.stages.add('AWSPREVIOUS');
+    sm.versions.set(newer, {
+      value: JSON.stringify({ username: 'app', password: newerPassword }),
+      stages: new Set(['AWSCURRENT']),
+    });
+    stores.parameters.set('/acme/db', { value: newerPassword, version: 9 });
+    stores.put('acme/app.json', JSON.stringify({ db: { password: newerPassword }, other: true }));
+  }
+
   it('a secret without sync tags loads no writer and makes no SSM or S3 call', async () => {
     const { sm, stores, rotate, loads } = setup();
     const token = randomUUID();
@@ -298,19 +321,7 @@ describe('finishSecret writes the sync targets after the promotion', () => {
     // While this finishSecret writes, a newer rotation promotes its value and syncs it first.
     const newer = randomUUID();
     const newerPassword = randomPassword();
-    stores.beforePut.push(() => {
-      for (const version of sm.versions.values()) {
-        version.stages.delete('AWSCURRENT');
-        version.stages.delete('AWSPREVIOUS');
-      }
-      sm.versions.get(older)?.stages.add('AWSPREVIOUS');
-      sm.versions.set(newer, {
-        value: JSON.stringify({ username: 'app', password: newerPassword }),
-        stages: new Set(['AWSCURRENT']),
-      });
-      stores.parameters.set('/acme/db', { value: newerPassword, version: 9 });
-      stores.put('acme/app.json', JSON.stringify({ db: { password: newerPassword }, other: true }));
-    });
+    stores.beforePut.push(() => newerRotationFinished(sm, stores, older, newer, newerPassword));
     // Act
     await rotate(older, ['finishSecret']);
     // Assess
@@ -355,18 +366,7 @@ describe('finishSecret writes the sync targets after the promotion', () => {
     // syncs both targets (and checks: it is AWSCURRENT, done). Our S3 write lands after it
     // (412, re-read, write again); our SSM write is throttled.
     stores.beforePut.push(() => {
-      for (const version of sm.versions.values()) {
-        version.stages.delete('AWSCURRENT');
-        version.stages.delete('AWSPREVIOUS');
-        version.stages.delete('AWSPENDING'); // the newer rotation held it, then finished
-      }
-      sm.versions.get(older)?.stages.add('AWSPREVIOUS');
-      sm.versions.set(newer, {
-        value: JSON.stringify({ username: 'app', password: newerPassword }),
-        stages: new Set(['AWSCURRENT']),
-      });
-      stores.parameters.set('/acme/db', { value: newerPassword, version: 9 });
-      stores.put('acme/app.json', JSON.stringify({ db: { password: newerPassword }, other: true }));
+      newerRotationFinished(sm, stores, older, newer, newerPassword);
       stores.putParameterFailures.push(
         Object.assign(new Error('throttled'), { name: 'ThrottlingException' }),
       );
