@@ -95,7 +95,7 @@ describe.skipIf(!support.available)(
         ssl: 'false',
         extra: 'kept',
       });
-      return { secret, tag, username };
+      return { secret, tag, username, password };
     }
 
     /** The normalised privilege keys of a user, read through the dialect as admin. */
@@ -151,7 +151,7 @@ describe.skipIf(!support.available)(
       extraSecrets: () => [server.admin.password],
     });
 
-    it('setSecret, once both users exist: two logins (current, admin), none refused, four statements', async () => {
+    it('setSecret, once both users exist: two logins (current, admin), none refused, six statements', async () => {
       const { secret } = await seedApp();
       let tally = emptyTally();
       const counted = databaseStrategyFromEnv(
@@ -168,7 +168,9 @@ describe.skipIf(!support.available)(
       await rig.run('setSecret', token);
       // Before: 3 connects (a refused pending login first) and 16 statements (six privilege
       // reads per user, the SCRAM iteration count read separately).
-      expect(tally).toMatchObject({ connects: 2, refused: 0, statements: 4 });
+      // Now: the probe, a search_path pin and half the privilege read on each session, the
+      // password.
+      expect(tally).toMatchObject({ connects: 2, refused: 0, statements: 6 });
       for (const step of ['testSecret', 'finishSecret'] as const) await rig.run(step, token);
       const now = rig.current();
       expect(await server.canLogin(now.username as string, now.password as string)).toBe(true);
@@ -314,6 +316,37 @@ describe.skipIf(!support.available)(
       const base = rig.current();
       expect(base.username).toBe(username);
       expect(await asUser(base, `SELECT ${ident(`s_${tag}`)}.g(7) AS v`)).toEqual([{ v: 7 }]);
+    });
+
+    it('a function the application plants on its search_path cannot make the admin grant a role (privilege reads pin search_path)', async () => {
+      const { secret, tag, username, password } = await seedApp();
+      const rig = rotationRig(strategy(), secret, ENV);
+      await rig.rotate();
+      // The application, with its own credential, shadows pg_has_role in the schema it owns
+      // (on its search_path, and its clone's): an exact text argument beats pg_catalog's name.
+      const client = new pg.Client({
+        host: server.host,
+        port: server.port,
+        user: username,
+        password,
+        database: 'postgres',
+      });
+      await client.connect();
+      try {
+        await client.query(`CREATE FUNCTION ${ident(`s_${tag}`)}.pg_has_role(u text, r oid, m text)
+          RETURNS boolean LANGUAGE sql AS $$ SELECT CASE WHEN r = 'pg_read_all_data'::regrole
+            AND u LIKE '%_clone' THEN true ELSE pg_catalog.pg_has_role(u::name, r, m) END $$`);
+      } finally {
+        await client.end();
+      }
+      await rig.rotate();
+      await rig.rotate();
+      for (const user of [username, `${username}_clone`]) {
+        const [row] = await server.query<{ member: boolean }>(
+          `SELECT pg_catalog.pg_has_role(${literal(user)}, 'pg_read_all_data', 'MEMBER') AS member`,
+        );
+        expect(row?.member, user).toBe(false);
+      }
     });
 
     it('reports drift the admin login cannot repair with GrantParityError, listing what differs, and promotes nothing', async () => {

@@ -6,11 +6,19 @@ import {
 } from '../../shared/strategies/postgres/PostgresDialect.js';
 import { randomPassword } from '../helpers/credentials.js';
 
-/** A session that records statements and answers from a script keyed by SQL prefix. */
+/**
+ * A session that records statements and answers from a script keyed by SQL prefix. The
+ * search_path pin goes to `pins`, so `statements` shows the work itself.
+ */
 function recordingSession(answers: Record<string, unknown[]> = {}, failOn?: RegExp) {
   const statements: string[] = [];
+  const pins: string[] = [];
   const session: DatabaseSession = {
     async query<Row>(sql: string): Promise<Row[]> {
+      if (sql.startsWith('SET search_path')) {
+        pins.push(sql);
+        return [];
+      }
       statements.push(sql);
       if (failOn?.test(sql)) throw Object.assign(new Error('permission denied'), { code: '42501' });
       for (const [prefix, rows] of Object.entries(answers))
@@ -19,7 +27,7 @@ function recordingSession(answers: Record<string, unknown[]> = {}, failOn?: RegE
     },
     close: async () => {},
   };
-  return { session, statements };
+  return { session, statements, pins };
 }
 
 const pair = (current: string, pending: string) => ({
@@ -56,6 +64,21 @@ describe('PostgresDialect repairs', () => {
       pair('app', 'app_clone'),
     );
     expect(statements).toEqual(['GRANT "app" TO "app_clone"']);
+  });
+
+  it('pins search_path to pg_catalog once per session before reading or granting', async () => {
+    const { session, pins } = recordingSession();
+    await dialect.privileges(session, ['app', 'app_clone'], pair('app', 'app_clone'));
+    await dialect.repair(
+      session,
+      [{ key: 'OWNER RIGHTS ON SCHEMA "s"', kind: 'owner', owner: 'app' }],
+      pair('app', 'app_clone'),
+    );
+    expect(pins).toEqual(['SET search_path TO pg_catalog, pg_temp']);
+    const other = recordingSession();
+    const finish = dialect.beginPrivilegeRead(other.session, ['app'], pair('app', 'app_clone'));
+    await finish(recordingSession().session);
+    expect(other.pins).toEqual(['SET search_path TO pg_catalog, pg_temp']);
   });
 
   it('maps default-privilege grantees: self, the other user of the pair, PUBLIC and other roles', async () => {

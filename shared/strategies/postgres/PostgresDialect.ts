@@ -60,6 +60,22 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
     await runQuery(session, 'test query', 'SELECT 1 AS ok');
   }
 
+  /** Sessions whose search_path is pinned to pg_catalog (see {@link #pinSearchPath}). */
+  readonly #pinned = new WeakSet<DatabaseSession>();
+
+  /**
+   * Pins the session's search_path to `pg_catalog, pg_temp` before any statement that names
+   * a function or operator: a user's own search_path (the current user's session, or a
+   * schema such as `public` that the admin's path includes) could otherwise hold a function
+   * that shadows `pg_has_role` or `has_table_privilege` with a closer-matching signature,
+   * and make grant parity grant the pending user whatever it claims.
+   */
+  async #pinSearchPath(session: DatabaseSession): Promise<void> {
+    if (this.#pinned.has(session)) return;
+    await runQuery(session, 'pin search_path', 'SET search_path TO pg_catalog, pg_temp');
+    this.#pinned.add(session);
+  }
+
   /** Per session: roles its privilege read found, so `ensureUser` need not look them up. */
   readonly #rolesSeen = new WeakMap<DatabaseSession, Set<string>>();
 
@@ -109,6 +125,7 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
   ): Promise<boolean> {
     // Seen by this session's privilege read a moment ago (iterations read with it).
     if (this.#rolesSeen.get(admin)?.has(change.username)) return false;
+    await this.#pinSearchPath(admin);
     // One round trip for the lookup and the SCRAM iterations the password will need.
     const [row] = await runQuery<{ exists: boolean; iterations: string | null }>(
       admin,
@@ -154,6 +171,7 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
     usernames: readonly string[],
     pair: UserPair,
   ): Promise<PgPrivilege[][]> {
+    await this.#pinSearchPath(admin);
     const rows = await runQuery<PrivilegeRow>(
       admin,
       'read privileges',
@@ -175,17 +193,21 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
     pair: UserPair,
   ): (admin: DatabaseSession) => Promise<PgPrivilege[][]> {
     const params = privilegeParams(usernames, pair);
-    const readEarly = (on: DatabaseSession) =>
-      runQuery<PrivilegeRow>(on, 'read privileges', EARLY_PRIVILEGES_SQL, params);
+    const readEarly = async (on: DatabaseSession) => {
+      await this.#pinSearchPath(on);
+      return runQuery<PrivilegeRow>(on, 'read privileges', EARLY_PRIVILEGES_SQL, params);
+    };
     const early = readEarly(session).catch(() => undefined);
     return async (admin) => {
       const [first, rest] = await Promise.all([
         early,
-        runQuery<PrivilegeRow & { iterations: string | null }>(
-          admin,
-          'read privileges',
-          ADMIN_PRIVILEGES_SQL,
-          [[...usernames]],
+        this.#pinSearchPath(admin).then(() =>
+          runQuery<PrivilegeRow & { iterations: string | null }>(
+            admin,
+            'read privileges',
+            ADMIN_PRIVILEGES_SQL,
+            [[...usernames]],
+          ),
         ),
       ]);
       this.#rolesSeen.set(admin, new Set(rest.map((row) => row.username)));
@@ -202,11 +224,12 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
     };
   }
 
-  repair(
+  async repair(
     admin: DatabaseSession,
     missing: readonly PgPrivilege[],
     pair: UserPair,
   ): Promise<RepairFailure[]> {
+    await this.#pinSearchPath(admin);
     return grantEach(admin, missing, (privilege) =>
       this.#repairSql(privilege, pair).map((sql) => ({ operation: 'grant privilege', sql })),
     );
