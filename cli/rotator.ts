@@ -118,6 +118,20 @@ function isCommand(name: string | undefined): name is CommandName {
   return name !== undefined && Object.hasOwn(COMMAND_OPTIONS, name);
 }
 
+/** A count such as a concurrency limit: 0 or a fraction would never start anything. */
+function wholeNumberAtLeastOne(
+  value: string | undefined,
+  option: string,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`--${option} must be a whole number of at least 1`);
+  }
+  return n;
+}
+
 function positiveNumber(value: string | undefined, option: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -217,8 +231,8 @@ export async function main(argv: string[], deps: MainDependencies = {}): Promise
             secrets: args,
             all: values.all === true,
             filters: secretFilters(values as SecretFilterOptions),
-            concurrency: Math.floor(positiveNumber(str('concurrency'), 'concurrency', 4)),
-            perTarget: Math.floor(positiveNumber(str('per-target'), 'per-target', 1)),
+            concurrency: wholeNumberAtLeastOne(str('concurrency'), 'concurrency', 4),
+            perTarget: wholeNumberAtLeastOne(str('per-target'), 'per-target', 1),
             stopOnFailure: values['stop-on-failure'] === true,
             wait: values.wait === true,
             timeoutMs: positiveNumber(str('timeout'), 'timeout', 300) * 1000,
@@ -256,7 +270,7 @@ export async function main(argv: string[], deps: MainDependencies = {}): Promise
         return await scheduleSpreadCommand(ctx, {
           filters: secretFilters(values as SecretFilterOptions),
           windowHours: parseWindow(str('window')),
-          maxPerWindow: Math.floor(positiveNumber(str('max-per-window'), 'max-per-window', 4)),
+          maxPerWindow: wholeNumberAtLeastOne(str('max-per-window'), 'max-per-window', 4),
           apply: values.apply === true,
         });
       case 'status':

@@ -43,6 +43,11 @@ export interface BulkOptions {
 
 /** Runs every item under the limits; resolves with one result per item, in input order. */
 export function runBulk(items: readonly BulkItem[], options: BulkOptions): Promise<BulkResult[]> {
+  if (!(options.concurrency >= 1 && options.perTarget >= 1)) {
+    return Promise.reject(
+      new RangeError('runBulk: concurrency and perTarget must be at least 1 (nothing could start)'),
+    );
+  }
   const results = new Map<BulkItem, BulkResult>();
   const waiting = [...items];
   const onTarget = new Map<string, number>();

@@ -1,5 +1,5 @@
 import { ConfigurationError, RotationStateError } from '../errors.js';
-import { AWSCURRENT } from '../secrets/SecretsGateway.js';
+import { AWSCURRENT, AWSPENDING } from '../secrets/SecretsGateway.js';
 import { syncTargets } from '../sync/syncTargets.js';
 import { parseSyncTargets, type SyncTarget } from '../sync/targets.js';
 import type { StepContext } from './protocol.js';
@@ -44,6 +44,10 @@ export async function syncAfterPromotion(
     const now = await ctx.gateway.describe(secretArn, ctx.signal);
     const current = versionWithStage(now, AWSCURRENT);
     if (current === undefined || current === written) break;
+    // A read that still shows what we wrote as pending predates its promotion (a lagging
+    // read): following it would put the previous value back. Only a version we wrote that
+    // has lost AWSCURRENT (AWSPREVIOUS, or no label) means a newer rotation finished.
+    if (now.versions.get(written)?.includes(AWSPENDING)) break;
     const newer = await ctx.gateway.getVersion(secretArn, current, ctx.signal);
     if (newer === undefined) break;
     if (round === MAX_CATCH_UP_ROUNDS) {

@@ -78,6 +78,21 @@ describe('bulk rotation scheduling', () => {
     expect(results[2]?.message).toMatch(/stop-on-failure/);
   });
 
+  it('refuses limits below 1, which could never start a rotation', async () => {
+    for (const limits of [
+      { concurrency: 0, perTarget: 1 },
+      { concurrency: 2, perTarget: 0 },
+    ]) {
+      await expect(
+        runBulk(items(['a']), {
+          ...limits,
+          stopOnFailure: false,
+          rotate: async (item) => ({ name: item.name, target: item.target, outcome: 'succeeded' }),
+        }),
+      ).rejects.toThrow(RangeError);
+    }
+  });
+
   it('an empty list ends at once', async () => {
     const results = await runBulk([], {
       concurrency: 2,

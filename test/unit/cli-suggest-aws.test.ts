@@ -119,6 +119,21 @@ describe('operator CLI polish (mocked AWS)', () => {
     expect(schemeless.text).toContain('no http:// or https:// scheme');
   });
 
+  it('refuses --concurrency, --per-target and --max-per-window below 1 or not whole (exit 2), instead of a run that never starts', async () => {
+    for (const [option, value] of [
+      ['--concurrency', '0.5'],
+      ['--per-target', '0.9'],
+      ['--concurrency', '2.5'],
+    ] as const) {
+      const { code, text } = await run(['rotate', '--all', option, value, ...GLOBALS]);
+      expect(code, `${option} ${value}`).toBe(2);
+      expect(text).toContain(`${option} must be a whole number of at least 1`);
+    }
+    const spread = await run(['schedule', '--spread', '--max-per-window', '0.5', ...GLOBALS]);
+    expect(spread.code).toBe(2);
+    expect(spread.text).toContain('--max-per-window must be a whole number of at least 1');
+  });
+
   it('status says "rotating" only where rotation is enabled, and warns on a stray AWSPENDING where it is off', async () => {
     const entry = (name: string, enabled: boolean) => ({
       ARN: `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${name}-AbCdEf`,

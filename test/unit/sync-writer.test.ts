@@ -8,7 +8,10 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import {
   GetParameterCommand,
   ParameterNotFound,
@@ -334,20 +337,53 @@ describe('finishSecret writes the sync targets after the promotion', () => {
     logs.assertNoneContain([newerPassword]);
   });
 
+  it('a DescribeSecret still showing the labels from before the promotion does not put the previous value back in the targets', async () => {
+    const { sm, stores, rotate, token } = await testedWithTwoTargets();
+    const passwordOf = (id: string | undefined) =>
+      (JSON.parse(sm.versions.get(id ?? '')?.value ?? '{}') as { password: string }).password;
+    const previousPassword = passwordOf(sm.versionWith('AWSCURRENT'));
+    const newPassword = passwordOf(token);
+    // Labels as read before the promotion: the token AWSPENDING, the old version AWSCURRENT.
+    const stale = await sm.client.send(new DescribeSecretCommand({ SecretId: sm.arn }));
+    let staleReadsLeft = 2;
+    sm.mock.on(DescribeSecretCommand).callsFake(() => {
+      if (sm.versionWith('AWSCURRENT') === token && staleReadsLeft > 0) {
+        staleReadsLeft--;
+        return stale;
+      }
+      const stages: Record<string, string[]> = {};
+      for (const [id, v] of sm.versions) if (v.stages.size > 0) stages[id] = [...v.stages];
+      return { ...stale, VersionIdsToStages: stages };
+    });
+    const puts: string[] = [];
+    stores.ssmMock.on(PutParameterCommand).callsFake((input) => {
+      puts.push(input.Value as string);
+      stores.parameters.set(input.Name as string, {
+        value: input.Value as string,
+        version: puts.length + 1,
+      });
+      return { $metadata: {}, Version: puts.length + 1 };
+    });
+    await rotate(token, ['finishSecret']);
+    expect(sm.versionWith('AWSCURRENT')).toBe(token);
+    expect(puts).not.toContain(previousPassword);
+    expect(stores.parameters.get('/acme/db')?.value).toBe(newPassword);
+  });
+
   it('a newer AWSCURRENT whose password is a JSON number stays out of the failure log and error', async () => {
     const { sm, stores, rotate, token: older } = await testedWithTwoTargets();
     const newer = randomUUID();
     const pin = String(Math.floor(1e14 + Math.random() * 8e14));
     stores.beforePut.push(() => {
-      for (const version of sm.versions.values()) version.stages.delete('AWSCURRENT');
-      sm.versions.set(newer, {
-        value: `{"username":"app","password":${pin}}`,
-        stages: new Set(['AWSCURRENT']),
-      });
+      newerRotationFinished(sm, stores, older, newer, randomPassword());
+      const version = sm.versions.get(newer);
+      if (version) version.value = `{"username":"app","password":${pin}}`;
     });
-    // The catch-up write's PutParameter fails quoting the value, as a careless store might.
+    // Every PutParameter from here fails (ours, then the catch-up's), the catch-up's quoting
+    // the value, as a careless store might.
     stores.beforePut.push(() => {
       stores.putParameterFailures.push(
+        Object.assign(new Error('throttled'), { name: 'ThrottlingException' }),
         Object.assign(new Error(`Value ${pin} rejected`), { name: 'ValidationException' }),
       );
     });
