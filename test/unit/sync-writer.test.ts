@@ -423,7 +423,7 @@ describe('finishSecret writes the sync targets after the promotion', () => {
     const writes: string[] = [];
     const versions = ['v0', 'v1', 'v2', 'v3', 'v4'];
     let currentIndex = 0;
-    const valueOf = (id: string) => JSON.stringify({ username: 'app', password: `pw-${id}` });
+    const secretOf = (id: string) => JSON.stringify({ username: 'app', password: `pw-${id}` });
     const tags = new Map([['rotator:sync:ssm:1', 'name=/acme/db field=password']]);
     const writer = {
       // Each write of ours: a newer rotation promotes and syncs (and checks) before it lands.
@@ -446,14 +446,14 @@ describe('finishSecret writes the sync targets after the promotion', () => {
       event: { ClientRequestToken: 'v0', SecretId: 'arn:s', Step: 'finishSecret' },
       gateway: {
         describe,
-        getVersion: async (_arn: string, id: string) => ({ text: valueOf(id), binary: false }),
+        getVersion: async (_arn: string, id: string) => ({ text: secretOf(id), binary: false }),
       },
       targets: async () => writer,
       logger: new Logger({ logLevel: 'SILENT' }),
       signal: new AbortController().signal,
     } as unknown as StepContext;
     await expect(
-      syncAfterPromotion(ctx, 'arn:s', parseSyncTargets(tags), async () => valueOf('v0')),
+      syncAfterPromotion(ctx, 'arn:s', parseSyncTargets(tags), async () => secretOf('v0')),
     ).rejects.toThrow(/AWSCURRENT kept moving .* rotator reconcile --apply/);
     expect(writes).toHaveLength(4);
   });
