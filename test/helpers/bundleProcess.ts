@@ -73,6 +73,9 @@ lines.on('close', () => queue.then(() => process.exit(0)));`;
   return spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
+/** The line the bundle process answers each step with: outcome and peak RSS (KiB). */
+const ANSWER = /^(OK|ERR) (\d+)$/;
+
 /** One process kept across steps (a warm container); see {@link spawnBundle}. */
 class WarmBundle {
   readonly #child: ReturnType<typeof spawnBundle>;
@@ -84,10 +87,12 @@ class WarmBundle {
     this.#child = spawnBundle(bundle, env, {});
     this.#child.stdout.on('data', (d: Buffer) => {
       this.#stdout += d.toString();
-      const newline = this.#stdout.indexOf('\n');
-      if (newline >= 0 && this.#waiting) {
+      // The function's own stdout lines (EMF metrics) come first: only an answer line counts.
+      for (let newline = this.#stdout.indexOf('\n'); newline >= 0; ) {
         const line = this.#stdout.slice(0, newline);
         this.#stdout = this.#stdout.slice(newline + 1);
+        newline = this.#stdout.indexOf('\n');
+        if (!ANSWER.test(line) || !this.#waiting) continue;
         const waiting = this.#waiting;
         this.#waiting = undefined;
         waiting(line);
@@ -103,7 +108,7 @@ class WarmBundle {
     const stderrBefore = this.#stderr.length;
     return new Promise((resolve) => {
       this.#waiting = (line) => {
-        const answer = /^(OK|ERR) (\d+)$/.exec(line);
+        const answer = ANSWER.exec(line);
         resolve({
           ok: answer?.[1] === 'OK',
           maxRssKiB: answer ? Number(answer[2]) : Number.NaN,

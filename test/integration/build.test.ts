@@ -205,4 +205,32 @@ describe('npm run build', () => {
     },
     120_000,
   );
+
+  it('the built example bundle rotates in one warm process, its metric lines on stdout notwithstanding', async () => {
+    const twin = await startBundleTwin(
+      { 'rotator-example': join(outdir, 'example', 'index.js') },
+      {},
+      { process: 'per-rotation' },
+    );
+    try {
+      const created = await twin.client.send(
+        new CreateSecretCommand({
+          Name: `bundle/${randomSuffix()}`,
+          SecretString: JSON.stringify({ username: 'app', password: randomPassword() }),
+        }),
+      );
+      const rotation = await twin.rotate(created.ARN as string, 'rotator-example');
+      expect(rotation.errors).toEqual([]);
+      expect(rotation.state).toBe('Succeeded');
+      // Warm: the version cache spares setSecret's reads (4 + 1 + 1 + 2).
+      expect(rotation.callsPerStep).toEqual({
+        createSecret: 4,
+        setSecret: 1,
+        testSecret: 1,
+        finishSecret: 2,
+      });
+    } finally {
+      await twin.close();
+    }
+  });
 });
