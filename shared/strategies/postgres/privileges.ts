@@ -55,21 +55,8 @@ const NOT_SYSTEM = (alias: string) =>
  * subquery: it would otherwise check the privilege of every one of the ~3,000 built-in
  * functions before dropping them by schema (30 ms of a 35 ms privilege read, measured).
  */
-const USER_FUNCTIONS = `SELECT f.oid, f.proowner, f.proname, f.proargtypes, n.nspname FROM pg_proc f
+const USER_FUNCTIONS = `SELECT f.oid, f.proowner, n.nspname FROM pg_proc f
   JOIN pg_namespace n ON n.oid = f.pronamespace WHERE ${NOT_SYSTEM('n')} OFFSET 0`;
-
-/**
- * A function's name with its schema and argument types, every part qualified. Not
- * `regprocedure::text`: that leaves out whatever the session's search_path makes visible,
- * so two sessions (the current user's, the admin's) would name one function differently,
- * and a GRANT built from one would miss on the other.
- */
-const FUNCTION_NAME = (
-  f: string,
-) => `quote_ident(${f}.nspname) || '.' || quote_ident(${f}.proname) || '(' ||
-  coalesce((SELECT string_agg(quote_ident(tn.nspname) || '.' || quote_ident(t.typname), ', ' ORDER BY a.ord)
-     FROM unnest(${f}.proargtypes::oid[]) WITH ORDINALITY AS a(typ, ord)
-     JOIN pg_type t ON t.oid = a.typ JOIN pg_namespace tn ON tn.oid = t.typnamespace), '') || ')'`;
 
 /** Effective object privileges: a user's own, through PUBLIC and through memberships. */
 const OBJECT_PRIVILEGES_SQL = `
@@ -91,7 +78,7 @@ SELECT 'SEQUENCE', n.nspname, c.relname, p.priv
   CROSS JOIN unnest(ARRAY['USAGE','SELECT','UPDATE']) AS p(priv)
   WHERE c.relkind = 'S' AND ${NOT_SYSTEM('n')} AND has_sequence_privilege($1, c.oid, p.priv)
 UNION ALL
-SELECT 'FUNCTION', f.nspname, ${FUNCTION_NAME('f')}, 'EXECUTE'
+SELECT 'FUNCTION', f.nspname, f.oid::regprocedure::text, 'EXECUTE'
   FROM (${USER_FUNCTIONS}) f WHERE has_function_privilege($1, f.oid, 'EXECUTE')`;
 
 /** Objects a user can act as owner of (it owns them, or inherits from the owning role). */
@@ -104,7 +91,7 @@ UNION ALL
 SELECT 'SCHEMA', n.nspname, NULL, pg_get_userbyid(n.nspowner)
   FROM pg_namespace n WHERE ${NOT_SYSTEM('n')} AND pg_has_role($1, n.nspowner, 'USAGE')
 UNION ALL
-SELECT 'FUNCTION', f.nspname, ${FUNCTION_NAME('f')}, pg_get_userbyid(f.proowner)
+SELECT 'FUNCTION', f.nspname, f.oid::regprocedure::text, pg_get_userbyid(f.proowner)
   FROM (${USER_FUNCTIONS}) f WHERE pg_has_role($1, f.proowner, 'USAGE')`;
 
 const DEFAULT_ACL_SQL = `
@@ -193,7 +180,9 @@ function privilegesFromRow(row: PrivilegeRow, username: string, pair: UserPair):
       out.push({ key: `ROLE ATTRIBUTE ${attribute}`, kind: 'attribute', attribute });
   }
   for (const o of row.objects) {
-    // FUNCTION names come qualified and quoted, with their argument types (FUNCTION_NAME).
+    // FUNCTION names come from regprocedure, quoted and with argument types; read with the
+    // search_path pinned to pg_catalog (PostgresDialect), so every session names a function
+    // alike, schema included, and a GRANT built from one read finds it on the other.
     const object =
       o.kind === 'DATABASE'
         ? ident(o.schema)
