@@ -194,9 +194,10 @@ export async function fleetRows(ctx: CommandContext, filters: Filter[]): Promise
     ctx,
     entries.map((e) => e.ARN as string),
   );
+  const fieldsByArn = new Map([...values].map(([arn, value]) => [arn, parseJsonObject(value)]));
   const admins = new Map<string, string>();
-  for (const [arn, value] of values) {
-    const admin = parseJsonObject(value)?.masterarn;
+  for (const [arn, fields] of fieldsByArn) {
+    const admin = fields?.masterarn;
     if (typeof admin === 'string' && admin) admins.set(arn, admin);
   }
   const frozenAdmins = await adminFreezes(ctx, admins.values(), now);
@@ -204,7 +205,7 @@ export async function fleetRows(ctx: CommandContext, filters: Filter[]): Promise
   for (const entry of entries) {
     const arn = entry.ARN as string;
     const rules = entry.RotationRules as RotationRules | undefined;
-    const fields = parseJsonObject(values.get(arn));
+    const fields = fieldsByArn.get(arn);
     const { kind: kindName, target } = credentialTarget(fields, entry.RotationLambdaARN);
     const window = windowHours(rules);
     const pending = pendingVersion(entry);
@@ -225,13 +226,12 @@ export async function fleetRows(ctx: CommandContext, filters: Filter[]): Promise
     } else if (!entry.LastRotatedDate) {
       state = 'never-rotated';
     }
-    const adminId = admins.get(arn);
-    const freeze = frozenBy(entry, now) ?? (adminId ? frozenAdmins.get(adminId) : undefined);
+    const admin = admins.get(arn);
+    const freeze = frozenBy(entry, now) ?? (admin ? frozenAdmins.get(admin) : undefined);
     if (freeze && (state === 'ok' || state === 'never-rotated' || state === 'overdue')) {
       state = 'frozen';
       detail = `freeze ${freeze}`;
     }
-    const admin = fields?.masterarn;
     rows.push({
       name: entry.Name ?? arn,
       arn,
@@ -244,7 +244,7 @@ export async function fleetRows(ctx: CommandContext, filters: Filter[]): Promise
       state,
       ...(detail ? { detail } : {}),
       target,
-      admin: typeof admin === 'string' ? admin : undefined,
+      admin,
       ...(rules ? { rules } : {}),
     });
   }

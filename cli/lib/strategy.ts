@@ -31,7 +31,6 @@ export function classifySecret(
   return { kind: match.kind?.name ?? 'unknown', because: match.because };
 }
 
-/** The registered kind of that name. */
 /**
  * A secret's kind, and its target as the kind reads it (`postgres db1.internal:5432`), from
  * the fields of its AWSCURRENT value; no target when the kind does not say or the fields do
@@ -50,6 +49,7 @@ export function credentialTarget(
   }
 }
 
+/** The registered kind of that name. */
 export function kindOf(kind: StrategyKind): CredentialKind | undefined {
   return kindNamed(kind);
 }
