@@ -40,11 +40,12 @@ export const connectPostgres: Connector = async (
   });
   // An error event after connect (server restart) must not crash the process.
   client.on('error', () => {});
+  // pg keeps its socket (TLS or not) on a member it does not type.
+  const socket = () =>
+    (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
   // Destroys the socket: pg's end() waits for a server that may never answer.
   const destroy = () => {
-    (
-      client as unknown as { connection?: { stream?: { destroy(): void } } }
-    ).connection?.stream?.destroy();
+    socket()?.destroy();
     client.end().catch(() => {});
   };
   try {
@@ -85,7 +86,7 @@ export const connectPostgres: Connector = async (
         destroy();
         return;
       }
-      const stream = (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+      const stream = socket();
       const ended = client.end().catch(() => {});
       if (!stream || stream.writableFinished) return ended;
       await Promise.race([ended, once(stream, 'finish').catch(() => {})]);
