@@ -146,6 +146,15 @@ function adminSecretAccess(base: Document, fn: FunctionSource, declaration: YAML
     Action: [secretsmanager:GetSecretValue, secretsmanager:DescribeSecret]
     Resource: !Ref ${parameter}
   - !Ref AWS::NoValue`),
+    // setSecret reads the rotated secret and its admin in one call; BatchGetSecretValue acts
+    // on no resource (IAM accepts only "*") and still needs GetSecretValue on each secret.
+    cfn(`!If
+  - ${has}
+  - Sid: ReadAdminSecretsInOneCall
+    Effect: Allow
+    Action: secretsmanager:BatchGetSecretValue
+    Resource: '*'
+  - !Ref AWS::NoValue`),
     cfn(`!If
   - ${withKey}
   - Sid: AdminSecretsKeyThroughSecretsManagerOnly

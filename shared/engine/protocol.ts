@@ -87,19 +87,27 @@ function pendingElsewhere(description: SecretDescription, token: string): boolea
 }
 
 /**
- * Runs one step of the rotation protocol. Every step that changes something (createSecret,
- * setSecret, finishSecret) starts with `DescribeSecret` and enforces the service's rules
- * (AWS's reference functions): rotation enabled, the token a version of the secret, a token
- * already `AWSCURRENT` is a no-op, a token not `AWSPENDING` is an error. testSecret, which
- * only reads, gets the same token checks from its one read (see
- * {@link verifyFromPendingRead}) and falls back to this path when that read finds nothing.
+ * Runs one step of the rotation protocol. createSecret and finishSecret start with
+ * `DescribeSecret` and enforce the service's rules (AWS's reference functions): rotation
+ * enabled, the token a version of the secret, a token already `AWSCURRENT` is a no-op, a
+ * token not `AWSPENDING` is an error. testSecret, and setSecret in a container that has
+ * not read the pending value yet, get the same token checks from one read of the pending
+ * value (see {@link runFromPendingRead}) and fall back to this path when it finds nothing.
  */
 export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
-  if (ctx.event.Step === 'testSecret') {
-    const outcome = await verifyFromPendingRead(ctx);
-    if (outcome !== undefined) return outcome;
-  }
   const { event, gateway, signal } = ctx;
+  if (
+    event.Step === 'testSecret' ||
+    (event.Step === 'setSecret' &&
+      !gateway.hasCachedVersion(event.SecretId, event.ClientRequestToken))
+  ) {
+    try {
+      const outcome = await runFromPendingRead(ctx);
+      if (outcome !== undefined) return outcome;
+    } finally {
+      gateway.clearPrefetched();
+    }
+  }
   const description = await gateway.describe(event.SecretId, signal);
   // Absent is tolerated, as AWS's functions do; only an explicit false stops us.
   if (description.rotationEnabled === false) {
@@ -147,17 +155,21 @@ export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
 }
 
 /**
- * testSecret in one Secrets Manager call instead of two: `GetSecretValue(VersionId=token,
+ * testSecret and setSecret without `DescribeSecret`: `GetSecretValue(VersionId=token,
  * VersionStage=AWSPENDING)` answers with the value only when the token is a version of the
  * secret holding `AWSPENDING` (the service's rule for the two parameters together), and
  * its `VersionStages` show whether the token is already `AWSCURRENT` (a no-op, as on the
- * DescribeSecret path). When it finds nothing (no such version, no value yet, or not
- * `AWSPENDING`) this returns `undefined` and the step takes the DescribeSecret path, whose
- * checks then decide. Not checked here: `RotationEnabled`. testSecret writes nothing (a
- * login and a harmless query), and every step that does write, finishSecret included,
- * still refuses a secret whose rotation is disabled before writing.
+ * DescribeSecret path). The current value is then read by its label, with the secrets the
+ * strategy names ({@link RotationStrategy.companionSecrets}) in the same call: setSecret
+ * makes two calls instead of three or four. When the read finds nothing (no such version,
+ * no value yet, or not `AWSPENDING`) this returns `undefined` and the step takes the
+ * DescribeSecret path, whose checks then decide. Not checked here: `RotationEnabled`. The
+ * deployed role may read a secret only while its rotation is enabled with this function
+ * (the `secretsmanager:resource/AllowRotationLambdaArn` condition in template.yaml), so
+ * these reads fail for a secret whose rotation was turned off; createSecret and
+ * finishSecret also check the flag themselves.
  */
-async function verifyFromPendingRead(ctx: StepContext): Promise<StepOutcome | undefined> {
+async function runFromPendingRead(ctx: StepContext): Promise<StepOutcome | undefined> {
   const { event, gateway, signal } = ctx;
   const token = event.ClientRequestToken;
   const read = await gateway.getPendingVersion(event.SecretId, token, signal);
@@ -167,7 +179,7 @@ async function verifyFromPendingRead(ctx: StepContext): Promise<StepOutcome | un
     ctx.logger.info('Version is already AWSCURRENT: nothing to do', { outcome: 'already-current' });
     return 'already-current';
   }
-  // Labels of other versions (current(), previous()) are read only if the strategy asks.
+  // Labels of other versions (previous()) are read only if the strategy asks.
   const labels: SecretDescription = {
     arn: read.arn,
     name: read.arn,
@@ -175,15 +187,28 @@ async function verifyFromPendingRead(ctx: StepContext): Promise<StepOutcome | un
     versions: new Map([[token, read.stages]]),
     tags: new Map(),
   };
+  const companions = event.Step === 'setSecret' ? companionsOf(ctx.strategy, read.value) : [];
   const requests = new RequestFactory(
     ctx,
     labels,
     new Map([[token, Promise.resolve(read.value)]]),
     {
       describe: () => gateway.describe(read.arn, signal),
+      readCurrent: () => gateway.getCurrentVersion(read.arn, companions, signal),
     },
   );
-  return verifyPendingVersion(ctx, labels, requests);
+  return STEPS[event.Step](ctx, labels, requests, []);
+}
+
+/** The strategy's companion secrets for `pending`; none when it cannot tell. */
+function companionsOf(strategy: RotationStrategy, pending: VersionValue): readonly string[] {
+  if (!strategy.companionSecrets || pending.binary) return [];
+  try {
+    return strategy.companionSecrets(pending.text);
+  } catch {
+    // The strategy's own parse in apply reports a bad value, with its field.
+    return [];
+  }
 }
 
 type StepRunner = (

@@ -2,6 +2,7 @@ import { RotationStateError } from '../errors.js';
 import {
   AWSCURRENT,
   AWSPREVIOUS,
+  type CurrentVersion,
   type SecretDescription,
   type VersionValue,
 } from '../secrets/SecretsGateway.js';
@@ -25,17 +26,24 @@ export class RequestFactory {
   /** Set when `description` lists only the token: the full labels, read on first need. */
   readonly #describe: (() => Promise<SecretDescription>) | undefined;
   #described: Promise<SecretDescription> | undefined;
+  /** Set with `describe`: reads AWSCURRENT by its label, sparing the labels' read. */
+  readonly #readCurrent: (() => Promise<CurrentVersion | undefined>) | undefined;
+  #currentRead: Promise<VersionValue | undefined> | undefined;
 
   constructor(
     ctx: StepContext,
     description: SecretDescription,
     loads = new Map<string, Promise<VersionValue | undefined>>(),
-    partial: { describe?: () => Promise<SecretDescription> } = {},
+    partial: {
+      describe?: () => Promise<SecretDescription>;
+      readCurrent?: () => Promise<CurrentVersion | undefined>;
+    } = {},
   ) {
     this.#ctx = ctx;
     this.#description = description;
     this.#loads = loads;
     this.#describe = partial.describe;
+    this.#readCurrent = partial.readCurrent;
   }
 
   /** Same invocation, other labels; values already read are shared (versions are immutable). */
@@ -66,8 +74,23 @@ export class RequestFactory {
     return load;
   }
 
+  /** The AWSCURRENT value: by its label when this factory may, else by id from the labels. */
+  async #currentValue(): Promise<VersionValue | undefined> {
+    const readCurrent = this.#readCurrent;
+    if (readCurrent && versionWithStage(this.#description, AWSCURRENT) === undefined) {
+      this.#currentRead ??= readCurrent().then((read) => {
+        if (read === undefined) return undefined;
+        this.#ctx.registry.registerValue(read.value);
+        this.#loads.set(read.versionId, Promise.resolve(read.value));
+        return read.value;
+      });
+      return this.#currentRead;
+    }
+    return this.#load(await this.#versionWith(AWSCURRENT));
+  }
+
   #current = async (): Promise<string> => {
-    const value = await this.#load(await this.#versionWith(AWSCURRENT));
+    const value = await this.#currentValue();
     if (value === undefined) {
       throw new RotationStateError(`Secret ${this.#description.arn} has no AWSCURRENT value`);
     }
@@ -82,7 +105,7 @@ export class RequestFactory {
    * which every strategy's `generatePending` reads anyway); `false` when it has no value.
    */
   async currentIsBinary(): Promise<boolean> {
-    return (await this.#load(await this.#versionWith(AWSCURRENT)))?.binary ?? false;
+    return (await this.#currentValue())?.binary ?? false;
   }
 
   #base() {

@@ -106,4 +106,11 @@ export interface RotationStrategy {
    * when finishSecret is retried after the label moved.
    */
   afterPromotion?(request: PendingRequest): Promise<void>;
+  /**
+   * Other secrets `apply` reads as `AWSCURRENT` (an admin secret its value names), from
+   * the pending value. A hint, never a check: when the engine reads the current value by
+   * its label it fetches these in the same call (`BatchGetSecretValue`); `apply` still
+   * reads them itself, and a value that cannot be parsed here gives an empty list.
+   */
+  companionSecrets?(pending: string): readonly string[];
 }

@@ -1,4 +1,6 @@
 import {
+  BatchGetSecretValueCommand,
+  type BatchGetSecretValueCommandOutput,
   DescribeSecretCommand,
   GetRandomPasswordCommand,
   GetSecretValueCommand,
@@ -46,6 +48,12 @@ export interface PendingVersion {
   stages: readonly string[];
 }
 
+/** A secret's `AWSCURRENT` version read by its label ({@link SecretsGateway.getCurrentVersion}). */
+export interface CurrentVersion {
+  versionId: string;
+  value: VersionValue;
+}
+
 /** Options for {@link SecretsGateway}. */
 export interface SecretsGatewayOptions {
   client: SecretsManagerClient;
@@ -59,6 +67,18 @@ export interface SecretsGatewayOptions {
 }
 
 const processCache = new VersionCache();
+
+/** One `BatchGetSecretValue` entry's value, as {@link VersionValue}; `undefined` if it has none. */
+function batchValue(entry: {
+  SecretString?: string;
+  SecretBinary?: Uint8Array;
+}): VersionValue | undefined {
+  if (entry.SecretString !== undefined) return { text: entry.SecretString, binary: false };
+  if (entry.SecretBinary !== undefined) {
+    return { text: Buffer.from(entry.SecretBinary).toString('base64'), binary: true };
+  }
+  return undefined;
+}
 
 /** The SDK error name behind one of our wrapped errors. */
 function causeName(error: unknown): string | undefined {
@@ -77,6 +97,10 @@ export class SecretsGateway {
   readonly #cache: VersionCache | null;
   readonly #onSecretValue: (value: VersionValue) => void;
   readonly #onRetry: SecretsGatewayOptions['onRetry'];
+  /** AWSCURRENT values read alongside another secret's, until the step ends. */
+  readonly #prefetched = new Map<string, VersionValue>();
+  /** Set once BatchGetSecretValue is refused (an older role without it): not tried again. */
+  #batchUnavailable = false;
 
   constructor(options: SecretsGatewayOptions) {
     this.#client = options.client;
@@ -149,16 +173,24 @@ export class SecretsGateway {
     return value;
   }
 
+  /** Whether the value of `versionId` is cached (reading it would cost no call). */
+  hasCachedVersion(secretArn: string, versionId: string): boolean {
+    return this.#cache?.get(secretArn, versionId) !== undefined;
+  }
+
   /**
    * The `SecretString` of the version holding `stage`, or `undefined` when none has a value.
    * A `SecretBinary` is refused: the callers (admin secrets, reconcile) need JSON text.
+   * An `AWSCURRENT` value fetched by {@link getCurrentVersion} for this step is used once.
    */
   async getValueByStage(
     secretId: string,
     stage: string,
     signal?: AbortSignal,
   ): Promise<string | undefined> {
-    const value = await this.#getValue(secretId, { VersionStage: stage }, signal);
+    const prefetched = stage === AWSCURRENT ? this.#prefetched.get(secretId) : undefined;
+    if (prefetched) this.#prefetched.delete(secretId);
+    const value = prefetched ?? (await this.#getValue(secretId, { VersionStage: stage }, signal));
     if (value?.binary) {
       throw new SecretFormatError('SecretString', 'is missing: this secret holds a SecretBinary');
     }
@@ -189,6 +221,73 @@ export class SecretsGateway {
     const arn = out.output.ARN ?? secretId;
     this.#cache?.set(arn, token, out.value);
     return { arn, value: out.value, stages: out.output.VersionStages ?? [] };
+  }
+
+  /**
+   * The `AWSCURRENT` version of `secretId`, by its label, with its id (cached by id as any
+   * version read). With `alsoRead`, one `BatchGetSecretValue` fetches their `AWSCURRENT`
+   * values too, kept for {@link getValueByStage} until {@link clearPrefetched}: a secret the
+   * batch cannot return, or a batch refused as a whole, falls back to single reads.
+   */
+  async getCurrentVersion(
+    secretId: string,
+    alsoRead: readonly string[] = [],
+    signal?: AbortSignal,
+  ): Promise<CurrentVersion | undefined> {
+    const others = alsoRead.filter((id) => id !== secretId);
+    if (others.length > 0 && others.length < 20 && !this.#batchUnavailable) {
+      const own = await this.#batchCurrent(secretId, others, signal);
+      if (own) return own;
+    }
+    const out = await this.#getValueOutput(secretId, { VersionStage: AWSCURRENT }, signal, [
+      'ResourceNotFoundException',
+    ]);
+    if (out === undefined) return undefined;
+    return this.#remember(out.output.ARN ?? secretId, out.output.VersionId, out.value);
+  }
+
+  async #batchCurrent(
+    secretId: string,
+    others: readonly string[],
+    signal: AbortSignal | undefined,
+  ): Promise<CurrentVersion | undefined> {
+    let entries: BatchGetSecretValueCommandOutput['SecretValues'];
+    try {
+      const out = await this.#call('BatchGetSecretValue', signal, () =>
+        this.#client.send(new BatchGetSecretValueCommand({ SecretIdList: [secretId, ...others] }), {
+          abortSignal: signal,
+        }),
+      );
+      entries = out.SecretValues;
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      this.#batchUnavailable = causeName(error) === 'AccessDeniedException';
+      return undefined;
+    }
+    let own: CurrentVersion | undefined;
+    for (const entry of entries ?? []) {
+      const value = batchValue(entry);
+      if (value === undefined) continue;
+      this.#onSecretValue(value);
+      const named = (id: string) => id === entry.ARN || id === entry.Name;
+      if (named(secretId) && entry.ARN !== undefined) {
+        own = this.#remember(entry.ARN, entry.VersionId, value);
+      }
+      for (const id of others) if (named(id) && !value.binary) this.#prefetched.set(id, value);
+    }
+    return own;
+  }
+
+  #remember(arn: string, versionId: string | undefined, value: VersionValue): CurrentVersion {
+    // Every version has an id; a service answer without one is still a usable value.
+    const id = versionId ?? '';
+    if (versionId) this.#cache?.set(arn, versionId, value);
+    return { versionId: id, value };
+  }
+
+  /** Forgets values {@link getCurrentVersion} fetched for this step and nobody used. */
+  clearPrefetched(): void {
+    this.#prefetched.clear();
   }
 
   async #getValue(

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  BatchGetSecretValueCommand,
   DescribeSecretCommand,
   GetRandomPasswordCommand,
   GetSecretValueCommand,
@@ -86,6 +87,33 @@ export class InMemorySecretsManager {
         VersionId: id,
         SecretString: version.value,
         VersionStages: [...version.stages],
+      };
+    });
+    // AWSCURRENT values by id; ids of other secrets are listed in Errors, as the service does.
+    this.mock.on(BatchGetSecretValueCommand).callsFake((input) => {
+      this.#failIfInjected('BatchGetSecretValue');
+      const ids = input.SecretIdList ?? [];
+      const current = this.versionWith('AWSCURRENT');
+      const value = current === undefined ? undefined : this.versions.get(current)?.value;
+      const own = (id: string) => id === this.arn || id === this.arn.split(':').pop();
+      return {
+        ...meta,
+        SecretValues: ids
+          .filter((id: string) => own(id) && value !== undefined)
+          .map(() => ({
+            ARN: this.arn,
+            Name: this.arn.split(':').pop(),
+            VersionId: current,
+            SecretString: value,
+            VersionStages: [...(this.versions.get(current as string)?.stages ?? [])],
+          })),
+        Errors: ids
+          .filter((id: string) => !own(id) || value === undefined)
+          .map((id: string) => ({
+            SecretId: id,
+            ErrorCode: 'ResourceNotFoundException',
+            Message: "Secrets Manager can't find the specified secret.",
+          })),
       };
     });
     this.mock.on(PutSecretValueCommand).callsFake((input) => {

@@ -191,13 +191,75 @@ describe('npm run build', () => {
         expect(now.username).toBe(username);
         expect(now.password).not.toBe(password);
         expect(await server.canLogin(username, now.password)).toBe(true);
-        // Cold process per step: 4 + 3 + 1 + 2 Secrets Manager calls.
+        // Cold process per step: 4 + 2 + 1 + 2 Secrets Manager calls.
         expect(rotation.callsPerStep).toEqual({
           createSecret: 4,
-          setSecret: 3,
+          setSecret: 2,
           testSecret: 1,
           finishSecret: 2,
         });
+      } finally {
+        await twin.close();
+        await server.stop();
+      }
+    },
+    120_000,
+  );
+
+  it.skipIf(!mariadb.available)(
+    `the built mysql bundle rotates alternating users in 10 Secrets Manager calls, cold process per step ${mariadb.reason}`,
+    async () => {
+      const server: MariadbServer = await startMariadb();
+      const twin = await startBundleTwin(
+        { 'rotator-mysql': join(outdir, 'mysql', 'index.js') },
+        { ROTATION_MODE: 'alternating-users' },
+      );
+      try {
+        const username = `alt_${randomSuffix().slice(0, 6)}`;
+        const password = randomPassword();
+        await server.query('CREATE USER ?@? IDENTIFIED BY ?', [username, '%', password]);
+        const admin = await twin.client.send(
+          new CreateSecretCommand({
+            Name: `bundle-admin/${randomSuffix()}`,
+            SecretString: JSON.stringify(server.admin),
+          }),
+        );
+        const created = await twin.client.send(
+          new CreateSecretCommand({
+            Name: `bundle/${randomSuffix()}`,
+            SecretString: JSON.stringify({
+              engine: 'mariadb',
+              host: server.host,
+              port: server.port,
+              username,
+              password,
+              ssl: false,
+              masterarn: admin.ARN,
+            }),
+          }),
+        );
+        const arn = created.ARN as string;
+        // The first rotation creates the other user; the second finds both.
+        for (const expected of [`${username}_clone`, username]) {
+          const rotation = await twin.rotate(arn, 'rotator-mysql');
+          expect(rotation.errors).toEqual([]);
+          expect(rotation.state).toBe('Succeeded');
+          const now = JSON.parse(
+            (await twin.client.send(new GetSecretValueCommand({ SecretId: arn })))
+              .SecretString as string,
+          ) as { username: string; password: string };
+          expect(now.username).toBe(expected);
+          expect(await server.canLogin(now.username, now.password)).toBe(true);
+          // createSecret: DescribeSecret, probe, current, the admin's DescribeSecret (freeze
+          // tag), PutSecretValue; setSecret: the pending value, then the current one and the
+          // admin's in one BatchGetSecretValue.
+          expect(rotation.callsPerStep).toEqual({
+            createSecret: 5,
+            setSecret: 2,
+            testSecret: 1,
+            finishSecret: 2,
+          });
+        }
       } finally {
         await twin.close();
         await server.stop();

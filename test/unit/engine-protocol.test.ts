@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  BatchGetSecretValueCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   InvalidParameterException,
@@ -120,7 +121,10 @@ describe('rotation protocol', () => {
     const error = await invoke('setSecret', randomUUID()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RotationStateError);
     expect((error as Error).message).toMatch(/has no stage for rotation/);
-    expect(sm.mock.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    // setSecret's one read before the labels: the token's AWSPENDING value, which is absent.
+    const reads = sm.mock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input);
+    expect(reads.every((r) => r.VersionStage === 'AWSPENDING')).toBe(true);
+    expect(sm.mock.commandCalls(DescribeSecretCommand)).toHaveLength(1);
   });
 
   it.each(['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const)(
@@ -417,7 +421,7 @@ describe('API call budget', () => {
       'a warm container (immutable-version cache shared by the four invocations)',
       () => new VersionCache(),
     ],
-    [10, 'a cold container for every step (no cache)', () => null],
+    [9, 'a cold container for every step (no cache)', () => null],
   ])(
     'makes %i Secrets Manager calls for a full rotation on %s',
     async (expected, _label, makeCache) => {
@@ -433,7 +437,7 @@ describe('API call budget', () => {
     },
   );
 
-  it('makes 4, 3, 1 and 2 calls in the four steps with a cold container for each', async () => {
+  it('makes 4, 2, 1 and 2 calls in the four steps with a cold container for each', async () => {
     const { sm, invoke } = setup({ cache: null });
     const token = sm.startRotation();
     const perStep: Record<string, Record<string, number>> = {};
@@ -450,13 +454,48 @@ describe('API call budget', () => {
     }
     expect(perStep).toEqual({
       createSecret: { DescribeSecret: 1, GetSecretValue: 2, PutSecretValue: 1 },
-      setSecret: { DescribeSecret: 1, GetSecretValue: 2 },
-      // One GetSecretValue by VersionId and VersionStage=AWSPENDING replaces DescribeSecret.
+      // One GetSecretValue by VersionId and VersionStage=AWSPENDING replaces DescribeSecret,
+      // and setSecret reads the current value by its label.
+      setSecret: { GetSecretValue: 2 },
       testSecret: { GetSecretValue: 1 },
       finishSecret: { DescribeSecret: 1, UpdateSecretVersionStage: 1 },
     });
-    const read = sm.mock.commandCalls(GetSecretValueCommand).at(-1)?.args[0].input;
-    expect(read).toEqual({ SecretId: sm.arn, VersionId: token, VersionStage: 'AWSPENDING' });
+    const reads = sm.mock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input);
+    const pendingRead = { SecretId: sm.arn, VersionId: token, VersionStage: 'AWSPENDING' };
+    expect(reads.slice(-3)).toEqual([
+      pendingRead,
+      { SecretId: sm.arn, VersionStage: 'AWSCURRENT' },
+      pendingRead,
+    ]);
+  });
+
+  it('setSecret in a container that stored the pending value keeps DescribeSecret (1 call warm)', async () => {
+    const { sm, invoke } = setup({ cache: new VersionCache() });
+    const token = sm.startRotation();
+    await invoke('createSecret', token);
+    const before = sm.callCounts();
+    await invoke('setSecret', token);
+    const after = sm.callCounts();
+    expect(after.DescribeSecret).toBe((before.DescribeSecret ?? 0) + 1);
+    expect(after.GetSecretValue ?? 0).toBe(before.GetSecretValue ?? 0);
+  });
+
+  it("reads the strategy's companion secrets with the current value in one BatchGetSecretValue", async () => {
+    const { sm, invoke, strategy } = setup({ cache: null });
+    const admin = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:admin-abcdef';
+    Object.assign(strategy, { companionSecrets: () => [admin] });
+    const token = sm.startRotation();
+    await invoke('createSecret', token);
+    const before = sm.callCounts();
+    await invoke('setSecret', token);
+    const after = sm.callCounts();
+    expect(sm.mock.commandCalls(BatchGetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretIdList: [sm.arn, admin] },
+    ]);
+    // The pending read and the batch: no DescribeSecret, no read of the current value alone.
+    expect((after.GetSecretValue ?? 0) - (before.GetSecretValue ?? 0)).toBe(1);
+    expect(after.DescribeSecret).toBe(before.DescribeSecret);
+    expect(strategy.calls).toContain('apply');
   });
 });
 

@@ -272,7 +272,11 @@ describe('template.yaml', () => {
             const xray = actions.every(
               (a) => a === 'xray:PutTraceSegments' || a === 'xray:PutTelemetryRecords',
             );
-            expect(random || ec2 || xray, `${where}: Resource "*"`).toBe(true);
+            // BatchGetSecretValue reads nothing by itself: each secret in it also needs
+            // GetSecretValue, which only the statements checked here grant.
+            const batch = actions.every((a) => a === 'secretsmanager:BatchGetSecretValue');
+            expect(random || ec2 || xray || batch, `${where}: Resource "*"`).toBe(true);
+            if (batch) expect(guard, where).toMatch(/^Has\w+AdminSecrets$/);
             if (ec2) expect(guard, where).toBe('HasVpc');
             if (xray) expect(guard, where).toBe('TracingActive');
             // Only a function that asks the service for passwords may call it.
@@ -394,6 +398,7 @@ describe('template.yaml', () => {
       'RotateOnlySecretsNamingThisFunction',
       'RandomPasswordHasNoResource',
       'ReadAdminSecrets',
+      'ReadAdminSecretsInOneCall',
       'AdminSecretsKeyThroughSecretsManagerOnly',
       'CustomerManagedKeyThroughSecretsManagerOnly',
       'VpcNetworkInterfaces',
@@ -413,6 +418,7 @@ describe('template.yaml', () => {
         sids(other, everything),
         `${other} may not read the PostgreSQL function's admin secrets, nor use their key`,
       ).not.toContain('ReadAdminSecrets');
+      expect(sids(other, everything)).not.toContain('ReadAdminSecretsInOneCall');
       expect(sids(other, everything)).not.toContain('AdminSecretsKeyThroughSecretsManagerOnly');
     }
     const vpc = (given: Record<string, string | string[]>) =>

@@ -58,8 +58,8 @@ export class AlternatingUsersStrategy implements RotationStrategy {
    * behalf of someone who holds a working credential: AWS's confused-deputy check), then as
    * admin creates the pending user if missing, brings its privileges to parity with the
    * current user's, and sets its password on every account (a pending login that works
-   * proves only the account it reached, so none is tried). Round trips: two logins (current,
-   * then admin), the probe, one privilege read for both users (PostgreSQL: split over the
+   * proves only the account it reached, so none is tried). Round trips: two logins side by
+   * side (the admin's password is sent only once the current login works), the probe, one privilege read for both users (PostgreSQL: split over the
    * two sessions, the current user's half beside the admin's login, the admin's half also
    * answering the role lookup; MySQL: the lookup, then `SHOW GRANTS` per account) and the
    * password change; a repair adds its statements and one re-read.
@@ -76,19 +76,37 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     // is set on every account whatever such a login would show, so it could change
     // nothing, and each refused login costs a connect and counts against the account on
     // servers that lock accounts after failed logins.
-    // The current login comes first, alone: the admin secret is not even read on behalf of
-    // a caller whose credential does not work (AWS's confused-deputy check).
+    // The admin acts only on behalf of a caller whose current credential works (AWS's
+    // confused-deputy check): its login starts beside the current one, but its password
+    // is withheld until the current login has succeeded (a driver opens the connection
+    // meanwhile, or waits), and the admin login fails, unused, when the current one fails.
+    const refusal = (error: unknown) =>
+      error instanceof LoginRefusedError
+        ? new CredentialRejectedError(
+            `Unable to log into ${dialect.label} with the AWSCURRENT value of user "${current.username}": refusing to act as admin on its behalf`,
+            { cause: error },
+          )
+        : error;
+    const currentLogin = dialect.connect(loginOf(current), options);
+    const currentWorks = currentLogin.then(
+      () => undefined,
+      (error: unknown) => Promise.reject(refusal(error)),
+    );
+    const adminLogin = this.#adminSession(request, current, dialect, {
+      ...options,
+      authorize: currentWorks,
+    });
+    // Observed here, awaited later: a failure in between must not go unhandled.
+    currentWorks.catch(() => {});
+    adminLogin.catch(() => {});
+    const closeAdmin = () => adminLogin.then((session) => session.close()).catch(() => {});
     let currentSession: DatabaseSession;
     try {
-      currentSession = await dialect.connect(loginOf(current), options);
+      currentSession = await currentLogin;
     } catch (error) {
-      if (error instanceof LoginRefusedError) {
-        throw new CredentialRejectedError(
-          `Unable to log into ${dialect.label} with the AWSCURRENT value of user "${current.username}": refusing to act as admin on its behalf`,
-          { cause: error },
-        );
-      }
-      throw error;
+      // Settled before we throw, so no connection outlives the step.
+      await closeAdmin();
+      throw refusal(error);
     }
     const pair: UserPair = {
       current: current.username,
@@ -96,7 +114,6 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       base: baseUsername(current.username),
       clone: `${baseUsername(current.username)}${CLONE_SUFFIX}`,
     };
-    let admin: DatabaseSession | undefined;
     try {
       await dialect.probe(currentSession);
       // Where any user may read them, the privilege read starts on the current user's
@@ -106,7 +123,7 @@ export class AlternatingUsersStrategy implements RotationStrategy {
         [pair.current, pair.pending],
         pair,
       );
-      admin = await this.#adminSession(request, current, dialect, options);
+      const admin = await adminLogin;
       const change = {
         username: pending.username,
         password: pending.password,
@@ -131,8 +148,14 @@ export class AlternatingUsersStrategy implements RotationStrategy {
         privilegesRepaired: parity.repaired.length,
       });
     } finally {
-      await Promise.all([admin?.close(), currentSession.close()]);
+      await Promise.all([closeAdmin(), currentSession.close()]);
     }
+  }
+
+  /** The admin secret (`masterarn`), read with the current value where the engine can. */
+  companionSecrets(pending: string): readonly string[] {
+    const { masterarn } = this.#resolver.resolve(pending, 'AWSPENDING').secret;
+    return masterarn ? [masterarn] : [];
   }
 
   /** `testSecret`: logs in with the pending value and runs a harmless query. */

@@ -19,6 +19,12 @@ export interface ConnectOptions {
   readonly signal: AbortSignal;
   /** Connect timeout, milliseconds. */
   readonly connectTimeoutMs: number;
+  /**
+   * When set, the credentials are not sent before it resolves, and the connect fails with
+   * its reason when it rejects. A driver may open the connection meanwhile (PostgreSQL: up
+   * to the server's password request) or wait for it first.
+   */
+  readonly authorize?: Promise<unknown>;
 }
 
 /**

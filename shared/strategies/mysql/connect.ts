@@ -28,6 +28,8 @@ export const connectMysql: Connector = async (
   const where = `MySQL/MariaDB at ${target.host}:${target.port}`;
   if (options.signal.aborted)
     throw new StepTimeoutError(`Connect to ${where} aborted: the step is about to time out`);
+  // mysql2 sends the credentials in its first packet: nothing to open before the gate.
+  if (options.authorize) await options.authorize;
   const tls = await tlsConnectionOptions(target.tls, target.host);
   // mysql2 checks the host name only with verifyIdentity; verify-full must have it.
   const ssl = tls

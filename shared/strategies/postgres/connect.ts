@@ -32,10 +32,18 @@ export const connectPostgres: Connector = async (
     host: target.host,
     port: target.port,
     user: target.username,
-    password: target.password,
+    // Behind a gate, pg asks for the password when the server requests it: the connection
+    // and its backend are ready by then, and nothing of the password has been sent.
+    password: options.authorize
+      ? async () => {
+          await options.authorize;
+          return target.password;
+        }
+      : target.password,
     ...(target.dbname !== undefined ? { database: target.dbname } : {}),
     ssl: ssl ?? false,
-    connectionTimeoutMillis: options.connectTimeoutMs,
+    // The wait at the gate is bounded by whatever it waits for (another connect's timeout).
+    connectionTimeoutMillis: options.connectTimeoutMs * (options.authorize ? 2 : 1),
     application_name: 'rotator',
   });
   // An error event after connect (server restart) must not crash the process.
@@ -48,6 +56,8 @@ export const connectPostgres: Connector = async (
     socket()?.destroy();
     client.end().catch(() => {});
   };
+  // A gate that closes ends the connection at once, wherever its handshake is.
+  options.authorize?.catch(destroy);
   try {
     await untilAborted(client.connect(), options.signal);
   } catch (error) {
