@@ -136,6 +136,23 @@ describe('redisKind', () => {
     expect(build('alternating-users')).toBe('redis-alternating-users');
   });
 
+  it('names the admin secret (masterarn) for the engine to read with the current value, in both modes', () => {
+    const strategy = (mode: string) =>
+      redisKind.createStrategy({
+        env: { ROTATION_MODE: mode },
+        connectTimeoutMs: 1,
+        adminSecrets: admin,
+      });
+    const value = (extra: Record<string, unknown>) =>
+      JSON.stringify({ engine: 'redis', host: 'cache', username: 'app', password: 'x', ...extra });
+    for (const mode of ['single-user', 'alternating-users']) {
+      expect(strategy(mode).companionSecrets?.(value({ masterarn: ADMIN_ARN }))).toEqual([
+        ADMIN_ARN,
+      ]);
+    }
+    expect(strategy('single-user').companionSecrets?.(value({}))).toEqual([]);
+  });
+
   it('fieldProblems names missing and malformed fields only, masterarn under alternating-users', () => {
     const fields = {
       host: 'h',
