@@ -189,7 +189,11 @@ export class SecretsGateway {
     signal?: AbortSignal,
   ): Promise<string | undefined> {
     const prefetched = stage === AWSCURRENT ? this.#prefetched.get(secretId) : undefined;
-    if (prefetched) this.#prefetched.delete(secretId);
+    if (prefetched) {
+      this.#prefetched.delete(secretId);
+      // Registered again in the reader's scope, as a cache hit is.
+      this.#onSecretValue(prefetched);
+    }
     const value = prefetched ?? (await this.#getValue(secretId, { VersionStage: stage }, signal));
     if (value?.binary) {
       throw new SecretFormatError('SecretString', 'is missing: this secret holds a SecretBinary');

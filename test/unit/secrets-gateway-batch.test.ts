@@ -64,6 +64,13 @@ describe('SecretsGateway.getCurrentVersion with companion secrets', () => {
     expect(mock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
+  it('registers a companion value again when it serves it (the reader may be another invocation)', async () => {
+    await gateway.getCurrentVersion(ARN, [ADMIN]);
+    const before = seen.filter((v) => v.text === admin).length;
+    await gateway.getValueByStage(ADMIN, 'AWSCURRENT');
+    expect(seen.filter((v) => v.text === admin).length).toBe(before + 1);
+  });
+
   it('forgets an unused companion value when the step ends', async () => {
     await gateway.getCurrentVersion(ARN, [ADMIN]);
     gateway.clearPrefetched();

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoginTarget } from '../../shared/strategies/database/driver.js';
+import { connectMysql } from '../../shared/strategies/mysql/connect.js';
+import { connectPostgres } from '../../shared/strategies/postgres/connect.js';
+
+const pw = () => randomBytes(12).toString('base64url');
+
+// Fake servers that record every byte a client sends: the admin's password must not reach
+// the wire before the gate opens (alternating setSecret's confused-deputy check).
+
+interface Recorder {
+  server: Server;
+  port: number;
+  received: Buffer[];
+  connections: number;
+  sockets: Set<Socket>;
+}
+
+async function recorder(
+  onData: (socket: Socket, chunk: Buffer, r: Recorder) => void,
+): Promise<Recorder> {
+  const r: Recorder = {
+    server: createServer(),
+    port: 0,
+    received: [],
+    connections: 0,
+    sockets: new Set(),
+  };
+  r.server.on('connection', (socket) => {
+    r.connections += 1;
+    r.sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      r.received.push(chunk);
+      onData(socket, chunk, r);
+    });
+  });
+  await new Promise<void>((resolve) => r.server.listen(0, '127.0.0.1', resolve));
+  r.port = (r.server.address() as { port: number }).port;
+  return r;
+}
+
+const int32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+};
+
+describe('ConnectOptions.authorize in the real connectors (the admin login gate)', () => {
+  let pgServer: Recorder;
+  let silentMysql: Recorder;
+  beforeAll(async () => {
+    // PostgreSQL: asks for a cleartext password after the startup message; accepts any.
+    pgServer = await recorder((socket, chunk) => {
+      if (chunk[0] === 0x70 /* 'p' */) {
+        socket.write(Buffer.concat([Buffer.from('R'), int32(8), int32(0)]));
+        socket.write(Buffer.concat([Buffer.from('Z'), int32(5), Buffer.from('I')]));
+      } else {
+        socket.write(Buffer.concat([Buffer.from('R'), int32(8), int32(3)]));
+      }
+    });
+    silentMysql = await recorder(() => {});
+  });
+  afterAll(async () => {
+    for (const r of [pgServer, silentMysql]) {
+      for (const s of r.sockets) s.destroy();
+      await new Promise((resolve) => r.server.close(resolve));
+    }
+  });
+  const target = (port: number): LoginTarget => ({
+    host: '127.0.0.1',
+    port,
+    username: 'admin',
+    password: pw(),
+    dbname: undefined,
+    tls: { mode: 'disable' },
+  });
+
+  it('pg: a closed gate sends no password, and the error names none', async () => {
+    pgServer.received.length = 0;
+    const login = target(pgServer.port);
+    let close!: (e: unknown) => void;
+    const gate = new Promise((_r, reject) => {
+      close = reject;
+    });
+    gate.catch(() => {});
+    setTimeout(() => close(new Error('current login refused')), 150);
+    const error = await connectPostgres(login, {
+      signal: new AbortController().signal,
+      connectTimeoutMs: 2_000,
+      authorize: gate,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    const wire = Buffer.concat(pgServer.received).toString('latin1');
+    expect(wire).toContain('admin');
+    expect(wire).not.toContain(login.password);
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain(login.password);
+    expect(String((error as Error).message)).not.toContain(login.password);
+  });
+
+  it('pg: the password goes out only after the gate opens', async () => {
+    pgServer.received.length = 0;
+    const login = target(pgServer.port);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const session = connectPostgres(login, {
+      signal: new AbortController().signal,
+      connectTimeoutMs: 2_000,
+      authorize: gate,
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(Buffer.concat(pgServer.received).toString('latin1')).not.toContain(login.password);
+    open();
+    await (await session).close();
+    expect(Buffer.concat(pgServer.received).toString('latin1')).toContain(login.password);
+  });
+
+  it('mysql: nothing is opened before the gate, and a closed gate connects nowhere', async () => {
+    silentMysql.connections = 0;
+    let close!: (e: unknown) => void;
+    const gate = new Promise((_r, reject) => {
+      close = reject;
+    });
+    gate.catch(() => {});
+    const pending = connectMysql(target(silentMysql.port), {
+      signal: new AbortController().signal,
+      connectTimeoutMs: 500,
+      authorize: gate,
+    }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(silentMysql.connections).toBe(0);
+    close(new Error('current login refused'));
+    expect(((await pending) as Error).message).toBe('current login refused');
+    expect(silentMysql.connections).toBe(0);
+  });
+});
