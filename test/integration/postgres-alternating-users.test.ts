@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialRejectedError } from '../../shared/errors.js';
+import type { AdminSecretReader } from '../../shared/kinds/CredentialKind.js';
 import { GrantParityError, UsernameLengthError } from '../../shared/strategies/database/errors.js';
 import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
 import { connectPostgres } from '../../shared/strategies/postgres/connect.js';
@@ -51,7 +52,7 @@ describe.skipIf(!support.available)(
       await server?.stop();
     });
 
-    const strategy = (admins = admin.source) =>
+    const strategy = (admins: AdminSecretReader = admin.source) =>
       databaseStrategyFromEnv(postgresDialects(), ENV, { admins });
     const setPassword = (username: string, password: string) =>
       server.query(
@@ -445,6 +446,28 @@ describe.skipIf(!support.available)(
       expect(
         await server.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [`${username}_clone`]),
       ).toHaveLength(0);
+    });
+
+    it('fails setSecret at once with CredentialRejectedError when the current login is refused before the admin connection asks for its password', async () => {
+      // The admin secret read takes 150 ms (a GetSecretValue round trip on a warm container,
+      // whose DescribeSecret path reads the admin alone): the refusal comes first.
+      const slow: AdminSecretReader = {
+        current: async (id, options) => {
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          return admin.source.current(id, options);
+        },
+        pending: (id, options) => admin.source.pending(id, options),
+      };
+      const { secret, username } = await seedApp();
+      const rig = rotationRig(strategy(slow), secret, ENV);
+      const token = rig.sm.startRotation();
+      await rig.run('createSecret', token);
+      await setPassword(username, randomPassword());
+      const started = Date.now();
+      const error = await rig.run('setSecret', token).catch((e: unknown) => e);
+      // It hung until the step's abort (about the Lambda timeout) before the fix.
+      expect(error).toBeInstanceOf(CredentialRejectedError);
+      expect(Date.now() - started).toBeLessThan(5_000);
     });
 
     it('re-reads the admin secret once (forceFetch) when the cached admin password is refused', async () => {

@@ -138,3 +138,70 @@ describe('ConnectOptions.authorize in the real connectors (the admin login gate)
     expect(silentMysql.connections).toBe(0);
   });
 });
+
+describe('a gate that closes before the server asks for the password', () => {
+  /** A TCP server that accepts and never answers: an admin connection still in its handshake. */
+  let silent: Server;
+  let port = 0;
+  const sockets = new Set<Socket>();
+  beforeAll(async () => {
+    silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    port = (silent.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+  const login = (): LoginTarget => ({
+    host: '127.0.0.1',
+    port,
+    username: 'admin',
+    password: pw(),
+    dbname: undefined,
+    tls: { mode: 'disable' },
+  });
+  /** Settles like `p`, or resolves 'still pending' after `ms`. */
+  const within = (p: Promise<unknown>, ms: number) =>
+    Promise.race([
+      p.then(
+        () => 'resolved',
+        (e: unknown) => e,
+      ),
+      new Promise((r) => setTimeout(() => r('still pending'), ms)),
+    ]);
+  const options = (authorize: Promise<unknown>) => ({
+    // Never aborts, as when the step has time left; 300 ms, doubled behind a gate.
+    signal: new AbortController().signal,
+    connectTimeoutMs: 300,
+    authorize,
+  });
+
+  it('pg: already closed when the connect starts: the connect fails at once (it hung until the Lambda timeout)', async () => {
+    const gate = Promise.reject(new Error('current login refused'));
+    gate.catch(() => {});
+    const result = await within(connectPostgres(login(), options(gate)), 3_000);
+    expect(result).toBeInstanceOf(Error);
+  });
+
+  it('pg: closed mid-handshake: the connect fails at once', async () => {
+    let close!: (e: unknown) => void;
+    const gate = new Promise((_r, reject) => {
+      close = reject;
+    });
+    gate.catch(() => {});
+    const connect = connectPostgres(login(), options(gate));
+    setTimeout(() => close(new Error('current login refused')), 50);
+    expect(await within(connect, 3_000)).toBeInstanceOf(Error);
+  });
+
+  it('mysql: already closed: fails with the reason and connects nowhere', async () => {
+    const gate = Promise.reject(new Error('current login refused'));
+    gate.catch(() => {});
+    const result = await within(connectMysql(login(), options(gate)), 3_000);
+    expect((result as Error).message).toBe('current login refused');
+  });
+});

@@ -56,8 +56,9 @@ export const connectPostgres: Connector = async (
     socket()?.destroy();
     client.end().catch(() => {});
   };
-  // A gate that closes ends the connection at once, wherever its handshake is.
-  options.authorize?.catch(destroy);
+  // A gate that closes ends the connection at once, wherever its handshake is. The socket
+  // only: pg's end() during a connect leaves client.connect() pending for good.
+  options.authorize?.catch(() => socket()?.destroy());
   try {
     await untilAborted(client.connect(), options.signal);
   } catch (error) {
