@@ -1,4 +1,8 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  BatchGetSecretValueCommand,
+  type BatchGetSecretValueCommandOutput,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
 import type { RotationStep } from '../../shared/engine/types.js';
 import type { CredentialKind } from '../../shared/kinds/CredentialKind.js';
@@ -161,6 +165,17 @@ export class FunctionProcess {
         if (property !== 'send') return Reflect.get(client, property, receiver);
         return (command: { input: Record<string, unknown> }, options?: unknown) => {
           const input = command.input;
+          if (Array.isArray(input.SecretIdList)) {
+            return this.#call(
+              'BatchGetSecretValue',
+              () => batchAcross(targets, input.SecretIdList as string[]),
+              () =>
+                Object.assign(new Error('injected fault: the request failed'), {
+                  name: 'InjectedFaultException',
+                  $fault: 'client',
+                }),
+            );
+          }
           const target = targets.find((t) => t.sm.arn === input.SecretId) ?? first;
           const name = command.constructor.name.replace(/Command$/, '');
           let detail = '';
@@ -286,6 +301,34 @@ export interface CrashSubject {
   logins(secretString: string): Promise<ReadonlyMap<string, boolean>>;
 }
 
+/**
+ * One BatchGetSecretValue over several fakes, as the service answers it: each id is asked of
+ * the fake holding it (the first target takes any other), the answers merged.
+ */
+async function batchAcross(
+  targets: readonly SecretTarget[],
+  ids: readonly string[],
+): Promise<BatchGetSecretValueCommandOutput> {
+  const [first] = targets;
+  const holder = (id: string) => targets.find((t) => t.sm.arn === id) ?? first;
+  const parts = await Promise.all(
+    targets.map((target) => {
+      const mine = ids.filter((id) => holder(id) === target);
+      return mine.length === 0
+        ? undefined
+        : target.sm.client.send(new BatchGetSecretValueCommand({ SecretIdList: mine }));
+    }),
+  );
+  return {
+    $metadata: {},
+    SecretValues: parts.flatMap((part) => part?.SecretValues ?? []),
+    Errors: parts.flatMap((part) => part?.Errors ?? []),
+  };
+}
+
+/** Longer than any step takes here (well under a second); shorter than the step's abort. */
+const STEP_HANG_MS = 10_000;
+
 /** A new process for one invocation on `subject`, failing at `fault` if given. */
 function processFor(subject: CrashSubject, fault?: Fault): FunctionProcess {
   return new FunctionProcess({
@@ -390,12 +433,19 @@ async function crashCase(kind: CrashKind, fault: Fault): Promise<CaseResult> {
   let absorbed = false;
   const invoke = async (step: RotationStep, withFault?: Fault) => {
     const process = processFor(subject, withFault);
+    const started = performance.now();
     const error = await subject
       .start(process)(step, token)
       .then(
         () => undefined,
         (e: unknown) => e ?? new Error('rejected without an error'),
       );
+    // Converging is not enough: a step that fails only at the step's abort (about the
+    // Lambda timeout) leaves a rotation stuck for that long on every attempt.
+    const ms = performance.now() - started;
+    if (ms > STEP_HANG_MS) {
+      problems.push(`${step} took ${Math.round(ms)} ms: it ran until the step's abort`);
+    }
     return { process, error };
   };
   for (const step of STEPS) {
