@@ -87,18 +87,20 @@ function pendingElsewhere(description: SecretDescription, token: string): boolea
 }
 
 /**
- * Runs one step of the rotation protocol. createSecret and finishSecret start with
- * `DescribeSecret` and enforce the service's rules (AWS's reference functions): rotation
+ * Runs one step of the rotation protocol. Every step that changes something starts with
+ * `DescribeSecret` and enforces the service's rules (AWS's reference functions): rotation
  * enabled, the token a version of the secret, a token already `AWSCURRENT` is a no-op, a
- * token not `AWSPENDING` is an error. testSecret, and setSecret in a container that has
- * not read the pending value yet, get the same token checks from one read of the pending
- * value (see {@link runFromPendingRead}) and fall back to this path when it finds nothing.
+ * token not `AWSPENDING` is an error. testSecret, which only reads, and setSecret of a
+ * strategy that names companion secrets, in a container that has not read the pending
+ * value yet, get the same token checks from one read of the pending value (see
+ * {@link runFromPendingRead}) and fall back to this path when it finds nothing.
  */
 export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
   const { event, gateway, signal } = ctx;
   if (
     event.Step === 'testSecret' ||
     (event.Step === 'setSecret' &&
+      ctx.strategy.companionSecrets !== undefined &&
       !gateway.hasCachedVersion(event.SecretId, event.ClientRequestToken))
   ) {
     try {
@@ -161,13 +163,16 @@ export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
  * its `VersionStages` show whether the token is already `AWSCURRENT` (a no-op, as on the
  * DescribeSecret path). The current value is then read by its label, with the secrets the
  * strategy names ({@link RotationStrategy.companionSecrets}) in the same call: setSecret
- * makes two calls instead of three or four. When the read finds nothing (no such version,
- * no value yet, or not `AWSPENDING`) this returns `undefined` and the step takes the
- * DescribeSecret path, whose checks then decide. Not checked here: `RotationEnabled`. The
- * deployed role may read a secret only while its rotation is enabled with this function
- * (the `secretsmanager:resource/AllowRotationLambdaArn` condition in template.yaml), so
- * these reads fail for a secret whose rotation was turned off; createSecret and
- * finishSecret also check the flag themselves.
+ * makes two calls instead of four. When the read finds nothing (no such version, no value
+ * yet, or not `AWSPENDING`) this returns `undefined` and the step takes the DescribeSecret
+ * path, whose checks then decide.
+ *
+ * Not checked here: `RotationEnabled`. Hence only for strategies with companion secrets
+ * (an admin): their setSecret changes the user or password the application does not use
+ * (alternating users, Redis's two-password overlap), so one applied after rotation was
+ * turned off breaks nothing; single-user database rotation, which would, keeps the check.
+ * The deployed role may also read a secret only while its rotation is enabled with this
+ * function (`secretsmanager:resource/AllowRotationLambdaArn` in template.yaml).
  */
 async function runFromPendingRead(ctx: StepContext): Promise<StepOutcome | undefined> {
   const { event, gateway, signal } = ctx;

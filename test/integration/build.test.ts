@@ -191,10 +191,10 @@ describe('npm run build', () => {
         expect(now.username).toBe(username);
         expect(now.password).not.toBe(password);
         expect(await server.canLogin(username, now.password)).toBe(true);
-        // Cold process per step: 4 + 2 + 1 + 2 Secrets Manager calls.
+        // Cold process per step: 4 + 3 + 1 + 2 Secrets Manager calls.
         expect(rotation.callsPerStep).toEqual({
           createSecret: 4,
-          setSecret: 2,
+          setSecret: 3,
           testSecret: 1,
           finishSecret: 2,
         });

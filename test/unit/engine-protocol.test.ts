@@ -121,11 +121,37 @@ describe('rotation protocol', () => {
     const error = await invoke('setSecret', randomUUID()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RotationStateError);
     expect((error as Error).message).toMatch(/has no stage for rotation/);
-    // setSecret's one read before the labels: the token's AWSPENDING value, which is absent.
-    const reads = sm.mock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input);
-    expect(reads.every((r) => r.VersionStage === 'AWSPENDING')).toBe(true);
-    expect(sm.mock.commandCalls(DescribeSecretCommand)).toHaveLength(1);
+    expect(sm.mock.commandCalls(GetSecretValueCommand)).toHaveLength(0);
   });
+
+  it('a strategy with companion secrets: setSecret refuses an unknown token after one read of it', async () => {
+    const { invoke, sm, strategy } = env;
+    Object.assign(strategy, { companionSecrets: () => [] });
+    const token = randomUUID();
+    const error = await invoke('setSecret', token).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RotationStateError);
+    expect((error as Error).message).toMatch(/has no stage for rotation/);
+    expect(sm.mock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: sm.arn, VersionId: token, VersionStage: 'AWSPENDING' },
+    ]);
+    expect(strategy.calls).toEqual([]);
+  });
+
+  it.each([
+    ['warm container', () => new VersionCache()],
+    ['cold container', () => null],
+  ])(
+    'single-user style (no companion secrets), %s: setSecret refuses once rotation is disabled, and applies nothing',
+    async (_label, cache) => {
+      const { sm, invoke, strategy } = setup({ cache: cache() });
+      const token = sm.startRotation();
+      await invoke('createSecret', token);
+      sm.rotationEnabled = false;
+      const error = await invoke('setSecret', token).catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(/does not have rotation enabled/);
+      expect(strategy.calls).not.toContain('apply');
+    },
+  );
 
   it.each(['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const)(
     '%s on a token already AWSCURRENT does nothing and succeeds',
@@ -421,7 +447,7 @@ describe('API call budget', () => {
       'a warm container (immutable-version cache shared by the four invocations)',
       () => new VersionCache(),
     ],
-    [9, 'a cold container for every step (no cache)', () => null],
+    [10, 'a cold container for every step (no cache)', () => null],
   ])(
     'makes %i Secrets Manager calls for a full rotation on %s',
     async (expected, _label, makeCache) => {
@@ -437,7 +463,7 @@ describe('API call budget', () => {
     },
   );
 
-  it('makes 4, 2, 1 and 2 calls in the four steps with a cold container for each', async () => {
+  it('makes 4, 3, 1 and 2 calls in the four steps with a cold container for each', async () => {
     const { sm, invoke } = setup({ cache: null });
     const token = sm.startRotation();
     const perStep: Record<string, Record<string, number>> = {};
@@ -454,19 +480,14 @@ describe('API call budget', () => {
     }
     expect(perStep).toEqual({
       createSecret: { DescribeSecret: 1, GetSecretValue: 2, PutSecretValue: 1 },
-      // One GetSecretValue by VersionId and VersionStage=AWSPENDING replaces DescribeSecret,
-      // and setSecret reads the current value by its label.
-      setSecret: { GetSecretValue: 2 },
+      // setSecret keeps DescribeSecret (RotationEnabled) without companion secrets.
+      setSecret: { DescribeSecret: 1, GetSecretValue: 2 },
+      // One GetSecretValue by VersionId and VersionStage=AWSPENDING replaces DescribeSecret.
       testSecret: { GetSecretValue: 1 },
       finishSecret: { DescribeSecret: 1, UpdateSecretVersionStage: 1 },
     });
-    const reads = sm.mock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input);
-    const pendingRead = { SecretId: sm.arn, VersionId: token, VersionStage: 'AWSPENDING' };
-    expect(reads.slice(-3)).toEqual([
-      pendingRead,
-      { SecretId: sm.arn, VersionStage: 'AWSCURRENT' },
-      pendingRead,
-    ]);
+    const read = sm.mock.commandCalls(GetSecretValueCommand).at(-1)?.args[0].input;
+    expect(read).toEqual({ SecretId: sm.arn, VersionId: token, VersionStage: 'AWSPENDING' });
   });
 
   it('setSecret in a container that stored the pending value keeps DescribeSecret (1 call warm)', async () => {
