@@ -170,7 +170,8 @@ export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
  * Not checked here: `RotationEnabled`. Hence only for strategies with companion secrets
  * (an admin): their setSecret changes the user or password the application does not use
  * (alternating users, Redis's two-password overlap), so one applied after rotation was
- * turned off breaks nothing; single-user database rotation, which would, keeps the check.
+ * turned off leaves the AWSCURRENT credential working; single-user database rotation,
+ * whose setSecret changes the password in use, keeps the check.
  * The deployed role may also read a secret only while its rotation is enabled with this
  * function (`secretsmanager:resource/AllowRotationLambdaArn` in template.yaml).
  */
