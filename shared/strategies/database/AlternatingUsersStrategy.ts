@@ -54,13 +54,14 @@ export class AlternatingUsersStrategy implements RotationStrategy {
   }
 
   /**
-   * `setSecret`: logs in with the current value first (so the admin login is only used on
-   * behalf of someone who holds a working credential: AWS's confused-deputy check), then as
-   * admin creates the pending user if missing, brings its privileges to parity with the
-   * current user's, and sets its password on every account (a pending login that works
-   * proves only the account it reached, so none is tried). Round trips: two logins side by
-   * side (the admin's password is sent only once the current login works), the probe, one privilege read for both users (PostgreSQL: split over the
-   * two sessions, the current user's half beside the admin's login, the admin's half also
+   * `setSecret`: acts as admin only once the current value has logged in (so the admin login
+   * is used only on behalf of someone who holds a working credential: AWS's confused-deputy
+   * check), then as admin creates the pending user if missing, brings its privileges to
+   * parity with the current user's, and sets its password on every account (a pending
+   * login that works proves only the account it reached, so none is tried). Round trips:
+   * two logins side by side (the admin's password is sent only once the current login
+   * works), the probe, one privilege read for both users (PostgreSQL: split over the two
+   * sessions, the current user's half beside the admin's login, the admin's half also
    * answering the role lookup; MySQL: the lookup, then `SHOW GRANTS` per account) and the
    * password change; a repair adds its statements and one re-read.
    */
