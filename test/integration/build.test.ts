@@ -153,94 +153,55 @@ describe('npm run build', () => {
   });
 
   const mariadb = serverSupport(MARIADB);
-  it.skipIf(!mariadb.available)(
-    `the built mysql bundle rotates a MariaDB user with a non-ASCII name (utf8mb4), cold process per step ${mariadb.reason}`,
-    async () => {
-      const server: MariadbServer = await startMariadb();
-      const twin = await startBundleTwin(
-        { 'rotator-mysql': join(outdir, 'mysql', 'index.js') },
-        { ROTATION_MODE: 'single-user' },
-      );
-      try {
-        // Non-ASCII in the user name: query text and SHOW/SELECT results cross the
-        // connection as utf8mb4, which the bundle handles without iconv-lite.
-        const username = `bündel_${randomSuffix().slice(0, 6)}`;
-        const password = randomPassword();
-        await server.query('CREATE USER ?@? IDENTIFIED BY ?', [username, '%', password]);
-        const created = await twin.client.send(
-          new CreateSecretCommand({
-            Name: `bundle/${randomSuffix()}`,
-            SecretString: JSON.stringify({
-              engine: 'mariadb',
-              host: server.host,
-              port: server.port,
-              username,
-              password,
-              ssl: false,
-            }),
-          }),
-        );
-        const arn = created.ARN as string;
-        const rotation = await twin.rotate(arn, 'rotator-mysql');
-        expect(rotation.errors).toEqual([]);
-        expect(rotation.state).toBe('Succeeded');
-        const now = JSON.parse(
-          (await twin.client.send(new GetSecretValueCommand({ SecretId: arn })))
-            .SecretString as string,
-        ) as { username: string; password: string };
-        expect(now.username).toBe(username);
-        expect(now.password).not.toBe(password);
-        expect(await server.canLogin(username, now.password)).toBe(true);
-        // Cold process per step: 4 + 3 + 1 + 2 Secrets Manager calls.
-        expect(rotation.callsPerStep).toEqual({
-          createSecret: 4,
-          setSecret: 3,
-          testSecret: 1,
-          finishSecret: 2,
-        });
-      } finally {
-        await twin.close();
-        await server.stop();
-      }
-    },
-    120_000,
-  );
 
-  it.skipIf(!mariadb.available)(
-    `the built mysql bundle rotates alternating users in 10 Secrets Manager calls, cold process per step ${mariadb.reason}`,
-    async () => {
-      const server: MariadbServer = await startMariadb();
-      const twin = await startBundleTwin(
-        { 'rotator-mysql': join(outdir, 'mysql', 'index.js') },
-        { ROTATION_MODE: 'alternating-users' },
+  /**
+   * A MariaDB server of its own, the built mysql bundle behind the twin (a new process for
+   * every step) in `mode`, and a user `username` with its secret; `extra` joins its fields.
+   * `rotate` runs one rotation and returns the per-step calls and the value it left.
+   */
+  async function withMariadbBundle(
+    mode: string,
+    username: string,
+    work: (rig: {
+      server: MariadbServer;
+      password: string;
+      rotate(): Promise<{
+        callsPerStep: Record<string, number>;
+        now: { username: string; password: string };
+      }>;
+    }) => Promise<void>,
+    extra: (
+      twin: Awaited<ReturnType<typeof startBundleTwin>>,
+      server: MariadbServer,
+    ) => Promise<Record<string, unknown>> = async () => ({}),
+  ): Promise<void> {
+    const server: MariadbServer = await startMariadb();
+    const twin = await startBundleTwin(
+      { 'rotator-mysql': join(outdir, 'mysql', 'index.js') },
+      { ROTATION_MODE: mode },
+    );
+    try {
+      const password = randomPassword();
+      await server.query('CREATE USER ?@? IDENTIFIED BY ?', [username, '%', password]);
+      const created = await twin.client.send(
+        new CreateSecretCommand({
+          Name: `bundle/${randomSuffix()}`,
+          SecretString: JSON.stringify({
+            engine: 'mariadb',
+            host: server.host,
+            port: server.port,
+            username,
+            password,
+            ssl: false,
+            ...(await extra(twin, server)),
+          }),
+        }),
       );
-      try {
-        const username = `alt_${randomSuffix().slice(0, 6)}`;
-        const password = randomPassword();
-        await server.query('CREATE USER ?@? IDENTIFIED BY ?', [username, '%', password]);
-        const admin = await twin.client.send(
-          new CreateSecretCommand({
-            Name: `bundle-admin/${randomSuffix()}`,
-            SecretString: JSON.stringify(server.admin),
-          }),
-        );
-        const created = await twin.client.send(
-          new CreateSecretCommand({
-            Name: `bundle/${randomSuffix()}`,
-            SecretString: JSON.stringify({
-              engine: 'mariadb',
-              host: server.host,
-              port: server.port,
-              username,
-              password,
-              ssl: false,
-              masterarn: admin.ARN,
-            }),
-          }),
-        );
-        const arn = created.ARN as string;
-        // The first rotation creates the other user; the second finds both.
-        for (const expected of [`${username}_clone`, username]) {
+      const arn = created.ARN as string;
+      await work({
+        server,
+        password,
+        async rotate() {
           const rotation = await twin.rotate(arn, 'rotator-mysql');
           expect(rotation.errors).toEqual([]);
           expect(rotation.state).toBe('Succeeded');
@@ -248,22 +209,71 @@ describe('npm run build', () => {
             (await twin.client.send(new GetSecretValueCommand({ SecretId: arn })))
               .SecretString as string,
           ) as { username: string; password: string };
-          expect(now.username).toBe(expected);
           expect(await server.canLogin(now.username, now.password)).toBe(true);
-          // createSecret: DescribeSecret, probe, current, the admin's DescribeSecret (freeze
-          // tag), PutSecretValue; setSecret: the pending value, then the current one and the
-          // admin's in one BatchGetSecretValue.
-          expect(rotation.callsPerStep).toEqual({
-            createSecret: 5,
-            setSecret: 2,
-            testSecret: 1,
-            finishSecret: 2,
-          });
-        }
-      } finally {
-        await twin.close();
-        await server.stop();
-      }
+          return { callsPerStep: rotation.callsPerStep, now };
+        },
+      });
+    } finally {
+      await twin.close();
+      await server.stop();
+    }
+  }
+
+  it.skipIf(!mariadb.available)(
+    `the built mysql bundle rotates a MariaDB user with a non-ASCII name (utf8mb4), cold process per step ${mariadb.reason}`,
+    async () => {
+      // Non-ASCII in the user name: query text and SHOW/SELECT results cross the
+      // connection as utf8mb4, which the bundle handles without iconv-lite.
+      const username = `bündel_${randomSuffix().slice(0, 6)}`;
+      await withMariadbBundle('single-user', username, async ({ password, rotate }) => {
+        const { callsPerStep, now } = await rotate();
+        expect(now.username).toBe(username);
+        expect(now.password).not.toBe(password);
+        // Cold process per step: 4 + 3 + 1 + 2 Secrets Manager calls.
+        expect(callsPerStep).toEqual({
+          createSecret: 4,
+          setSecret: 3,
+          testSecret: 1,
+          finishSecret: 2,
+        });
+      });
+    },
+    120_000,
+  );
+
+  it.skipIf(!mariadb.available)(
+    `the built mysql bundle rotates alternating users in 10 Secrets Manager calls, cold process per step ${mariadb.reason}`,
+    async () => {
+      const username = `alt_${randomSuffix().slice(0, 6)}`;
+      await withMariadbBundle(
+        'alternating-users',
+        username,
+        async ({ rotate }) => {
+          // The first rotation creates the other user; the second finds both.
+          for (const expected of [`${username}_clone`, username]) {
+            const { callsPerStep, now } = await rotate();
+            expect(now.username).toBe(expected);
+            // createSecret: DescribeSecret, probe, current, the admin's DescribeSecret
+            // (freeze tag), PutSecretValue; setSecret: the pending value, then the current
+            // one and the admin's in one BatchGetSecretValue.
+            expect(callsPerStep).toEqual({
+              createSecret: 5,
+              setSecret: 2,
+              testSecret: 1,
+              finishSecret: 2,
+            });
+          }
+        },
+        async (twin, server) => {
+          const admin = await twin.client.send(
+            new CreateSecretCommand({
+              Name: `bundle-admin/${randomSuffix()}`,
+              SecretString: JSON.stringify(server.admin),
+            }),
+          );
+          return { masterarn: admin.ARN };
+        },
+      );
     },
     120_000,
   );

@@ -42,6 +42,21 @@ async function recorder(
   return r;
 }
 
+async function closeRecorder(r: Recorder): Promise<void> {
+  for (const s of r.sockets) s.destroy();
+  await new Promise((resolve) => r.server.close(resolve));
+}
+
+/** An admin login to a fake server on loopback, with a random password. */
+const target = (port: number): LoginTarget => ({
+  host: '127.0.0.1',
+  port,
+  username: 'admin',
+  password: pw(),
+  dbname: undefined,
+  tls: { mode: 'disable' },
+});
+
 const int32 = (n: number) => {
   const b = Buffer.alloc(4);
   b.writeInt32BE(n);
@@ -64,18 +79,7 @@ describe('ConnectOptions.authorize in the real connectors (the admin login gate)
     silentMysql = await recorder(() => {});
   });
   afterAll(async () => {
-    for (const r of [pgServer, silentMysql]) {
-      for (const s of r.sockets) s.destroy();
-      await new Promise((resolve) => r.server.close(resolve));
-    }
-  });
-  const target = (port: number): LoginTarget => ({
-    host: '127.0.0.1',
-    port,
-    username: 'admin',
-    password: pw(),
-    dbname: undefined,
-    tls: { mode: 'disable' },
+    await Promise.all([closeRecorder(pgServer), closeRecorder(silentMysql)]);
   });
 
   it('pg: a closed gate sends no password, and the error names none', async () => {
@@ -140,30 +144,13 @@ describe('ConnectOptions.authorize in the real connectors (the admin login gate)
 });
 
 describe('a gate that closes before the server asks for the password', () => {
-  /** A TCP server that accepts and never answers: an admin connection still in its handshake. */
-  let silent: Server;
-  let port = 0;
-  const sockets = new Set<Socket>();
+  /** Accepts and never answers: an admin connection still in its handshake. */
+  let silent: Recorder;
   beforeAll(async () => {
-    silent = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    port = (silent.address() as { port: number }).port;
+    silent = await recorder(() => {});
   });
-  afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => silent.close(resolve));
-  });
-  const login = (): LoginTarget => ({
-    host: '127.0.0.1',
-    port,
-    username: 'admin',
-    password: pw(),
-    dbname: undefined,
-    tls: { mode: 'disable' },
-  });
+  afterAll(() => closeRecorder(silent));
+  const login = () => target(silent.port);
   /** Settles like `p`, or resolves 'still pending' after `ms`. */
   const within = (p: Promise<unknown>, ms: number) =>
     Promise.race([

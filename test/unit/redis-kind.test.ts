@@ -125,24 +125,19 @@ describe('redisKind', () => {
     }
   });
 
+  const strategy = (mode: string) =>
+    redisKind.createStrategy({
+      env: { ROTATION_MODE: mode },
+      connectTimeoutMs: 1,
+      adminSecrets: admin,
+    });
+
   it('builds the strategy ROTATION_MODE asks for', () => {
-    const build = (mode: string) =>
-      redisKind.createStrategy({
-        env: { ROTATION_MODE: mode },
-        connectTimeoutMs: 1,
-        adminSecrets: admin,
-      }).name;
-    expect(build('single-user')).toBe('redis-single-user');
-    expect(build('alternating-users')).toBe('redis-alternating-users');
+    expect(strategy('single-user').name).toBe('redis-single-user');
+    expect(strategy('alternating-users').name).toBe('redis-alternating-users');
   });
 
   it('names the admin secret (masterarn) for the engine to read with the current value, in both modes', () => {
-    const strategy = (mode: string) =>
-      redisKind.createStrategy({
-        env: { ROTATION_MODE: mode },
-        connectTimeoutMs: 1,
-        adminSecrets: admin,
-      });
     const value = (extra: Record<string, unknown>) =>
       JSON.stringify({ engine: 'redis', host: 'cache', username: 'app', password: 'x', ...extra });
     for (const mode of ['single-user', 'alternating-users']) {
