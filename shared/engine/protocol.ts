@@ -168,10 +168,10 @@ export async function runRotationStep(ctx: StepContext): Promise<StepOutcome> {
  * path, whose checks then decide.
  *
  * Not checked here: `RotationEnabled`. Hence only for strategies with companion secrets
- * (an admin): their setSecret changes the user or password the application does not use
- * (alternating users, Redis's two-password overlap), so one applied after rotation was
- * turned off leaves the AWSCURRENT credential working; single-user database rotation,
- * whose setSecret changes the password in use, keeps the check.
+ * (an admin), which only alternating users declare: their setSecret changes the user the
+ * application does not use, so one applied after rotation was turned off leaves the
+ * AWSCURRENT credential working; single-user rotation, whose setSecret can change the
+ * credential in use, keeps the check.
  * The deployed role may also read a secret only while its rotation is enabled with this
  * function (`secretsmanager:resource/AllowRotationLambdaArn` in template.yaml).
  */

@@ -215,6 +215,33 @@ describe.skipIf(!support.available)(
       expect((error as Error).message).toMatch(/WRONGPASS/);
     });
 
+    it.each([
+      ['with an admin (masterarn)', true],
+      ['the user managing its own passwords', false],
+    ])(
+      'a nopass user, %s: setSecret in a cold container refuses once rotation is turned off, and AWSCURRENT keeps working',
+      async (_label, withAdmin) => {
+        // ACL SETUSER u #<hash> clears nopass: a setSecret applied now would lock out the
+        // AWSCURRENT value, and finishSecret refuses from here on.
+        const admin = adminSecretFixture(adminValue());
+        const rules = withAdmin
+          ? APP_RULES
+          : [...APP_RULES, '+acl|setuser', '+acl|getuser', '+acl|save'];
+        const { secret, username, password } = await seedUser({
+          rules,
+          ...(withAdmin ? { admin: admin.arn } : {}),
+        });
+        await server.command('ACL', 'SETUSER', username, 'nopass');
+        const rig = rotationRig(redisStrategy(ENV, withAdmin ? admin : undefined), secret, ENV);
+        const token = rig.sm.startRotation();
+        await rig.run('createSecret', token);
+        rig.sm.rotationEnabled = false;
+        const error = await rig.run('setSecret', token).catch((e: unknown) => e);
+        expect((error as Error).message).toMatch(/does not have rotation enabled/);
+        expect(await server.canLogin(username, password)).toBe(true);
+      },
+    );
+
     it('a refused cached admin password is read again once (forceFetch) and the rotation completes', async () => {
       const stale = JSON.stringify({ username: server.admin.username, password: randomPassword() });
       const admin = adminSecretFixture(stale);

@@ -39,6 +39,16 @@ export class RedisAlternatingUsersStrategy extends RedisStrategyBase implements 
    * pending user with the pending password's hash, and saves the ACL file. Idempotent: the
    * clone is rewritten whole every time.
    */
+  /**
+   * The admin secret (`masterarn`), read with the current value where the engine can. Not
+   * for single-user, whose setSecret can change the credential in use (a `nopass` user
+   * loses `nopass` with its first password): it keeps the engine's RotationEnabled check.
+   */
+  companionSecrets(pending: string): readonly string[] {
+    const { masterarn } = this.parse(pending, 'AWSPENDING');
+    return masterarn === undefined ? [] : [masterarn];
+  }
+
   async apply(request: PendingRequest): Promise<void> {
     const current = this.parse(await request.current(), 'AWSCURRENT');
     const pending = this.parse(await request.pending(), 'AWSPENDING');

@@ -39,12 +39,6 @@ export abstract class RedisStrategyBase {
     });
   }
 
-  /** The admin secret (`masterarn`), read with the current value where the engine can. */
-  companionSecrets(pending: string): readonly string[] {
-    const { masterarn } = this.parse(pending, 'AWSPENDING');
-    return masterarn === undefined ? [] : [masterarn];
-  }
-
   /** `testSecret`: logs in with the pending value (`AUTH`, `PING`), as the CLI does. */
   async verify(request: PendingRequest): Promise<void> {
     await verifyRedisLogin(
