@@ -81,7 +81,7 @@ export class RequestFactory {
       this.#currentRead ??= readCurrent().then((read) => {
         if (read === undefined) return undefined;
         this.#ctx.registry.registerValue(read.value);
-        this.#loads.set(read.versionId, Promise.resolve(read.value));
+        if (read.versionId) this.#loads.set(read.versionId, Promise.resolve(read.value));
         return read.value;
       });
       return this.#currentRead;

@@ -50,7 +50,8 @@ export interface PendingVersion {
 
 /** A secret's `AWSCURRENT` version read by its label ({@link SecretsGateway.getCurrentVersion}). */
 export interface CurrentVersion {
-  versionId: string;
+  /** Absent only if the service's answer omits it. */
+  versionId: string | undefined;
   value: VersionValue;
 }
 
@@ -283,10 +284,8 @@ export class SecretsGateway {
   }
 
   #remember(arn: string, versionId: string | undefined, value: VersionValue): CurrentVersion {
-    // Every version has an id; a service answer without one is still a usable value.
-    const id = versionId ?? '';
     if (versionId) this.#cache?.set(arn, versionId, value);
-    return { versionId: id, value };
+    return { versionId, value };
   }
 
   /** Forgets values {@link getCurrentVersion} fetched for this step and nobody used. */

@@ -169,11 +169,7 @@ export class FunctionProcess {
             return this.#call(
               'BatchGetSecretValue',
               () => batchAcross(targets, input.SecretIdList as string[]),
-              () =>
-                Object.assign(new Error('injected fault: the request failed'), {
-                  name: 'InjectedFaultException',
-                  $fault: 'client',
-                }),
+              requestFault,
             );
           }
           const target = targets.find((t) => t.sm.arn === input.SecretId) ?? first;
@@ -193,11 +189,7 @@ export class FunctionProcess {
                 command,
                 options,
               ),
-            () =>
-              Object.assign(new Error('injected fault: the request failed'), {
-                name: 'InjectedFaultException',
-                $fault: 'client',
-              }),
+            requestFault,
           );
         };
       },
@@ -300,6 +292,13 @@ export interface CrashSubject {
    */
   logins(secretString: string): Promise<ReadonlyMap<string, boolean>>;
 }
+
+/** The error an injected Secrets Manager fault throws, as the SDK would (a client fault). */
+const requestFault = () =>
+  Object.assign(new Error('injected fault: the request failed'), {
+    name: 'InjectedFaultException',
+    $fault: 'client',
+  });
 
 /**
  * One BatchGetSecretValue over several fakes, as the service answers it: each id is asked of
