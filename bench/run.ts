@@ -201,12 +201,18 @@ function writeReports() {
   process.stdout.write(`${markdown}\nwritten: reports/bench.json, reports/bench.md\n`);
 }
 
-// `npm run bench` runs everything; `npm run bench -- micro`, `-- redaction`, `-- fleet [options]`
-// or `-- bundles [repetitions]` (sizes, start-up and memory of the built bundles only) one part.
+// `npm run bench` runs everything; `npm run bench -- micro`, `-- redaction`, `-- fleet [options]`,
+// `-- bundles [repetitions]` (sizes, start-up and memory of the built bundles only) or
+// `-- rotations [repetitions]` (warm rotations against real servers only) one part.
 const [which, ...rest] = process.argv.slice(2);
 if (which === 'bundles') {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   await benchBundles(record, Number(rest[0] ?? 10), true);
+  writeReports();
+} else if (which === 'rotations') {
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  await benchRotations(record, Number(rest[0] ?? 15));
   writeReports();
 } else if (which !== 'fleet') await main();
 if (which === undefined || which === 'fleet') await fleet(which === 'fleet' ? rest : []);

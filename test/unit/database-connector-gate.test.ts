@@ -192,3 +192,74 @@ describe('a gate that closes before the server asks for the password', () => {
     expect((result as Error).message).toBe('current login refused');
   });
 });
+
+describe('the admin login gate under SCRAM (pg)', () => {
+  // Asks for SCRAM-SHA-256, answers the client's first message, and records the proof.
+  let scram: Recorder;
+  beforeAll(async () => {
+    scram = await recorder((socket, chunk, r) => {
+      const wire = Buffer.concat(r.received).toString('latin1');
+      const first = /n,,n=[^,]*,r=([A-Za-z0-9+/=]+)/.exec(chunk.toString('latin1'));
+      if (first && !wire.includes('c=biws')) {
+        const data = Buffer.from(
+          `r=${first[1]}server,s=${randomBytes(16).toString('base64')},i=4096`,
+        );
+        socket.write(Buffer.concat([Buffer.from('R'), int32(8 + data.length), int32(11), data]));
+      } else if (!wire.includes('n,,n=')) {
+        const mechanisms = Buffer.from('SCRAM-SHA-256\0\0');
+        socket.write(
+          Buffer.concat([Buffer.from('R'), int32(8 + mechanisms.length), int32(10), mechanisms]),
+        );
+      }
+    });
+  });
+  afterAll(() => closeRecorder(scram));
+  const wire = () => Buffer.concat(scram.received).toString('latin1');
+  const until = async (test: () => boolean) => {
+    for (let i = 0; i < 100 && !test(); i++) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  it('sends the first message before the gate opens and the proof only after it opens', async () => {
+    scram.received.length = 0;
+    const login = target(scram.port);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const connect = connectPostgres(login, {
+      signal: new AbortController().signal,
+      connectTimeoutMs: 2_000,
+      authorize: gate,
+    }).catch((e: unknown) => e);
+    await until(() => wire().includes('n,,n='));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(wire()).toContain('n,,n=');
+    expect(wire()).not.toContain('c=biws');
+    open();
+    await until(() => wire().includes('c=biws'));
+    expect(wire()).toMatch(/c=biws,r=[^,]+server,p=/);
+    expect(wire()).not.toContain(login.password);
+    for (const socket of scram.sockets) socket.destroy();
+    await connect;
+  });
+
+  it('a gate that closes sends no proof', async () => {
+    scram.received.length = 0;
+    const login = target(scram.port);
+    let close!: (e: unknown) => void;
+    const gate = new Promise((_r, reject) => {
+      close = reject;
+    });
+    gate.catch(() => {});
+    const connect = connectPostgres(login, {
+      signal: new AbortController().signal,
+      connectTimeoutMs: 2_000,
+      authorize: gate,
+    }).catch((e: unknown) => e);
+    await until(() => wire().includes('n,,n='));
+    close(new Error('current login refused'));
+    expect(await connect).toBeInstanceOf(Error);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(wire()).not.toContain('c=biws');
+  });
+});

@@ -75,10 +75,16 @@ describe('PostgresDialect repairs', () => {
       pair('app', 'app_clone'),
     );
     expect(pins).toEqual(['SET search_path TO pg_catalog, pg_temp']);
+    // An early read pins in the same round trip (one statement list), then never again.
     const other = recordingSession();
     const finish = dialect.beginPrivilegeRead(other.session, ['app'], pair('app', 'app_clone'));
-    await finish(recordingSession().session);
-    expect(other.pins).toEqual(['SET search_path TO pg_catalog, pg_temp']);
+    await finish(Promise.resolve(recordingSession().session));
+    expect(other.pins).toHaveLength(1);
+    expect(other.pins[0]).toMatch(/^SET search_path TO pg_catalog, pg_temp; WITH /);
+    expect(other.pins[0]).toContain(`ARRAY['app']::text[]`);
+    await dialect.privileges(other.session, ['app'], pair('app', 'app_clone'));
+    expect(other.pins).toHaveLength(1);
+    expect(other.statements).toHaveLength(1);
   });
 
   it('maps default-privilege grantees: self, the other user of the pair, PUBLIC and other roles', async () => {
@@ -157,7 +163,7 @@ describe('PostgresDialect repairs', () => {
 
   it('sets passwords as a SCRAM verifier with the server iteration count, registering it', async () => {
     const { session, statements } = recordingSession({
-      "SELECT current_setting('scram_iterations'": [{ iterations: '10000' }],
+      "SELECT pg_catalog.current_setting('scram_iterations'": [{ iterations: '10000' }],
     });
     const registered: string[] = [];
     const password = randomPassword();
@@ -174,7 +180,7 @@ describe('PostgresDialect repairs', () => {
 
   it('uses 4096 iterations where scram_iterations does not exist (PostgreSQL 15)', async () => {
     const { session, statements } = recordingSession({
-      "SELECT current_setting('scram_iterations'": [{ iterations: null }],
+      "SELECT pg_catalog.current_setting('scram_iterations'": [{ iterations: null }],
     });
     await dialect.setUserPassword(session, {
       username: 'app',
@@ -182,5 +188,79 @@ describe('PostgresDialect repairs', () => {
       register: () => {},
     });
     expect(statements[1]).toMatch(/^ALTER ROLE "app" WITH LOGIN PASSWORD 'SCRAM-SHA-256\$4096:/);
+  });
+});
+
+describe('PostgresDialect staged password change', () => {
+  const change = (registered: string[], password = randomPassword()) => ({
+    username: 'app_clone',
+    password,
+    register: (v: string) => registered.push(v),
+  });
+
+  it('sets the verifier with BEGIN and the iteration count in one round trip, and commits only when asked', async () => {
+    const dialect = new PostgresDialect();
+    const { session, statements, pins } = recordingSession({
+      BEGIN: [{ iterations: null }],
+    });
+    const registered: string[] = [];
+    const password = randomPassword();
+    const staged = dialect.stagePassword(Promise.resolve(session), change(registered, password));
+    expect(await staged.ready).toBe(true);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(
+      /^BEGIN; ALTER ROLE "app_clone" WITH LOGIN PASSWORD 'SCRAM-SHA-256\$4096:[^']+'; SELECT pg_catalog\.current_setting\('scram_iterations', true\) AS iterations$/,
+    );
+    expect(pins).toEqual([]);
+    expect(registered).toHaveLength(1);
+    expect(statements[0]).toContain(registered[0]);
+    expect(statements.join('\n')).not.toContain(password);
+    await staged.commit();
+    expect(statements.slice(1)).toEqual(['COMMIT']);
+  });
+
+  it('sets the password again, in the same transaction, when the server uses another iteration count; later changes assume that count', async () => {
+    const dialect = new PostgresDialect();
+    const { session, statements } = recordingSession({
+      BEGIN: [{ iterations: '10000' }],
+      "SELECT pg_catalog.current_setting('scram_iterations'": [{ iterations: '10000' }],
+    });
+    const registered: string[] = [];
+    const staged = dialect.stagePassword(Promise.resolve(session), change(registered));
+    expect(await staged.ready).toBe(true);
+    expect(statements[0]).toContain('SCRAM-SHA-256$4096:');
+    expect(statements.at(-1)).toMatch(
+      /^ALTER ROLE "app_clone" WITH LOGIN PASSWORD 'SCRAM-SHA-256\$10000:/,
+    );
+    expect(statements).not.toContain('COMMIT');
+    expect(registered).toHaveLength(2);
+    await staged.rollback();
+    expect(statements.at(-1)).toBe('ROLLBACK');
+
+    const next = recordingSession({ BEGIN: [{ iterations: '10000' }] });
+    const again = dialect.stagePassword(Promise.resolve(next.session), change([]));
+    expect(await again.ready).toBe(true);
+    expect(next.statements).toHaveLength(1);
+    expect(next.statements[0]).toContain('SCRAM-SHA-256$10000:');
+  });
+
+  it('a refused change is not ready; rollback undoes the open transaction and commit refuses', async () => {
+    const dialect = new PostgresDialect();
+    const { session, statements } = recordingSession({}, /^BEGIN/);
+    const staged = dialect.stagePassword(Promise.resolve(session), change([]));
+    expect(await staged.ready).toBe(false);
+    await expect(staged.commit()).rejects.toThrow(/no staged password/);
+    expect(statements).not.toContain('COMMIT');
+    await staged.rollback();
+    expect(statements.at(-1)).toBe('ROLLBACK');
+  });
+
+  it('without an admin session nothing is sent and the change is not ready', async () => {
+    const dialect = new PostgresDialect();
+    const refused = Promise.reject(new Error('admin login refused'));
+    const staged = dialect.stagePassword(refused, change([]));
+    expect(await staged.ready).toBe(false);
+    await staged.rollback();
+    await expect(staged.commit()).rejects.toThrow(/no staged password/);
   });
 });

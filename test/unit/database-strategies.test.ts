@@ -16,6 +16,7 @@ import type {
   PasswordChange,
   Privilege,
   RepairFailure,
+  StagedPassword,
   UserPair,
 } from '../../shared/strategies/database/dialect.js';
 import {
@@ -127,8 +128,10 @@ class FakeDialect implements DatabaseDialect {
 
 const silent = new Logger({ logLevel: 'SILENT' });
 
-function dialects(server: FakeServer): DialectSet {
-  const dialect = new FakeDialect(server);
+function dialects(
+  server: FakeServer,
+  dialect: DatabaseDialect = new FakeDialect(server),
+): DialectSet {
   return {
     name: 'fake',
     defaultEngine: 'fake',
@@ -526,6 +529,114 @@ describe('AlternatingUsersStrategy', () => {
   });
 });
 
+/**
+ * A dialect whose password changes are transactional: a staged change reaches
+ * `server.passwords` only on commit, as PostgreSQL's open transaction does.
+ */
+class StagingDialect extends FakeDialect {
+  readonly events: string[] = [];
+  override async setUserPassword(admin: unknown, change: PasswordChange): Promise<void> {
+    this.events.push('setUserPassword');
+    await super.setUserPassword(admin, change);
+  }
+  stagePassword(admin: Promise<DatabaseSession>, change: PasswordChange): StagedPassword {
+    this.events.push('stage');
+    const ready = admin.then(
+      () => {
+        this.events.push('staged');
+        return this.server.passwords.has(change.username);
+      },
+      () => false,
+    );
+    return {
+      ready,
+      commit: async () => {
+        this.events.push('commit');
+        this.server.passwords.set(change.username, change.password);
+      },
+      rollback: async () => {
+        this.events.push('rollback');
+      },
+    };
+  }
+}
+
+describe('AlternatingUsersStrategy with a staged password change', () => {
+  function setup() {
+    const server = new FakeServer();
+    const password = randomPassword();
+    server.passwords.set('app', password);
+    server.privileges.set('app', new Set(['SELECT ON t', 'INSERT ON t']));
+    const dialect = new StagingDialect(server);
+    const admins: AdminSecretSource = {
+      current: async () => JSON.stringify({ username: 'admin', password: server.adminPassword }),
+    };
+    const strategy = new AlternatingUsersStrategy(dialects(server, dialect), { admins });
+    const current = value({ username: 'app', password, masterarn: 'arn:admin' });
+    const pendingPassword = randomPassword();
+    const pending = value({
+      username: 'app_clone',
+      password: pendingPassword,
+      masterarn: 'arn:admin',
+    });
+    return { server, dialect, strategy, current, pending, pendingPassword };
+  }
+
+  it('commits the staged change when parity already holds: no second password statement', async () => {
+    const { server, dialect, strategy, current, pending, pendingPassword } = setup();
+    server.passwords.set('app_clone', randomPassword());
+    server.privileges.set('app_clone', new Set(['SELECT ON t', 'INSERT ON t']));
+    await strategy.apply(request({ current, pending }));
+    expect(dialect.events).toEqual(['stage', 'staged', 'commit']);
+    expect(server.passwords.get('app_clone')).toBe(pendingPassword);
+    expect(server.opened).toBe(server.closed);
+  });
+
+  it('rolls the change back when privileges need repair, repairs, then sets the password', async () => {
+    const { server, dialect, strategy, current, pending, pendingPassword } = setup();
+    server.passwords.set('app_clone', randomPassword());
+    server.privileges.set('app_clone', new Set(['SELECT ON t']));
+    await strategy.apply(request({ current, pending }));
+    expect(dialect.events).toEqual(['stage', 'staged', 'rollback', 'setUserPassword']);
+    expect(server.privileges.get('app_clone')).toEqual(server.privileges.get('app'));
+    expect(server.passwords.get('app_clone')).toBe(pendingPassword);
+  });
+
+  it('creates a pending user that does not exist yet (first rotation) after rolling back', async () => {
+    const { server, dialect, strategy, current, pending, pendingPassword } = setup();
+    await strategy.apply(request({ current, pending }));
+    expect(dialect.events).toEqual(['stage', 'staged', 'rollback', 'setUserPassword']);
+    expect(server.passwords.get('app_clone')).toBe(pendingPassword);
+    expect(server.privileges.get('app_clone')).toEqual(server.privileges.get('app'));
+  });
+
+  it('keeps the old password when parity cannot be reached', async () => {
+    const { server, dialect, strategy, current, pending } = setup();
+    const old = randomPassword();
+    server.passwords.set('app_clone', old);
+    server.privileges.set('app_clone', new Set(['SELECT ON t']));
+    server.ungrantable.add('INSERT ON t');
+    const error = await strategy.apply(request({ current, pending })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GrantParityError);
+    expect(dialect.events).toEqual(['stage', 'staged', 'rollback']);
+    expect(server.passwords.get('app_clone')).toBe(old);
+  });
+
+  it('stages nothing on the server when the current login is refused (the admin session never opens)', async () => {
+    const { server, dialect, strategy, pending } = setup();
+    const old = randomPassword();
+    server.passwords.set('app_clone', old);
+    const wrong = value({ username: 'app', password: randomPassword(), masterarn: 'arn:admin' });
+    const error = await strategy
+      .apply(request({ current: wrong, pending }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CredentialRejectedError);
+    expect(dialect.events).toEqual(['stage']);
+    expect(server.logins.map((l) => l.username)).toEqual(['app']);
+    expect(server.passwords.get('app_clone')).toBe(old);
+  });
+});
+
 describe('configuration read at start-up', () => {
   it('ROTATION_MODE is required and validated', () => {
     expect(() => rotationModeFromEnv({})).toThrow(ConfigurationError);
@@ -625,36 +736,53 @@ describe.each([
   });
 });
 
-describe('PostgreSQL privilege read split over two sessions', () => {
-  it('a role seen by the admin half but not the early half (created in between) is read again as admin, not a TypeError', async () => {
+describe("PostgreSQL privilege read on the current user's session", () => {
+  const pair = { current: 'app', pending: 'app_clone', base: 'app', clone: 'app_clone' };
+  const row = (username: string) => ({
+    username,
+    memberships: [],
+    objects: [],
+    attributes: {},
+    owned: [],
+    defaults: [],
+    settings: [],
+  });
+  const sessionAnswering = (answer: (sql: string) => unknown[]) => {
+    const statements: string[] = [];
+    const session = {
+      query: async (sql: string) => {
+        statements.push(sql);
+        return answer(sql);
+      },
+      close: async () => {},
+    } as unknown as DatabaseSession;
+    return { session, statements };
+  };
+
+  it('reads everything on that session in one round trip and leaves the admin session alone', async () => {
     const { PostgresDialect } = await import('../../shared/strategies/postgres/PostgresDialect.js');
     const dialect = new PostgresDialect();
-    const pair = { current: 'app', pending: 'app_clone', base: 'app', clone: 'app_clone' };
-    const row = (username: string) => ({ username, memberships: [], objects: [] });
-    const adminRow = (username: string) => ({
-      username,
-      iterations: '4096',
-      attributes: {},
-      owned: [],
-      defaults: [],
-      settings: [],
-    });
-    // Early half (current user's session): app_clone did not exist yet.
-    const currentSession = {
-      query: async () => [row('app')],
-      close: async () => {},
-    } as unknown as DatabaseSession;
-    // Admin half, a moment later: app_clone exists now.
-    const admin = {
-      query: async (sql: string) =>
-        sql.includes(' AS memberships')
-          ? [row('app'), row('app_clone')]
-          : [adminRow('app'), adminRow('app_clone')],
-      close: async () => {},
-    } as unknown as DatabaseSession;
-    const finish = dialect.beginPrivilegeRead(currentSession, ['app', 'app_clone'], pair);
-    const result = await finish(admin);
+    const current = sessionAnswering(() => [row('app'), row('app_clone')]);
+    const admin = sessionAnswering(() => []);
+    const finish = dialect.beginPrivilegeRead(current.session, ['app', 'app_clone'], pair);
+    const result = await finish(Promise.resolve(admin.session));
     expect(result).toHaveLength(2);
-    expect(result[1]).toEqual([]);
+    expect(current.statements).toHaveLength(1);
+    expect(admin.statements).toEqual([]);
+  });
+
+  it('a read the current user may not make is made again as admin', async () => {
+    const { PostgresDialect } = await import('../../shared/strategies/postgres/PostgresDialect.js');
+    const dialect = new PostgresDialect();
+    const current = sessionAnswering(() => {
+      throw Object.assign(new Error('permission denied for table pg_authid'), { code: '42501' });
+    });
+    const admin = sessionAnswering((sql) =>
+      sql.startsWith('SET search_path') ? [] : [row('app'), row('app_clone')],
+    );
+    const finish = dialect.beginPrivilegeRead(current.session, ['app', 'app_clone'], pair);
+    const result = await finish(Promise.resolve(admin.session));
+    expect(result).toHaveLength(2);
+    expect(admin.statements.some((sql) => sql.includes(' AS memberships'))).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { type AdminSecretSource, adminLoginFor } from './adminSecrets.js';
 import type { DatabaseDialect, DialectSet, UserPair } from './dialect.js';
 import type { ConnectOptions, DatabaseSession, LoginTarget } from './driver.js';
 import { LoginRefusedError } from './errors.js';
-import { ensureGrantParity } from './grantParity.js';
+import { ensureGrantParity, grantParityHolds } from './grantParity.js';
 import { type DatabaseSecret, withLogin } from './secret.js';
 import {
   connectOptions,
@@ -60,10 +60,13 @@ export class AlternatingUsersStrategy implements RotationStrategy {
    * parity with the current user's, and sets its password on every account (a pending
    * login that works proves only the account it reached, so none is tried). Round trips:
    * two logins side by side (the admin's password is sent only once the current login
-   * works), the probe, one privilege read for both users (PostgreSQL: split over the two
-   * sessions, the current user's half beside the admin's login, the admin's half also
-   * answering the role lookup; MySQL: the lookup, then `SHOW GRANTS` per account) and the
-   * password change; a repair adds its statements and one re-read.
+   * works). PostgreSQL, when both users exist: the whole privilege read on the current
+   * user's session (pin and read in one statement list) beside the admin's login, while
+   * the admin changes the password in a transaction left open (`BEGIN`, `ALTER ROLE`, the
+   * iteration count: one round trip), then `COMMIT` once the read shows parity; otherwise
+   * `ROLLBACK` and the general path. MySQL (no transactional `ALTER USER`): the probe, the
+   * lookup, `SHOW GRANTS` per account, the password change. A repair adds its statements
+   * and one re-read.
    */
   async apply(request: PendingRequest): Promise<void> {
     const { secret: current, dialect } = this.#resolver.resolve(
@@ -97,6 +100,15 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       ...options,
       authorize: currentWorks,
     });
+    const change = {
+      username: pending.username,
+      password: pending.password,
+      register: (value: string) => request.registerSecret(value),
+    };
+    // Where password changes are transactional, the change is made as soon as the admin is
+    // in, while the privilege read runs, and committed only once parity is known to hold
+    // (the dialect derives the verifier meanwhile).
+    const staged = dialect.stagePassword?.(adminLogin, change);
     // Observed here, awaited later: a failure in between must not go unhandled.
     currentWorks.catch(() => {});
     adminLogin.catch(() => {});
@@ -109,6 +121,11 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       await closeAdmin();
       throw refusal(error);
     }
+    let currentClosed: Promise<void> | undefined;
+    const closeCurrent = () => {
+      currentClosed ??= currentSession.close();
+      return currentClosed;
+    };
     const pair: UserPair = {
       current: current.username,
       pending: pending.username,
@@ -116,22 +133,35 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       clone: `${baseUsername(current.username)}${CLONE_SUFFIX}`,
     };
     try {
-      await dialect.probe(currentSession);
       // Where any user may read them, the privilege read starts on the current user's
-      // session while the admin secret is read and the admin logs in.
+      // session while the admin secret is read and the admin logs in (and proves the
+      // session works, as the probe would).
       const finishRead = dialect.beginPrivilegeRead?.(
         currentSession,
         [pair.current, pair.pending],
         pair,
       );
+      if (!finishRead) await dialect.probe(currentSession);
+      const firstRead = finishRead ? await finishRead(adminLogin) : undefined;
+      // Done with: its backend exits while the admin works rather than in the next step.
+      void closeCurrent();
       const admin = await adminLogin;
-      const change = {
-        username: pending.username,
-        password: pending.password,
-        register: (value: string) => request.registerSecret(value),
-      };
-      // Read first: for PostgreSQL the admin's part also answers ensureUser's lookup.
-      const firstRead = finishRead ? await finishRead(admin) : undefined;
+      if (staged) {
+        const read = (await staged.ready)
+          ? (firstRead ?? (await dialect.privileges(admin, [pair.current, pair.pending], pair)))
+          : undefined;
+        if (read && grantParityHolds(read)) {
+          const parity = await ensureGrantParity(dialect, admin, pair, request.logger, read);
+          await staged.commit();
+          request.logger.info('Alternate user ready', {
+            user: pending.username,
+            created: false,
+            privilegesRepaired: parity.repaired.length,
+          });
+          return;
+        }
+        await staged.rollback();
+      }
       const created = await dialect.ensureUser(admin, current.username, change);
       if (created) request.logger.info('Created the alternate user', { user: pending.username });
       // A user just created was not there for that read: the admin reads it all again.
@@ -149,7 +179,7 @@ export class AlternatingUsersStrategy implements RotationStrategy {
         privilegesRepaired: parity.repaired.length,
       });
     } finally {
-      await Promise.all([closeAdmin(), currentSession.close()]);
+      await Promise.all([closeAdmin(), closeCurrent()]);
     }
   }
 

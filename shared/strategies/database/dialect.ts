@@ -10,6 +10,23 @@ export interface PasswordChange {
   readonly register: (value: string) => void;
 }
 
+/**
+ * A password change made inside a transaction that stays open until {@link commit} or
+ * {@link rollback} (see {@link DatabaseDialect.stagePassword}).
+ */
+export interface StagedPassword {
+  /**
+   * Resolves true once the change is made and waits for a decision; false when it could not
+   * be made (no such user, a refused statement, no admin session): nothing is left to undo
+   * then but {@link rollback} may still be called. Never rejects.
+   */
+  readonly ready: Promise<boolean>;
+  /** Makes the change permanent. */
+  commit(): Promise<void>;
+  /** Undoes it; never throws (a connection that is gone has undone it already). */
+  rollback(): Promise<void>;
+}
+
 /** The two users of an alternating pair, as seen by one rotation. */
 export interface UserPair {
   /** The user the application uses now (`AWSCURRENT`); the source of truth for privileges. */
@@ -76,16 +93,24 @@ export interface DatabaseDialect<P extends Privilege = Privilege> {
   privileges(admin: DatabaseSession, usernames: readonly string[], pair: UserPair): Promise<P[][]>;
   /**
    * Optional: starts reading {@link privileges} on `session`, any user's (where the
-   * engine lets every user read them), and returns what finishes the read on the admin's
-   * session; together they give `privileges(admin, usernames, pair)`. The alternating
-   * strategy starts it on the current user's session, so the read overlaps the admin's
-   * login and lookup and can be spread over both sessions.
+   * engine lets every user read them), and returns what completes the read: it resolves
+   * with `privileges(admin, usernames, pair)`, and uses the admin's session (once it opens)
+   * only when the read on `session` failed. The alternating strategy starts it on the
+   * current user's session, so the read overlaps the admin's login.
    */
   beginPrivilegeRead?(
     session: DatabaseSession,
     usernames: readonly string[],
     pair: UserPair,
-  ): (admin: DatabaseSession) => Promise<P[][]>;
+  ): (admin: Promise<DatabaseSession>) => Promise<P[][]>;
+  /**
+   * Optional, for engines whose password changes are transactional: sets `change` as
+   * {@link setUserPassword} does, on the admin session once it opens, inside a transaction
+   * left open, so the change can be made while grant parity is still being read and
+   * committed only if parity holds. Starts at once (a dialect may derive the verifier while
+   * the admin logs in).
+   */
+  stagePassword?(admin: Promise<DatabaseSession>, change: PasswordChange): StagedPassword;
   /**
    * Gives `missing` (privileges of `pair.current`) to `pair.pending`. Returns what it could
    * not give; never throws for a single refused grant. The SQL dialects pass the statements

@@ -22,7 +22,8 @@ export interface ConnectOptions {
   /**
    * When set, the credentials are not sent before it resolves, and the connect fails with
    * its reason when it rejects. A driver may open the connection meanwhile (PostgreSQL: up
-   * to the server's password request) or wait for it first.
+   * to the server's password request, or under SCRAM up to the client proof, which proves
+   * the password and is sent only once it resolves) or wait for it first.
    */
   readonly authorize?: Promise<unknown>;
 }

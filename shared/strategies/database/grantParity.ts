@@ -22,6 +22,16 @@ function keysMissingFrom<P extends Privilege>(source: readonly P[], target: read
 }
 
 /**
+ * Whether `read` (the current user's privileges, then the pending user's) shows the pending
+ * user holding everything the current user holds: {@link ensureGrantParity} would change
+ * nothing.
+ */
+export function grantParityHolds<P extends Privilege>(read: readonly P[][]): boolean {
+  const [source = [], target = []] = read;
+  return keysMissingFrom(source, target).length === 0;
+}
+
+/**
  * Grant parity, run on every alternating-users rotation before the pending user is
  * switched to: compares the pending user's effective privileges with the current user's
  * (the application works with those now), gives the pending user whatever it lacks, then

@@ -4,26 +4,32 @@ import type {
   DialectSet,
   PasswordChange,
   RepairFailure,
+  StagedPassword,
   UserPair,
 } from '../database/dialect.js';
 import { type Connector, type DatabaseSession, runQuery } from '../database/driver.js';
 import { grantEach } from '../database/grantParity.js';
 import { connectPostgres } from './connect.js';
 import {
-  ADMIN_PRIVILEGES_SQL,
-  EARLY_PRIVILEGES_SQL,
   ITERATIONS_SQL,
   type PgPrivilege,
   PRIVILEGES_SQL,
   type PrivilegeRow,
   privilegeParams,
   privilegesFromRows,
+  privilegesSqlFor,
 } from './privileges.js';
-import { DEFAULT_SCRAM_ITERATIONS, scramSha256Verifier } from './scram.js';
+import {
+  DEFAULT_SCRAM_ITERATIONS,
+  scramSha256Verifier,
+  scramSha256VerifierAsync,
+} from './scram.js';
 
 export type { PgPrivilege } from './privileges.js';
 
 const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
+
+const PIN_SEARCH_PATH_SQL = 'SET search_path TO pg_catalog, pg_temp';
 
 /** GUCs whose values are lists of identifiers (re-quoted element by element on repair). */
 const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces']);
@@ -72,7 +78,7 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
    */
   async #pinSearchPath(session: DatabaseSession): Promise<void> {
     if (this.#pinned.has(session)) return;
-    await runQuery(session, 'pin search_path', 'SET search_path TO pg_catalog, pg_temp');
+    await runQuery(session, 'pin search_path', PIN_SEARCH_PATH_SQL);
     this.#pinned.add(session);
   }
 
@@ -152,12 +158,7 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
 
   async setUserPassword(admin: DatabaseSession, change: PasswordChange): Promise<void> {
     const verifier = await this.#verifier(admin, change);
-    // LOGIN too: a pre-existing clone made NOLOGIN would otherwise fail testSecret later.
-    await runQuery(
-      admin,
-      'set password',
-      `ALTER ROLE ${ident(change.username)} WITH LOGIN PASSWORD ${literal(verifier)}`,
-    );
+    await runQuery(admin, 'set password', this.#setPasswordSql(change.username, verifier));
   }
 
   /**
@@ -182,46 +183,89 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
   }
 
   /**
-   * Reads memberships and object privileges on `session` (any user may: the catalogs and
-   * the `has_*_privilege` functions are open to all) while the admin session reads the
-   * rest, with what `ensureUser` would look up; a refused early read is done again as
-   * admin.
+   * Reads every part on `session` (any user may: the catalogs and the `has_*_privilege`
+   * functions are open to all), so the read overlaps the admin's login and password change;
+   * a refused read is done again as admin.
    */
   beginPrivilegeRead(
     session: DatabaseSession,
     usernames: readonly string[],
     pair: UserPair,
-  ): (admin: DatabaseSession) => Promise<PgPrivilege[][]> {
-    const params = privilegeParams(usernames, pair);
-    const readEarly = async (on: DatabaseSession) => {
-      await this.#pinSearchPath(on);
-      return runQuery<PrivilegeRow>(on, 'read privileges', EARLY_PRIVILEGES_SQL, params);
+  ): (admin: Promise<DatabaseSession>) => Promise<PgPrivilege[][]> {
+    const read = async (on: DatabaseSession) => {
+      if (this.#pinned.has(on)) {
+        const params = privilegeParams(usernames, pair);
+        return runQuery<PrivilegeRow>(on, 'read privileges', PRIVILEGES_SQL, params);
+      }
+      // The pin and the read in one round trip: a statement list, whose later statements
+      // are resolved after the earlier ones ran (an error undoes the pin with the read).
+      const rows = await runQuery<PrivilegeRow>(
+        on,
+        'read privileges',
+        `${PIN_SEARCH_PATH_SQL}; ${privilegesSqlFor(usernames, pair)}`,
+      );
+      this.#pinned.add(on);
+      return rows;
     };
-    const early = readEarly(session).catch(() => undefined);
+    const early = read(session).catch(() => undefined);
     return async (admin) => {
-      const [first, rest] = await Promise.all([
-        early,
-        this.#pinSearchPath(admin).then(() =>
-          runQuery<PrivilegeRow & { iterations: string | null }>(
-            admin,
-            'read privileges',
-            ADMIN_PRIVILEGES_SQL,
-            [[...usernames]],
-          ),
-        ),
-      ]);
-      this.#rolesSeen.set(admin, new Set(rest.map((row) => row.username)));
-      if (rest[0]) this.#rememberIterations(admin, rest[0].iterations);
-      // A role the early read did not see (created between the two reads) is read again,
-      // with the rest, on the admin's session: both halves must describe the same roles.
-      const complete = first && rest.every((row) => first.some((r) => r.username === row.username));
-      const firstRows = complete ? first : await readEarly(admin);
-      const rows = rest.map((row) => ({
-        ...row,
-        ...firstRows.find((r) => r.username === row.username),
-      }));
+      const rows = (await early) ?? (await read(await admin));
+      // For ensureUser on the admin's session, whenever it opens.
+      const seen = new Set(rows.map((row) => row.username));
+      admin.then((session) => this.#rolesSeen.set(session, seen)).catch(() => {});
       return privilegesFromRows(rows, usernames, pair);
     };
+  }
+
+  /** SCRAM iterations the last admin session reported: what a staged verifier assumes. */
+  #expectedIterations = DEFAULT_SCRAM_ITERATIONS;
+
+  /**
+   * `BEGIN`, then `ALTER ROLE … PASSWORD` and the iteration count in the same round trip.
+   * The verifier is derived while the admin logs in, with the count the last admin session
+   * reported (4096 at first, PostgreSQL's default); a server that answers otherwise gets a
+   * second `ALTER ROLE` with the right count, in the same transaction.
+   */
+  stagePassword(admin: Promise<DatabaseSession>, change: PasswordChange): StagedPassword {
+    const assumed = this.#expectedIterations;
+    const verifier = scramSha256VerifierAsync(change.password, { iterations: assumed });
+    // Awaited only once the verifier is derived: a refused admin login must not go unhandled.
+    admin.catch(() => {});
+    let session: DatabaseSession | undefined;
+    const ready = (async () => {
+      const value = await verifier;
+      change.register(value);
+      session = await admin;
+      const [row] = await runQuery<{ iterations: string | null }>(
+        session,
+        'set password',
+        `BEGIN; ${this.#setPasswordSql(change.username, value)}; SELECT ${ITERATIONS_SQL} AS iterations`,
+      );
+      const iterations = this.#rememberIterations(session, row?.iterations);
+      this.#expectedIterations = iterations;
+      if (iterations !== assumed) {
+        const exact = await this.#verifier(session, change);
+        await runQuery(session, 'set password', this.#setPasswordSql(change.username, exact));
+      }
+      return true;
+    })().catch(() => false);
+    const rollback = async () => {
+      if (!(await ready.then(() => session))) return;
+      await runQuery(session as DatabaseSession, 'roll back', 'ROLLBACK').catch(() => {});
+    };
+    return {
+      ready,
+      commit: async () => {
+        if (!(await ready) || !session) throw new Error('no staged password to commit');
+        await runQuery(session, 'commit password', 'COMMIT');
+      },
+      rollback,
+    };
+  }
+
+  #setPasswordSql(username: string, verifier: string): string {
+    // LOGIN too: a pre-existing clone made NOLOGIN would otherwise fail testSecret later.
+    return `ALTER ROLE ${ident(username)} WITH LOGIN PASSWORD ${literal(verifier)}`;
   }
 
   async repair(

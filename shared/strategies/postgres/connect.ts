@@ -33,10 +33,11 @@ export const connectPostgres: Connector = async (
     port: target.port,
     user: target.username,
     // Behind a gate, pg asks for the password when the server requests it: the connection
-    // and its backend are ready by then, and nothing of the password has been sent.
+    // and its backend are ready by then, and nothing of the password has been sent. Under
+    // SCRAM only the proof waits (see below); cleartext and MD5 send the password itself.
     password: options.authorize
       ? async () => {
-          await options.authorize;
+          if (!scram) await options.authorize;
           return target.password;
         }
       : target.password,
@@ -48,6 +49,8 @@ export const connectPostgres: Connector = async (
   });
   // An error event after connect (server restart) must not crash the process.
   client.on('error', () => {});
+  let scram = false;
+  if (options.authorize) gateScramProof(client, options.authorize, () => (scram = true));
   // pg keeps its socket (TLS or not) on a member it does not type.
   const socket = () =>
     (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
@@ -78,7 +81,11 @@ export const connectPostgres: Connector = async (
           client.query(sql, params ? [...params] : undefined),
           options.signal,
         );
-        return result.rows as Row[];
+        // A statement list (simple protocol, no parameters) answers one result per
+        // statement: its rows are the last statement's.
+        const results = result as pg.QueryResult | pg.QueryResult[];
+        const last = Array.isArray(results) ? results[results.length - 1] : results;
+        return (last?.rows ?? []) as Row[];
       } catch (error) {
         if (!options.signal.aborted) throw error;
         destroy();
@@ -104,3 +111,30 @@ export const connectPostgres: Connector = async (
     },
   };
 };
+
+/** pg's connection, which it does not type: the SCRAM messages and the socket. */
+interface PgConnection {
+  on(event: 'authenticationSASL', listener: () => void): void;
+  sendSCRAMClientFinalMessage(message: string): void;
+}
+
+/**
+ * Under SCRAM, lets the exchange run up to the client proof before `gate` opens: the first
+ * message holds only the user name and a nonce, and the proof is derived locally, so
+ * nothing that proves the password leaves before the gate opens, and once it does the
+ * login costs one round trip instead of two plus the key derivation (about 3 ms of an
+ * alternating setSecret, measured). A gate that closes drops the proof with the socket.
+ */
+function gateScramProof(client: pg.Client, gate: Promise<unknown>, onScram: () => void): void {
+  const connection = (client as unknown as { connection: PgConnection }).connection;
+  // Registered before pg's own listener (attached at connect), so pg asks for the password
+  // knowing the method.
+  connection.on('authenticationSASL', onScram);
+  const send = connection.sendSCRAMClientFinalMessage.bind(connection);
+  connection.sendSCRAMClientFinalMessage = (message) => {
+    gate.then(
+      () => send(message),
+      () => {},
+    );
+  };
+}
