@@ -622,6 +622,22 @@ describe('AlternatingUsersStrategy with a staged password change', () => {
     expect(server.passwords.get('app_clone')).toBe(old);
   });
 
+  it('a privilege read that fails (as the PostgreSQL fallback read does in a transaction a refused staged change aborted) leaves the general path to create the user', async () => {
+    const { server, dialect, strategy, current, pending, pendingPassword } = setup();
+    // The current user may not read the catalogs; the fallback read on the admin's session
+    // fails because the staged change (no such role yet) aborted its transaction.
+    Object.assign(dialect, {
+      beginPrivilegeRead: () => async (admin: Promise<DatabaseSession>) => {
+        await admin;
+        throw new DatabaseQueryError('read privileges', '25P02');
+      },
+    });
+    await strategy.apply(request({ current, pending }));
+    expect(dialect.events).toEqual(['stage', 'staged', 'rollback', 'setUserPassword']);
+    expect(server.passwords.get('app_clone')).toBe(pendingPassword);
+    expect(server.privileges.get('app_clone')).toEqual(server.privileges.get('app'));
+  });
+
   it('stages nothing on the server when the current login is refused (the admin session never opens)', async () => {
     const { server, dialect, strategy, pending } = setup();
     const old = randomPassword();

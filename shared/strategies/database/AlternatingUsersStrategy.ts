@@ -142,7 +142,12 @@ export class AlternatingUsersStrategy implements RotationStrategy {
         pair,
       );
       if (!finishRead) await dialect.probe(currentSession);
-      const firstRead = finishRead ? await finishRead(adminLogin) : undefined;
+      // A read that fails is made again as admin by the general path below (PostgreSQL's
+      // fallback on the admin's session fails in a transaction a refused staged change
+      // aborted: on a first rotation, the user does not exist yet).
+      const firstRead = finishRead
+        ? await finishRead(adminLogin).catch(() => undefined)
+        : undefined;
       // Done with: its backend exits while the admin works rather than in the next step.
       void closeCurrent();
       const admin = await adminLogin;
