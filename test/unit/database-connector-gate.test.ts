@@ -196,7 +196,19 @@ describe('a gate that closes before the server asks for the password', () => {
 describe('the admin login gate under SCRAM (pg)', () => {
   // Asks for SCRAM-SHA-256, answers the client's first message, and records the proof.
   let scram: Recorder;
+  // Asks for SCRAM-SHA-256, then, after the client's first message, for the password in clear.
+  let downgrade: Recorder;
   beforeAll(async () => {
+    downgrade = await recorder((socket, chunk, r) => {
+      if (chunk.toString('latin1').includes('n,,n=')) {
+        socket.write(Buffer.concat([Buffer.from('R'), int32(8), int32(3)]));
+      } else if (!Buffer.concat(r.received).toString('latin1').includes('n,,n=')) {
+        const mechanisms = Buffer.from('SCRAM-SHA-256\0\0');
+        socket.write(
+          Buffer.concat([Buffer.from('R'), int32(8 + mechanisms.length), int32(10), mechanisms]),
+        );
+      }
+    });
     scram = await recorder((socket, chunk, r) => {
       const wire = Buffer.concat(r.received).toString('latin1');
       const first = /n,,n=[^,]*,r=([A-Za-z0-9+/=]+)/.exec(chunk.toString('latin1'));
@@ -213,7 +225,7 @@ describe('the admin login gate under SCRAM (pg)', () => {
       }
     });
   });
-  afterAll(() => closeRecorder(scram));
+  afterAll(() => Promise.all([closeRecorder(scram), closeRecorder(downgrade)]));
   const wire = () => Buffer.concat(scram.received).toString('latin1');
   const until = async (test: () => boolean) => {
     for (let i = 0; i < 100 && !test(); i++) await new Promise((r) => setTimeout(r, 20));
@@ -261,5 +273,27 @@ describe('the admin login gate under SCRAM (pg)', () => {
     expect(await connect).toBeInstanceOf(Error);
     await new Promise((r) => setTimeout(r, 50));
     expect(wire()).not.toContain('c=biws');
+  });
+
+  it('a server that asks for SCRAM, then for the password in clear, gets nothing while the gate is closed (found in review)', async () => {
+    downgrade.received.length = 0;
+    const login = target(downgrade.port);
+    let close!: (e: unknown) => void;
+    const gate = new Promise((_r, reject) => {
+      close = reject;
+    });
+    gate.catch(() => {});
+    const connect = connectPostgres(login, {
+      signal: new AbortController().signal,
+      connectTimeoutMs: 2_000,
+      authorize: gate,
+    }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    close(new Error('current login refused'));
+    expect(await connect).toBeInstanceOf(Error);
+    await new Promise((r) => setTimeout(r, 50));
+    const sent = Buffer.concat(downgrade.received).toString('latin1');
+    expect(sent).toContain('n,,n=');
+    expect(sent).not.toContain(login.password);
   });
 });

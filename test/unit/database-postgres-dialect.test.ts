@@ -82,6 +82,16 @@ describe('PostgresDialect repairs', () => {
     expect(other.pins).toHaveLength(1);
     expect(other.pins[0]).toMatch(/^SET search_path TO pg_catalog, pg_temp; WITH /);
     expect(other.pins[0]).toContain(`ARRAY['app']::text[]`);
+    // A name with \$' or \$& (replacement patterns of String.replace) stays one literal (found in review).
+    const odd = recordingSession();
+    const name = "a$'b$&c$`d";
+    await dialect.beginPrivilegeRead(
+      odd.session,
+      [name],
+      pair(name, `${name}_clone`),
+    )(Promise.resolve(recordingSession().session));
+    expect(odd.pins[0]).toContain(`unnest(ARRAY['a$''b$&c$\`d']::text[]) AS u(name)`);
+    expect(odd.pins[0]).toContain(`ARRAY['a$''b$&c$\`d', 'a$''b$&c$\`d_clone']::text[]`);
     await dialect.privileges(other.session, ['app'], pair('app', 'app_clone'));
     expect(other.pins).toHaveLength(1);
     expect(other.statements).toHaveLength(1);

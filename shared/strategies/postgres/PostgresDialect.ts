@@ -252,6 +252,8 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
     const rollback = async () => {
       if (!(await ready.then(() => session))) return;
       await runQuery(session as DatabaseSession, 'roll back', 'ROLLBACK').catch(() => {});
+      // A pin made inside the transaction (a fallback privilege read) is undone with it.
+      this.#pinned.delete(session as DatabaseSession);
     };
     return {
       ready,

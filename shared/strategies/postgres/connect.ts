@@ -112,10 +112,12 @@ export const connectPostgres: Connector = async (
   };
 };
 
-/** pg's connection, which it does not type: the SCRAM messages and the socket. */
+/** pg's connection, which it does not type: the messages that prove the password. */
 interface PgConnection {
   on(event: 'authenticationSASL', listener: () => void): void;
   sendSCRAMClientFinalMessage(message: string): void;
+  /** The cleartext password or MD5 hash. */
+  password(password: string): void;
 }
 
 /**
@@ -123,18 +125,27 @@ interface PgConnection {
  * message holds only the user name and a nonce, and the proof is derived locally, so
  * nothing that proves the password leaves before the gate opens, and once it does the
  * login costs one round trip instead of two plus the key derivation (about 3 ms of an
- * alternating setSecret, measured). A gate that closes drops the proof with the socket.
+ * alternating setSecret, measured). Every message that proves the password (the SCRAM
+ * proof, a cleartext password, an MD5 hash) waits for the gate; a gate that closes drops
+ * it with the socket.
  */
 function gateScramProof(client: pg.Client, gate: Promise<unknown>, onScram: () => void): void {
   const connection = (client as unknown as { connection: PgConnection }).connection;
   // Registered before pg's own listener (attached at connect), so pg asks for the password
   // knowing the method.
   connection.on('authenticationSASL', onScram);
-  const send = connection.sendSCRAMClientFinalMessage.bind(connection);
-  connection.sendSCRAMClientFinalMessage = (message) => {
-    gate.then(
-      () => send(message),
-      () => {},
-    );
-  };
+  const behindGate =
+    (send: (message: string) => void) =>
+    (message: string): void => {
+      gate.then(
+        () => send(message),
+        () => {},
+      );
+    };
+  connection.sendSCRAMClientFinalMessage = behindGate(
+    connection.sendSCRAMClientFinalMessage.bind(connection),
+  );
+  // pg keeps the password once asked for it: a server that asks for SCRAM, then for the
+  // password in clear or MD5, must not get it before the gate opens either.
+  connection.password = behindGate(connection.password.bind(connection));
 }

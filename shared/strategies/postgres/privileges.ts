@@ -166,8 +166,8 @@ export const PRIVILEGES_SQL = privilegesSql([
 export function privilegesSqlFor(usernames: readonly string[], pair: UserPair): string {
   const array = (names: readonly string[]) =>
     `ARRAY[${names.map((name) => literal(name)).join(', ')}]::text[]`;
-  return PRIVILEGES_SQL.replace('$1::text[]', array(usernames)).replace(
-    '$2::text[]',
+  // Replacer functions: a replacement string would read `$'`, `$&` in a name as patterns.
+  return PRIVILEGES_SQL.replace('$1::text[]', () => array(usernames)).replace('$2::text[]', () =>
     array([pair.base, pair.clone]),
   );
 }
