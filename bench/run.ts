@@ -52,8 +52,9 @@ async function time<T>(fn: () => Promise<T> | T): Promise<number> {
 }
 
 async function main() {
-  // Silence the rotation functions' own logs: the bench prints figures only.
+  // Silence the rotation functions' own logs and metrics: the bench prints figures only.
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const only = process.argv[2];
   if (only !== 'redaction') await measureRotations();
@@ -211,6 +212,7 @@ if (which === 'bundles') {
   writeReports();
 } else if (which === 'rotations') {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   await benchRotations(record, Number(rest[0] ?? 15));
   writeReports();

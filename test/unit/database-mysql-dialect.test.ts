@@ -16,7 +16,7 @@ function fakeServer(version: string, accounts: Record<string, Record<string, str
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
       calls.push({ sql, params });
       if (sql.startsWith('SELECT VERSION()')) return [{ version }] as Row[];
-      if (sql.startsWith('SELECT User AS user, Host AS host, plugin FROM mysql.user')) {
+      if (sql.startsWith('SELECT User AS user, Host AS host, plugin, ssl_type')) {
         // One read for every user named: `User IN (?)` with the list as the one parameter.
         const users = params?.[0] as string[];
         return users.flatMap((user) =>
@@ -107,5 +107,40 @@ describe('MysqlDialect password statements', () => {
         register: () => {},
       }),
     ).rejects.toThrow(/unsupported authentication plugin/);
+  });
+});
+
+describe('MysqlDialect account reads', () => {
+  const pair = { current: 'app', pending: 'app_clone', base: 'app', clone: 'app_clone' };
+  const reads = (calls: Call[]) => calls.filter((c) => c.sql.includes('FROM mysql.user')).length;
+  const change = () => ({ username: 'app_clone', password: randomPassword(), register: () => {} });
+
+  it('ensureUser, the privilege read and setUserPassword share one read of mysql.user', async () => {
+    const { session, calls } = fakeServer('10.11.6-MariaDB', {
+      app: { '%': 'mysql_native_password' },
+      app_clone: { '%': 'mysql_native_password' },
+    });
+    expect(await dialect.ensureUser(session, 'app', change())).toBe(false);
+    await dialect.privileges(session, ['app', 'app_clone']);
+    await dialect.setUserPassword(session, change());
+    expect(reads(calls)).toBe(1);
+    expect(calls.filter((c) => c.sql.startsWith('SET PASSWORD FOR'))).toHaveLength(1);
+  });
+
+  it('reads again after creating accounts and after a repair (they add accounts or change TLS)', async () => {
+    const { session, calls } = fakeServer('10.11.6-MariaDB', {
+      app: { '%': 'mysql_native_password', localhost: 'mysql_native_password' },
+      app_clone: { '%': 'mysql_native_password' },
+    });
+    expect(await dialect.ensureUser(session, 'app', change())).toBe(true);
+    await dialect.privileges(session, ['app', 'app_clone']);
+    expect(reads(calls)).toBe(2);
+    await dialect.repair(session, [{ key: 'ACCOUNT @h EXISTS', kind: 'account', host: 'h' }], pair);
+    await dialect.privileges(session, ['app_clone']);
+    expect(reads(calls)).toBe(3);
+    // A session of its own reads for itself.
+    const other = fakeServer('10.11.6-MariaDB', { app_clone: { '%': 'mysql_native_password' } });
+    await dialect.setUserPassword(other.session, change());
+    expect(reads(other.calls)).toBe(1);
   });
 });

@@ -189,14 +189,37 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
       : MYSQL;
   }
 
-  /** Host → authentication plugin of each of `usernames`' accounts, in one read. */
-  async #accounts(admin: DatabaseSession, ...usernames: string[]): Promise<Map<string, string>[]> {
-    const rows = await runQuery<{ user: unknown; host: unknown; plugin: unknown }>(
+  /**
+   * Per admin session, the last read of mysql.user: `ensureUser`, grant parity and
+   * `setUserPassword` share it (one round trip instead of three); whatever adds or alters
+   * accounts (creation, a repair) forgets it.
+   */
+  readonly #accountReads = new WeakMap<
+    DatabaseSession,
+    { names: ReadonlySet<string>; rows: Promise<Record<string, unknown>[]> }
+  >();
+
+  /** The mysql.user rows (accounts, plugin, TLS requirements) of `usernames`, in one read. */
+  #accountRows(admin: DatabaseSession, usernames: readonly string[]) {
+    const cached = this.#accountReads.get(admin);
+    if (cached && usernames.every((name) => cached.names.has(name))) return cached.rows;
+    const rows = runQuery<Record<string, unknown>>(
       admin,
       'read accounts',
-      'SELECT User AS user, Host AS host, plugin FROM mysql.user WHERE User IN (?) ORDER BY Host',
-      [usernames],
+      'SELECT User AS user, Host AS host, plugin, ssl_type, ssl_cipher, x509_issuer, x509_subject FROM mysql.user WHERE User IN (?) ORDER BY Host',
+      [[...usernames]],
     );
+    const read = { names: new Set(usernames), rows };
+    rows.catch(() => {
+      if (this.#accountReads.get(admin) === read) this.#accountReads.delete(admin);
+    });
+    this.#accountReads.set(admin, read);
+    return rows;
+  }
+
+  /** Host → authentication plugin of each of `usernames`' accounts. */
+  async #accounts(admin: DatabaseSession, ...usernames: string[]): Promise<Map<string, string>[]> {
+    const rows = await this.#accountRows(admin, usernames);
     return usernames.map(
       (username) =>
         new Map(
@@ -232,6 +255,7 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
           undefined,
         );
       }
+      this.#accountReads.delete(admin);
       await flavor.createAccount(admin, host, plugin || NATIVE_PLUGIN, change);
       created = true;
     }
@@ -247,22 +271,14 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
   }
 
   /**
-   * Accounts and TLS requirements of every user in one read of mysql.user, then
-   * `SHOW GRANTS` per account (it takes one account at a time).
+   * Accounts and TLS requirements of every user in one read of mysql.user (shared with
+   * `ensureUser`), then `SHOW GRANTS` per account (it takes one account at a time).
    */
   async privileges(
     admin: DatabaseSession,
     usernames: readonly string[],
   ): Promise<MysqlPrivilege[][]> {
-    const rows =
-      usernames.length === 0
-        ? []
-        : await runQuery<Record<string, unknown>>(
-            admin,
-            'read accounts',
-            'SELECT User AS user, Host AS host, ssl_type, ssl_cipher, x509_issuer, x509_subject FROM mysql.user WHERE User IN (?) ORDER BY Host',
-            [[...usernames]],
-          );
+    const rows = usernames.length === 0 ? [] : await this.#accountRows(admin, usernames);
     const out: MysqlPrivilege[][] = [];
     for (const username of usernames) {
       const privileges: MysqlPrivilege[] = [];
@@ -297,6 +313,8 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
     missing: readonly MysqlPrivilege[],
     pair: UserPair,
   ): Promise<RepairFailure[]> {
+    // A repair may add accounts or change their TLS requirements.
+    this.#accountReads.delete(admin);
     return grantEach(admin, missing, (privilege) => grantStatements(privilege, pair));
   }
 }
