@@ -231,6 +231,10 @@ async function createPendingVersion(
   requests: RequestFactory,
 ): Promise<StepOutcome> {
   const { event, gateway, signal, logger } = ctx;
+  // A read, started beside the freeze check (whose admin-secret lookup is a call of its
+  // own in alternating-users mode), so that lookup costs no round trip on its own.
+  const pending = gateway.getVersion(description.arn, event.ClientRequestToken, signal);
+  pending.catch(() => {});
   // Before anything is written: a refusal inside a freeze window changes nothing.
   await checkFreezeWindows(
     {
@@ -241,7 +245,7 @@ async function createPendingVersion(
     },
     ctx.freeze,
   );
-  const existing = await gateway.getVersion(description.arn, event.ClientRequestToken, signal);
+  const existing = await pending;
   if (existing !== undefined) {
     logger.info('Pending version already has a value: keeping it', { outcome: 'pending-existed' });
     return 'pending-existed';

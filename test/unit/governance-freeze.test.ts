@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
 import {
@@ -124,5 +128,36 @@ describe('createSecret inside a freeze window', () => {
       /Invalid freeze window in the tag rotator:freeze of secret/,
     );
     expect(sm.mock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+});
+
+describe("createSecret's admin freeze-tag lookup", () => {
+  it('runs beside the read of the pending version, not before it (alternating createSecret pays no round trip of its own for it)', async () => {
+    const sm = new InMemorySecretsManager();
+    const adminArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:admin-AbCdEf';
+    sm.seedCurrent(
+      JSON.stringify({
+        username: 'app',
+        password: randomBytes(18).toString('hex'),
+        masterarn: adminArn,
+      }),
+    );
+    const handler = rotationHandler(new ExampleStrategy(), {
+      client: sm.client,
+      env: {},
+      cache: null,
+    });
+    const token = sm.startRotation();
+    let pendingReadBeforeAdminAnswered: boolean | undefined;
+    sm.mock.on(DescribeSecretCommand, { SecretId: adminArn }).callsFake(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      pendingReadBeforeAdminAnswered = sm.mock
+        .commandCalls(GetSecretValueCommand)
+        .some((call) => call.args[0].input.VersionId === token);
+      return { ARN: adminArn, Name: 'admin', Tags: [], VersionIdsToStages: {} };
+    });
+    await handler(rotationEvent('createSecret', sm.arn, token), lambdaContext());
+    expect(pendingReadBeforeAdminAnswered).toBe(true);
+    expect(sm.valueOf('AWSPENDING')).toBeDefined();
   });
 });
