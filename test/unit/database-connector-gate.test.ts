@@ -193,6 +193,24 @@ describe('a gate that closes before the server asks for the password', () => {
   });
 });
 
+/** A pg admin login to `port` behind a gate the test opens or closes; settles to the session or error. */
+function gatedPgLogin(port: number) {
+  const login = target(port);
+  let open!: () => void;
+  let close!: (e: unknown) => void;
+  const gate = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    close = reject;
+  });
+  gate.catch(() => {});
+  const connect = connectPostgres(login, {
+    signal: new AbortController().signal,
+    connectTimeoutMs: 2_000,
+    authorize: gate,
+  }).catch((e: unknown) => e);
+  return { login, connect, open, close: () => close(new Error('current login refused')) };
+}
+
 describe('the admin login gate under SCRAM (pg)', () => {
   // Asks for SCRAM-SHA-256, answers the client's first message, and records the proof.
   let scram: Recorder;
@@ -233,16 +251,7 @@ describe('the admin login gate under SCRAM (pg)', () => {
 
   it('sends the first message before the gate opens and the proof only after it opens', async () => {
     scram.received.length = 0;
-    const login = target(scram.port);
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    const connect = connectPostgres(login, {
-      signal: new AbortController().signal,
-      connectTimeoutMs: 2_000,
-      authorize: gate,
-    }).catch((e: unknown) => e);
+    const { login, connect, open } = gatedPgLogin(scram.port);
     await until(() => wire().includes('n,,n='));
     await new Promise((r) => setTimeout(r, 100));
     expect(wire()).toContain('n,,n=');
@@ -257,19 +266,9 @@ describe('the admin login gate under SCRAM (pg)', () => {
 
   it('a gate that closes sends no proof', async () => {
     scram.received.length = 0;
-    const login = target(scram.port);
-    let close!: (e: unknown) => void;
-    const gate = new Promise((_r, reject) => {
-      close = reject;
-    });
-    gate.catch(() => {});
-    const connect = connectPostgres(login, {
-      signal: new AbortController().signal,
-      connectTimeoutMs: 2_000,
-      authorize: gate,
-    }).catch((e: unknown) => e);
+    const { connect, close } = gatedPgLogin(scram.port);
     await until(() => wire().includes('n,,n='));
-    close(new Error('current login refused'));
+    close();
     expect(await connect).toBeInstanceOf(Error);
     await new Promise((r) => setTimeout(r, 50));
     expect(wire()).not.toContain('c=biws');
@@ -277,19 +276,9 @@ describe('the admin login gate under SCRAM (pg)', () => {
 
   it('a server that asks for SCRAM, then for the password in clear, gets nothing while the gate is closed (found in review)', async () => {
     downgrade.received.length = 0;
-    const login = target(downgrade.port);
-    let close!: (e: unknown) => void;
-    const gate = new Promise((_r, reject) => {
-      close = reject;
-    });
-    gate.catch(() => {});
-    const connect = connectPostgres(login, {
-      signal: new AbortController().signal,
-      connectTimeoutMs: 2_000,
-      authorize: gate,
-    }).catch((e: unknown) => e);
+    const { login, connect, close } = gatedPgLogin(downgrade.port);
     await new Promise((r) => setTimeout(r, 300));
-    close(new Error('current login refused'));
+    close();
     expect(await connect).toBeInstanceOf(Error);
     await new Promise((r) => setTimeout(r, 50));
     const sent = Buffer.concat(downgrade.received).toString('latin1');
