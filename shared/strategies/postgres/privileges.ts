@@ -4,8 +4,8 @@ import type { Privilege, UserPair } from '../database/dialect.js';
 const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
 
 /*
- * PostgreSQL's effective privileges of a role, read in one query (or two halves on two
- * sessions at once) and decoded into the keys grant parity compares.
+ * PostgreSQL's effective privileges of a role, read in one query (any user's session may
+ * make it) and decoded into the keys grant parity compares.
  */
 
 /** PostgreSQL 16+ reports its SCRAM iteration count; older servers answer NULL. */
