@@ -10,6 +10,7 @@ import {
   PostgresDialect,
   postgresDialects,
 } from '../../shared/strategies/postgres/PostgresDialect.js';
+import { PRIVILEGES_SQL, privilegeParams } from '../../shared/strategies/postgres/privileges.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import { countingConnector, emptyTally } from '../helpers/countingConnector.js';
@@ -396,6 +397,15 @@ describe.skipIf(!support.available)(
       );
       expect((error as Error).message).not.toContain(limited.password);
       expect(rig.sm.versionWith('AWSCURRENT')).not.toBe(token);
+    });
+
+    it('the privilege read finds exactly the role named, never one a name over 63 bytes truncates to (found in review)', async () => {
+      const base = `a${randomSuffix()}`.padEnd(58, 'a');
+      const current = `${base}_clone`; // 64 bytes: no role has this name
+      await server.query(`CREATE ROLE ${ident(current.slice(0, 63))}`);
+      const pair = { current, pending: base, base, clone: current };
+      const rows = await server.query(PRIVILEGES_SQL, privilegeParams([current], pair));
+      expect(rows).toEqual([]);
     });
 
     it('works with hostile usernames and passwords', async () => {
