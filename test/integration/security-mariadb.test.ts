@@ -4,7 +4,7 @@ import { mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePassword.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import { randomPassword, randomSuffix } from '../helpers/credentials.js';
-import { rotationRig } from '../helpers/rotationRig.js';
+import { adminSecretRig, rotationRig } from '../helpers/rotationRig.js';
 import { MARIADB, type MariadbServer, startMariadb } from '../helpers/servers/mariadb.js';
 import { serverSupport } from '../helpers/servers/support.js';
 
@@ -63,6 +63,49 @@ describe.skipIf(!support.available)(
         expect(generalLog.includes(secret)).toBe(false);
       }
       logs.assertNoneContain([password, after.password as string]);
+    });
+
+    it('alternating-users rotation (the flavour read with the accounts) creates the clone from the hash, never the plaintext', async () => {
+      const alternating = { ROTATION_MODE: 'alternating-users' };
+      // MySQL's 16-character limit, with the _clone suffix.
+      const username = `u${randomSuffix().slice(0, 8)}`;
+      const password = randomPassword();
+      await server.query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ?", [
+        username,
+        mysqlNativePasswordHash(password),
+      ]);
+      await server.query("GRANT SELECT ON appdb.* TO ?@'%'", [username]);
+      const admin = adminSecretRig(
+        JSON.stringify({ username: server.admin.username, password: server.admin.password }),
+      );
+      const rig = rotationRig(
+        databaseStrategyFromEnv(mysqlDialects(alternating), alternating, { admins: admin.source }),
+        JSON.stringify({
+          engine: 'mysql',
+          host: server.host,
+          port: server.port,
+          username,
+          password,
+          dbname: 'appdb',
+          masterarn: admin.arn,
+          ssl: false,
+        }),
+        alternating,
+      );
+
+      await rig.rotate();
+      await rig.rotate();
+
+      const after = rig.current();
+      expect(after.username).toBe(username);
+      const clone = rig.previous() as { username: string; password: string };
+      expect(clone.username).toBe(`${username}_clone`);
+      expect(await server.canLogin(username, after.password as string)).toBe(true);
+      expect(await server.canLogin(clone.username, clone.password)).toBe(true);
+      const generalLog = await server.readGeneralLog();
+      for (const secret of [password, after.password as string, clone.password]) {
+        expect(generalLog.includes(secret)).toBe(false);
+      }
     });
   },
 );

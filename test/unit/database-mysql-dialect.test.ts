@@ -10,19 +10,31 @@ interface Call {
 }
 
 /** A session answering VERSION() and mysql.user look-ups, recording every statement. */
-function fakeServer(version: string, accounts: Record<string, Record<string, string>>) {
+function fakeServer(
+  version: string,
+  accounts: Record<string, Record<string, string>>,
+  /** What MariaDB's executable comment `/*M! + 1 *\/` adds to `0 AS mariadb`. */
+  mariadb = 0,
+) {
   const calls: Call[] = [];
   const session: DatabaseSession = {
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
       calls.push({ sql, params });
-      if (sql.startsWith('SELECT VERSION()')) return [{ version }] as Row[];
-      if (sql.startsWith('SELECT User AS user, Host AS host, plugin, ssl_type')) {
-        // One read for every user named: `User IN (?)` with the list as the one parameter.
+      if (sql.includes('mysql.user')) {
+        // One read for every user named: `User IN (?)` with the list as the one parameter;
+        // the server's version in the same read when the SQL asks for it first.
         const users = params?.[0] as string[];
-        return users.flatMap((user) =>
+        const rows = users.flatMap((user) =>
           Object.entries(accounts[user] ?? {}).map(([host, plugin]) => ({ user, host, plugin })),
-        ) as Row[];
+        );
+        if (!sql.startsWith('SELECT VERSION()')) return rows as Row[];
+        return (rows.length > 0 ? rows : [{ user: null, host: null }]).map((row) => ({
+          version,
+          mariadb,
+          ...row,
+        })) as Row[];
       }
+      if (sql.startsWith('SELECT VERSION()')) return [{ version }] as Row[];
       return [];
     },
     close: async () => {},
@@ -112,7 +124,7 @@ describe('MysqlDialect password statements', () => {
 
 describe('MysqlDialect account reads', () => {
   const pair = { current: 'app', pending: 'app_clone', base: 'app', clone: 'app_clone' };
-  const reads = (calls: Call[]) => calls.filter((c) => c.sql.includes('FROM mysql.user')).length;
+  const reads = (calls: Call[]) => calls.filter((c) => c.sql.includes('mysql.user')).length;
   const change = () => ({ username: 'app_clone', password: randomPassword(), register: () => {} });
 
   it('ensureUser, the privilege read and setUserPassword share one read of mysql.user', async () => {
@@ -124,7 +136,11 @@ describe('MysqlDialect account reads', () => {
     await dialect.privileges(session, ['app', 'app_clone']);
     await dialect.setUserPassword(session, change());
     expect(reads(calls)).toBe(1);
+    // The server's flavour came in that read: no statement of its own.
+    expect(calls.filter((c) => c.sql.startsWith('SELECT VERSION()'))).toHaveLength(1);
+    expect(calls[0]?.sql).toMatch(/^SELECT VERSION\(\) .* LEFT JOIN mysql\.user /);
     expect(calls.filter((c) => c.sql.startsWith('SET PASSWORD FOR'))).toHaveLength(1);
+    expect(calls).toHaveLength(4);
   });
 
   it('reads again after creating accounts and after a repair (they add accounts or change TLS)', async () => {
@@ -142,5 +158,23 @@ describe('MysqlDialect account reads', () => {
     const other = fakeServer('10.11.6-MariaDB', { app_clone: { '%': 'mysql_native_password' } });
     await dialect.setUserPassword(other.session, change());
     expect(reads(other.calls)).toBe(1);
+  });
+
+  it('a MariaDB whose version string looks like MySQL 8 is still taken for MariaDB in the shared read', async () => {
+    const { session, calls } = fakeServer(
+      '8.0.36',
+      { app: { '%': 'mysql_native_password', h: 'mysql_native_password' } },
+      1,
+    );
+    const password = randomPassword();
+    await dialect.ensureUser(session, 'app', {
+      username: 'app_clone',
+      password,
+      register: () => {},
+    });
+    expect(calls.filter((c) => c.sql.startsWith('CREATE USER')).map((c) => c.sql)).toEqual([
+      'CREATE USER ?@? IDENTIFIED BY PASSWORD ?',
+      'CREATE USER ?@? IDENTIFIED BY PASSWORD ?',
+    ]);
   });
 });

@@ -140,6 +140,32 @@ const MYSQL: ServerFlavor = {
 };
 
 /**
+ * The server's version and whether it is MariaDB. VERSION() alone is not proof: MariaDB's
+ * `version` can be set to look like MySQL 8, and taking a MariaDB for MySQL would send
+ * plaintext passwords. `/*M! … *\/` is executed by MariaDB only (MySQL reads it as a
+ * comment), whatever the version string says.
+ */
+const VERSION_COLUMNS = 'VERSION() AS version, 0 /*M! + 1 */ AS mariadb';
+
+function flavorOf(row: Record<string, unknown> | undefined): ServerFlavor {
+  return /mariadb/i.test(text(row?.version)) || Number(text(row?.mariadb)) === 1 ? MARIADB : MYSQL;
+}
+
+/** The mysql.user columns grant parity and password changes need (never a password hash). */
+const ACCOUNT_COLUMNS = (table: string) =>
+  [
+    'User AS user',
+    'Host AS host',
+    'plugin',
+    'ssl_type',
+    'ssl_cipher',
+    'x509_issuer',
+    'x509_subject',
+  ]
+    .map((column) => `${table}${column}`)
+    .join(', ');
+
+/**
  * MySQL, Aurora MySQL and MariaDB. Alternating users are handled per account (`user@host`
  * row of mysql.user): the clone gets an account for every host the current user has, with
  * the same `SHOW GRANTS` (including `WITH GRANT OPTION`, roles and default roles) and the
@@ -176,17 +202,12 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
   }
 
   async #readFlavor(session: DatabaseSession): Promise<ServerFlavor> {
-    // VERSION() alone is not proof: MariaDB's `version` can be set to look like MySQL 8, and
-    // taking a MariaDB for MySQL would send plaintext passwords. `/*M! … */` is executed by
-    // MariaDB only (MySQL reads it as a comment), whatever the version string says.
-    const [row] = await runQuery<{ version: string; mariadb?: unknown }>(
+    const [row] = await runQuery<Record<string, unknown>>(
       session,
       'read server version',
-      'SELECT VERSION() AS version, 0 /*M! + 1 */ AS mariadb',
+      `SELECT ${VERSION_COLUMNS}`,
     );
-    return /mariadb/i.test(text(row?.version)) || Number(text(row?.mariadb)) === 1
-      ? MARIADB
-      : MYSQL;
+    return flavorOf(row);
   }
 
   /**
@@ -199,16 +220,29 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
     { names: ReadonlySet<string>; rows: Promise<Record<string, unknown>[]> }
   >();
 
-  /** The mysql.user rows (accounts, plugin, TLS requirements) of `usernames`, in one read. */
+  /**
+   * The mysql.user rows (accounts, plugin, TLS requirements) of `usernames`, in one read;
+   * on a session whose server flavour is not known yet, the flavour comes in the same read.
+   */
   #accountRows(admin: DatabaseSession, usernames: readonly string[]) {
     const cached = this.#accountReads.get(admin);
     if (cached && usernames.every((name) => cached.names.has(name))) return cached.rows;
-    const rows = runQuery<Record<string, unknown>>(
+    const withFlavor = !this.#flavors.has(admin);
+    const result = runQuery<Record<string, unknown>>(
       admin,
       'read accounts',
-      'SELECT User AS user, Host AS host, plugin, ssl_type, ssl_cipher, x509_issuer, x509_subject FROM mysql.user WHERE User IN (?) ORDER BY Host',
+      withFlavor
+        ? `SELECT ${VERSION_COLUMNS}, ${ACCOUNT_COLUMNS('u.')} FROM (SELECT 1) AS server LEFT JOIN mysql.user AS u ON u.User IN (?) ORDER BY u.Host`
+        : `SELECT ${ACCOUNT_COLUMNS('')} FROM mysql.user WHERE User IN (?) ORDER BY Host`,
       [[...usernames]],
     );
+    if (withFlavor) {
+      const flavor = result.then(([row]) => flavorOf(row));
+      flavor.catch(() => this.#flavors.delete(admin));
+      this.#flavors.set(admin, flavor);
+    }
+    // Without accounts the flavour's row is the only one, its account columns NULL.
+    const rows = withFlavor ? result.then((all) => all.filter((r) => r.user != null)) : result;
     const read = { names: new Set(usernames), rows };
     rows.catch(() => {
       if (this.#accountReads.get(admin) === read) this.#accountReads.delete(admin);
@@ -237,9 +271,10 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
     template: string,
     change: PasswordChange,
   ): Promise<boolean> {
-    const flavor = await this.#flavor(admin);
+    // Accounts first: the flavour comes with them.
     const [templateAccounts = new Map<string, string>(), existing = new Map<string, string>()] =
       await this.#accounts(admin, template, change.username);
+    const flavor = await this.#flavor(admin);
     if (templateAccounts.size === 0) {
       throw new DatabaseQueryError(
         `look up of the accounts of user "${template}" (none in mysql.user)`,
@@ -263,8 +298,8 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
   }
 
   async setUserPassword(admin: DatabaseSession, change: PasswordChange): Promise<void> {
-    const flavor = await this.#flavor(admin);
     const [accounts = new Map<string, string>()] = await this.#accounts(admin, change.username);
+    const flavor = await this.#flavor(admin);
     for (const [host, plugin] of accounts) {
       await flavor.setAccountPassword(admin, host, plugin, change);
     }
