@@ -27,30 +27,36 @@ describe.skipIf(!support.available)(
       await server?.stop();
     });
 
-    it('single-user rotation still sends the native hash, never the plaintext password', async () => {
-      // Prepare
-      const [row] = await server.query<{ version: string }>('SELECT VERSION() AS version');
-      expect(row?.version).not.toMatch(/mariadb/i);
-      const username = `app_${randomSuffix()}`;
+    /**
+     * An application user at '%' with a random password, set from its native hash, and its
+     * secret value (`extra` fields added).
+     */
+    async function appUser(username: string, extra: Record<string, unknown> = {}) {
       const password = randomPassword();
       await server.query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ?", [
         username,
         mysqlNativePasswordHash(password),
       ]);
       await server.query("GRANT SELECT ON appdb.* TO ?@'%'", [username]);
-      const rig = rotationRig(
-        databaseStrategyFromEnv(mysqlDialects(ENV), ENV),
-        JSON.stringify({
-          engine: 'mysql',
-          host: server.host,
-          port: server.port,
-          username,
-          password,
-          dbname: 'appdb',
-          ssl: false,
-        }),
-        ENV,
-      );
+      const secret = JSON.stringify({
+        engine: 'mysql',
+        host: server.host,
+        port: server.port,
+        username,
+        password,
+        dbname: 'appdb',
+        ssl: false,
+        ...extra,
+      });
+      return { username, password, secret };
+    }
+
+    it('single-user rotation still sends the native hash, never the plaintext password', async () => {
+      // Prepare
+      const [row] = await server.query<{ version: string }>('SELECT VERSION() AS version');
+      expect(row?.version).not.toMatch(/mariadb/i);
+      const { username, password, secret } = await appUser(`app_${randomSuffix()}`);
+      const rig = rotationRig(databaseStrategyFromEnv(mysqlDialects(ENV), ENV), secret, ENV);
 
       // Act
       await rig.rotate();
@@ -68,28 +74,15 @@ describe.skipIf(!support.available)(
     it('alternating-users rotation (the flavour read with the accounts) creates the clone from the hash, never the plaintext', async () => {
       const alternating = { ROTATION_MODE: 'alternating-users' };
       // MySQL's 16-character limit, with the _clone suffix.
-      const username = `u${randomSuffix().slice(0, 8)}`;
-      const password = randomPassword();
-      await server.query("CREATE USER ?@'%' IDENTIFIED BY PASSWORD ?", [
-        username,
-        mysqlNativePasswordHash(password),
-      ]);
-      await server.query("GRANT SELECT ON appdb.* TO ?@'%'", [username]);
       const admin = adminSecretRig(
         JSON.stringify({ username: server.admin.username, password: server.admin.password }),
       );
+      const { username, password, secret } = await appUser(`u${randomSuffix().slice(0, 8)}`, {
+        masterarn: admin.arn,
+      });
       const rig = rotationRig(
         databaseStrategyFromEnv(mysqlDialects(alternating), alternating, { admins: admin.source }),
-        JSON.stringify({
-          engine: 'mysql',
-          host: server.host,
-          port: server.port,
-          username,
-          password,
-          dbname: 'appdb',
-          masterarn: admin.arn,
-          ssl: false,
-        }),
+        secret,
         alternating,
       );
 

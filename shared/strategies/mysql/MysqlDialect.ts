@@ -13,11 +13,10 @@ import { type Connector, type DatabaseSession, runQuery } from '../database/driv
 import { DatabaseQueryError } from '../database/errors.js';
 import { type GrantStatement, grantEach } from '../database/grantParity.js';
 import { connectMysql } from './connect.js';
-import { mysqlNativePasswordHash } from './nativePassword.js';
+import { flavorOf, NATIVE_PLUGIN, type ServerFlavor, text, VERSION_COLUMNS } from './flavors.js';
 
 /** Placeholder for the account in normalised `SHOW GRANTS` lines. */
 const ACCOUNT = '{{account}}';
-const NATIVE_PLUGIN = 'mysql_native_password';
 
 /** One privilege of a MySQL/MariaDB account, as `SHOW GRANTS` or `mysql.user` show it. */
 export type MysqlPrivilege = Privilege &
@@ -26,11 +25,6 @@ export type MysqlPrivilege = Privilege &
     | { kind: 'grant'; host: string; statement: string }
     | { kind: 'tls'; host: string; require: string; params: string[] }
   );
-
-function text(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-}
 
 const backtick = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 
@@ -49,106 +43,6 @@ export function normaliseGrant(line: string, username: string, host: string): st
     .replace(/ REQUIRE .*?(?= WITH (?:GRANT|MAX_)|$)/, '');
   for (const account of accounts) out = out.split(account).join(ACCOUNT);
   return out;
-}
-
-/** MySQL or MariaDB behaviour that differs by server, chosen from `VERSION()`. */
-interface ServerFlavor {
-  ownPassword(session: DatabaseSession, change: PasswordChange): Promise<void>;
-  createAccount(
-    admin: DatabaseSession,
-    host: string,
-    plugin: string,
-    change: PasswordChange,
-  ): Promise<void>;
-  setAccountPassword(
-    admin: DatabaseSession,
-    host: string,
-    plugin: string,
-    change: PasswordChange,
-  ): Promise<void>;
-}
-
-function nativeHash(change: PasswordChange): string {
-  const hash = mysqlNativePasswordHash(change.password);
-  change.register(hash);
-  return hash;
-}
-
-/** MariaDB: `SET PASSWORD` and `CREATE USER … IDENTIFIED BY PASSWORD` take the native hash. */
-const MARIADB: ServerFlavor = {
-  async ownPassword(session, change) {
-    await runQuery(session, 'set password', 'SET PASSWORD = ?', [nativeHash(change)]);
-  },
-  async createAccount(admin, host, _plugin, change) {
-    await runQuery(admin, 'create user', 'CREATE USER ?@? IDENTIFIED BY PASSWORD ?', [
-      change.username,
-      host,
-      nativeHash(change),
-    ]);
-  },
-  async setAccountPassword(admin, host, _plugin, change) {
-    await runQuery(admin, 'set password', 'SET PASSWORD FOR ?@? = ?', [
-      change.username,
-      host,
-      nativeHash(change),
-    ]);
-  },
-};
-
-/**
- * MySQL 5.7/8.x: `mysql_native_password` accounts get the hash (`IDENTIFIED WITH … AS`);
- * `caching_sha2_password` and other plugins, and a user changing its own password, get the
- * client-side-escaped plaintext (`SET PASSWORD = '…'`): computing a caching_sha2 hash
- * (SHA-256 crypt with a random salt) is not implemented. See docs/databases.md.
- */
-const MYSQL: ServerFlavor = {
-  async ownPassword(session, change) {
-    await runQuery(session, 'set password', 'SET PASSWORD = ?', [change.password]);
-  },
-  async createAccount(admin, host, plugin, change) {
-    if (plugin === NATIVE_PLUGIN) {
-      await runQuery(
-        admin,
-        'create user',
-        `CREATE USER ?@? IDENTIFIED WITH ${NATIVE_PLUGIN} AS ?`,
-        [change.username, host, nativeHash(change)],
-      );
-    } else {
-      await runQuery(admin, 'create user', `CREATE USER ?@? IDENTIFIED WITH ${plugin} BY ?`, [
-        change.username,
-        host,
-        change.password,
-      ]);
-    }
-  },
-  async setAccountPassword(admin, host, plugin, change) {
-    if (plugin === NATIVE_PLUGIN) {
-      await runQuery(
-        admin,
-        'set password',
-        `ALTER USER ?@? IDENTIFIED WITH ${NATIVE_PLUGIN} AS ?`,
-        [change.username, host, nativeHash(change)],
-      );
-    } else {
-      await runQuery(admin, 'set password', 'ALTER USER ?@? IDENTIFIED BY ?', [
-        change.username,
-        host,
-        change.password,
-      ]);
-    }
-  },
-};
-
-/**
- * The server's version and whether it is MariaDB. VERSION() alone is not proof: MariaDB's
- * `version` can be set to look like MySQL 8, and taking a MariaDB for MySQL would send
- * plaintext passwords. `/*M! … *\/` is executed by MariaDB only (MySQL reads it as a
- * comment), whatever the version string says.
- */
-const VERSION_COLUMNS = 'VERSION() AS version, 0 /*M! + 1 */ AS mariadb';
-
-function flavorOf(row: Record<string, unknown> | undefined): ServerFlavor {
-  return /mariadb/i.test(text(row?.version)) || Number(text(row?.mariadb)) === 1 ? MARIADB : MYSQL;
 }
 
 /** The mysql.user columns grant parity and password changes need (never a password hash). */

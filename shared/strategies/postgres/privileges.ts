@@ -168,11 +168,12 @@ export const PRIVILEGES_SQL = privilegesSql([
  * (the simple protocol takes no parameters). User names are identifiers, never secrets.
  */
 export function privilegesSqlFor(usernames: readonly string[], pair: UserPair): string {
-  const array = (names: readonly string[]) =>
-    `ARRAY[${names.map((name) => literal(name)).join(', ')}]::text[]`;
+  const [names, pairNames] = privilegeParams(usernames, pair) as [string[], string[]];
+  const array = (list: readonly string[]) =>
+    `ARRAY[${list.map((name) => literal(name)).join(', ')}]::text[]`;
   // Replacer functions: a replacement string would read `$'`, `$&` in a name as patterns.
-  return PRIVILEGES_SQL.replace('$1::text[]', () => array(usernames)).replace('$2::text[]', () =>
-    array([pair.base, pair.clone]),
+  return PRIVILEGES_SQL.replace('$1::text[]', () => array(names)).replace('$2::text[]', () =>
+    array(pairNames),
   );
 }
 
