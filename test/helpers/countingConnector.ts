@@ -43,6 +43,8 @@ export function countingConnector(inner: Connector, tally: () => StepTally): Con
           }
         },
         close: () => session.close(),
+        unref: () => session.unref?.(),
+        ref: () => session.ref?.(),
       };
     } catch (error) {
       tally().connectMs += performance.now() - start;

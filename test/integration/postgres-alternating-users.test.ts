@@ -53,8 +53,8 @@ describe.skipIf(!support.available)(
       await server?.stop();
     });
 
-    const strategy = (admins: AdminSecretReader = admin.source) =>
-      databaseStrategyFromEnv(postgresDialects(), ENV, { admins });
+    const strategy = (admins: AdminSecretReader = admin.source, env = ENV) =>
+      databaseStrategyFromEnv(postgresDialects(), env, { admins });
     const setPassword = (username: string, password: string) =>
       server.query(
         `ALTER ROLE ${ident(username)} PASSWORD ${literal(scramSha256Verifier(password))}`,
@@ -156,9 +156,10 @@ describe.skipIf(!support.available)(
     it('setSecret, once both users exist: two logins (current, admin), none refused, three statements', async () => {
       const { secret } = await seedApp();
       let tally = emptyTally();
+      const noKeep = { ...ENV, ADMIN_SESSION_KEEP_SECONDS: '0' };
       const counted = databaseStrategyFromEnv(
         postgresDialects(countingConnector(connectPostgres, () => tally)),
-        ENV,
+        noKeep,
         { admins: admin.source },
       );
       const rig = rotationRig(counted, secret, ENV);
@@ -177,6 +178,52 @@ describe.skipIf(!support.available)(
       for (const step of ['testSecret', 'finishSecret'] as const) await rig.run(step, token);
       const now = rig.current();
       expect(await server.canLogin(now.username as string, now.password as string)).toBe(true);
+    });
+
+    it("keeps the admin's session for the next setSecret: one login (current's), the kept session probed; a session the server ended is replaced", async () => {
+      const { secret } = await seedApp();
+      let tally = emptyTally();
+      const counted = databaseStrategyFromEnv(
+        postgresDialects(countingConnector(connectPostgres, () => tally)),
+        ENV,
+        { admins: admin.source },
+      );
+      const rig = rotationRig(counted, secret, ENV);
+      const reused = () =>
+        logs
+          .json()
+          .filter((line) => line.message === 'Alternate user ready')
+          .map((line) => line.adminSessionReused);
+      // The first creates the clone: a statement failed on its admin session (the staged
+      // change of a user not there yet), so that session is not kept; the second's is.
+      await rig.rotate();
+      await rig.rotate();
+      expect(reused()).toEqual([false, false]);
+      const token = rig.sm.startRotation();
+      await rig.run('createSecret', token);
+      tally = emptyTally();
+      await rig.run('setSecret', token);
+      expect(reused().at(-1)).toBe(true);
+      // The probe of the kept session, then the same three statements as with a new login.
+      expect(tally).toMatchObject({ connects: 1, refused: 0, statements: 4 });
+      for (const step of ['testSecret', 'finishSecret'] as const) await rig.run(step, token);
+      const adminSessions = `FROM pg_stat_activity WHERE usename = $1 AND application_name = 'rotator' AND pid <> pg_backend_pid()`;
+      const [idle] = await server.query<{ n: string }>(`SELECT count(*) AS n ${adminSessions}`, [
+        server.admin.username,
+      ]);
+      expect(Number(idle?.n)).toBeGreaterThanOrEqual(1);
+      // Ended by the server while the function was frozen: the probe finds out, a new login
+      // takes its place, and the rotation does not notice.
+      await server.query(`SELECT pg_terminate_backend(pid) ${adminSessions}`, [
+        server.admin.username,
+      ]);
+      await rig.rotate();
+      expect(reused().at(-1)).toBe(false);
+      for (const value of [rig.current(), rig.previous() as Record<string, unknown>]) {
+        expect(await server.canLogin(value.username as string, value.password as string)).toBe(
+          true,
+        );
+      }
     });
 
     it('alternates user and user_clone; the previous user keeps working; the clone has the same privileges', async () => {
@@ -513,7 +560,10 @@ describe.skipIf(!support.available)(
       // AWSCURRENT still works and is used; the pending value is never read.
       const pendingAdmin = { ...adminUser, password: randomPassword() };
       rotating.sm.startRotation(undefined, JSON.stringify(pendingAdmin));
-      const rig = rotationRig(strategy(rotating.source), secret, ENV);
+      // Every admin login a new one: a kept session would go on serving the value it opened
+      // with until it ends (ADMIN_SESSION_KEEP_SECONDS; the kept-session test).
+      const noKeep = { ...ENV, ADMIN_SESSION_KEEP_SECONDS: '0' };
+      const rig = rotationRig(strategy(rotating.source, noKeep), secret, noKeep);
       await rig.rotate();
       const used = () =>
         logs

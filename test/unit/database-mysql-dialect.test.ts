@@ -28,11 +28,7 @@ function fakeServer(
           Object.entries(accounts[user] ?? {}).map(([host, plugin]) => ({ user, host, plugin })),
         );
         if (!sql.startsWith('SELECT VERSION()')) return rows as Row[];
-        return (rows.length > 0 ? rows : [{ user: null, host: null }]).map((row) => ({
-          version,
-          mariadb,
-          ...row,
-        })) as Row[];
+        return rows.map((row) => ({ version, mariadb, ...row })) as Row[];
       }
       if (sql.startsWith('SELECT VERSION()')) return [{ version }] as Row[];
       return [];
@@ -138,9 +134,18 @@ describe('MysqlDialect account reads', () => {
     expect(reads(calls)).toBe(1);
     // The server's flavour came in that read: no statement of its own.
     expect(calls.filter((c) => c.sql.startsWith('SELECT VERSION()'))).toHaveLength(1);
-    expect(calls[0]?.sql).toMatch(/^SELECT VERSION\(\) .* LEFT JOIN mysql\.user /);
+    expect(calls[0]?.sql).toMatch(/^SELECT VERSION\(\) .* FROM mysql\.user WHERE User IN/);
     expect(calls.filter((c) => c.sql.startsWith('SET PASSWORD FOR'))).toHaveLength(1);
     expect(calls).toHaveLength(4);
+  });
+
+  it('with no account to read, the flavour is read on its own (the read has no row to carry it)', async () => {
+    const { session, calls } = fakeServer('10.11.6-MariaDB', {});
+    await expect(dialect.ensureUser(session, 'app', change())).rejects.toThrow(
+      /none in mysql\.user/,
+    );
+    expect(calls.map((c) => c.sql.includes('mysql.user'))).toEqual([true, false]);
+    expect(calls[1]?.sql).toMatch(/^SELECT VERSION\(\)/);
   });
 
   it('reads again after creating accounts and after a repair (they add accounts or change TLS)', async () => {

@@ -31,6 +31,7 @@ import {
   GrantParityError,
   LoginRefusedError,
 } from '../../shared/strategies/database/errors.js';
+import { SessionKeeper } from '../../shared/strategies/database/keptSessions.js';
 import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
 import { SingleUserStrategy } from '../../shared/strategies/database/SingleUserStrategy.js';
 import {
@@ -320,9 +321,10 @@ describe('AlternatingUsersStrategy', () => {
         return JSON.stringify({ username: 'admin', password: server.adminPassword });
       },
     };
-    const strategy = new AlternatingUsersStrategy(dialects(server), { admins });
+    const keeper = new SessionKeeper();
+    const strategy = new AlternatingUsersStrategy(dialects(server), { admins, keeper });
     const current = value({ username: 'app', password, masterarn: 'arn:admin' });
-    return { server, strategy, current, fetches };
+    return { server, strategy, current, fetches, keeper };
   }
 
   it('generatePending toggles the _clone suffix and enforces the limit', async () => {
@@ -349,7 +351,7 @@ describe('AlternatingUsersStrategy', () => {
   });
 
   it('creates the clone with the same privileges and registers the admin password', async () => {
-    const { server, strategy, current } = setup();
+    const { server, strategy, current, keeper } = setup();
     const pendingPassword = randomPassword();
     const req = request({
       current,
@@ -359,6 +361,9 @@ describe('AlternatingUsersStrategy', () => {
     expect(server.passwords.get('app_clone')).toBe(pendingPassword);
     expect(server.privileges.get('app_clone')).toEqual(server.privileges.get('app'));
     expect(req.registered).toContain(server.adminPassword);
+    // The admin's session, kept for the next setSecret; every other one is closed.
+    expect(keeper.idleCount).toBe(1);
+    await keeper.closeAll();
     expect(server.opened).toBe(server.closed);
   });
 
@@ -471,7 +476,7 @@ describe('AlternatingUsersStrategy', () => {
   });
 
   it('completes a clone an interrupted attempt left without access to its database (the pending login fails, not refused)', async () => {
-    const { server, strategy, current } = setup();
+    const { server, strategy, current, keeper } = setup();
     // Created with its password, then the crash came before its grants (crash matrix).
     const clonePassword = randomPassword();
     server.passwords.set('app_clone', clonePassword);
@@ -484,6 +489,7 @@ describe('AlternatingUsersStrategy', () => {
       }),
     );
     expect(server.privileges.get('app_clone')).toEqual(server.privileges.get('app'));
+    await keeper.closeAll();
     expect(server.opened).toBe(server.closed);
   });
 
@@ -571,7 +577,8 @@ describe('AlternatingUsersStrategy with a staged password change', () => {
     const admins: AdminSecretSource = {
       current: async () => JSON.stringify({ username: 'admin', password: server.adminPassword }),
     };
-    const strategy = new AlternatingUsersStrategy(dialects(server, dialect), { admins });
+    const keeper = new SessionKeeper();
+    const strategy = new AlternatingUsersStrategy(dialects(server, dialect), { admins, keeper });
     const current = value({ username: 'app', password, masterarn: 'arn:admin' });
     const pendingPassword = randomPassword();
     const pending = value({
@@ -579,16 +586,18 @@ describe('AlternatingUsersStrategy with a staged password change', () => {
       password: pendingPassword,
       masterarn: 'arn:admin',
     });
-    return { server, dialect, strategy, current, pending, pendingPassword };
+    return { server, dialect, strategy, current, pending, pendingPassword, keeper };
   }
 
   it('commits the staged change when parity already holds: no second password statement', async () => {
-    const { server, dialect, strategy, current, pending, pendingPassword } = setup();
+    const { server, dialect, strategy, current, pending, pendingPassword, keeper } = setup();
     server.passwords.set('app_clone', randomPassword());
     server.privileges.set('app_clone', new Set(['SELECT ON t', 'INSERT ON t']));
     await strategy.apply(request({ current, pending }));
     expect(dialect.events).toEqual(['stage', 'staged', 'commit']);
     expect(server.passwords.get('app_clone')).toBe(pendingPassword);
+    expect(keeper.idleCount).toBe(1);
+    await keeper.closeAll();
     expect(server.opened).toBe(server.closed);
   });
 

@@ -8,13 +8,19 @@ import type { DatabaseDialect, DialectSet, UserPair } from './dialect.js';
 import type { ConnectOptions, DatabaseSession, LoginTarget } from './driver.js';
 import { LoginRefusedError } from './errors.js';
 import { ensureGrantParity, grantParityHolds } from './grantParity.js';
+import {
+  DEFAULT_KEEP_MS,
+  type KeptSession,
+  keptSessions,
+  type SessionKeeper,
+} from './keptSessions.js';
 import { type DatabaseSecret, withLogin } from './secret.js';
 import {
   connectOptions,
   type DatabaseStrategyOptions,
   loginOf,
+  refusedAsUndefined,
   SecretResolver,
-  tryLogin,
   verifySecretLogin,
 } from './sessions.js';
 
@@ -22,6 +28,15 @@ import {
 export interface AlternatingUsersOptions extends DatabaseStrategyOptions {
   /** Where the admin secret named by `masterarn` is read. */
   admins: AdminSecretSource;
+  /**
+   * How long, in milliseconds, the admin's session is kept open after a setSecret that
+   * left it clean, for the next setSecret of this process with the same admin login
+   * ({@link SessionKeeper}); 0 closes it after each step. Default 60000 (the functions read
+   * `ADMIN_SESSION_KEEP_SECONDS`).
+   */
+  adminSessionKeepMs?: number;
+  /** Where kept admin sessions wait; default the process's {@link keptSessions}. */
+  keeper?: SessionKeeper;
 }
 
 /**
@@ -64,9 +79,11 @@ export class AlternatingUsersStrategy implements RotationStrategy {
    * user's session (pin and read in one statement list) beside the admin's login, while
    * the admin changes the password in a transaction left open (`BEGIN`, `ALTER ROLE`, the
    * iteration count: one round trip), then `COMMIT` once the read shows parity; otherwise
-   * `ROLLBACK` and the general path. MySQL (no transactional `ALTER USER`): the probe, the
-   * lookup, `SHOW GRANTS` per account, the password change. A repair adds its statements
-   * and one re-read.
+   * `ROLLBACK` and the general path. MySQL (no transactional `ALTER USER`): the lookup,
+   * `SHOW GRANTS` per account, the password change. A repair adds its statements and one
+   * re-read. In a warm process the admin's session of the previous setSecret is reused
+   * (see {@link SessionKeeper}): one login, plus the probe of the kept session while the
+   * current login runs.
    */
   async apply(request: PendingRequest): Promise<void> {
     const { secret: current, dialect } = this.#resolver.resolve(
@@ -134,14 +151,13 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     };
     try {
       // Where any user may read them, the privilege read starts on the current user's
-      // session while the admin secret is read and the admin logs in (and proves the
-      // session works, as the probe would).
+      // session while the admin secret is read and the admin logs in. No probe otherwise:
+      // the login is the proof the admin waits for, and it selected the secret's database.
       const finishRead = dialect.beginPrivilegeRead?.(
         currentSession,
         [pair.current, pair.pending],
         pair,
       );
-      if (!finishRead) await dialect.probe(currentSession);
       // A read that fails is made again as admin by the general path below (PostgreSQL's
       // fallback on the admin's session fails in a transaction a refused staged change
       // aborted: on a first rotation, the user does not exist yet).
@@ -158,10 +174,12 @@ export class AlternatingUsersStrategy implements RotationStrategy {
         if (read && grantParityHolds(read)) {
           const parity = await ensureGrantParity(dialect, admin, pair, request.logger, read);
           await staged.commit();
+          admin.keep();
           request.logger.info('Alternate user ready', {
             user: pending.username,
             created: false,
             privilegesRepaired: parity.repaired.length,
+            adminSessionReused: admin.reused,
           });
           return;
         }
@@ -178,10 +196,12 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       // reached. A crash between two accounts (MySQL hosts) of an earlier attempt, or a
       // creation that added only some accounts, leaves others with an older password.
       await dialect.setUserPassword(admin, change);
+      admin.keep();
       request.logger.info('Alternate user ready', {
         user: pending.username,
         created,
         privilegesRepaired: parity.repaired.length,
+        adminSessionReused: admin.reused,
       });
     } finally {
       await Promise.all([closeAdmin(), closeCurrent()]);
@@ -234,16 +254,18 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     current: DatabaseSecret,
     dialect: DatabaseDialect,
     options: ConnectOptions,
-  ): Promise<DatabaseSession> {
+  ): Promise<KeptSession> {
     const arn = current.masterarn as string;
-    const session = await firstAdminLogin<LoginTarget, DatabaseSession>({
+    const keeper = this.#options.keeper ?? keptSessions;
+    const keepMs = this.#options.adminSessionKeepMs ?? DEFAULT_KEEP_MS;
+    const session = await firstAdminLogin<LoginTarget, KeptSession>({
       reader: this.#options.admins,
       secretId: arn,
       signal: request.signal,
       register: (value) => request.registerSecret(value),
       logger: request.logger,
       loginOf: (value) => adminLoginFor(value, current),
-      tryLogin: (login) => tryLogin(dialect, login, options),
+      tryLogin: (login) => refusedAsUndefined(keeper.open(dialect, login, options, keepMs)),
     });
     if (session) return session;
     throw new CredentialRejectedError(

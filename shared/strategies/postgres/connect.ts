@@ -109,6 +109,8 @@ export const connectPostgres: Connector = async (
       if (!stream || stream.writableFinished) return ended;
       await Promise.race([ended, once(stream, 'finish').catch(() => {})]);
     },
+    unref: () => socket()?.unref(),
+    ref: () => socket()?.ref(),
   };
 };
 

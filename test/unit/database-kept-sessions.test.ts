@@ -1,0 +1,271 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../shared/errors.js';
+import type {
+  ConnectOptions,
+  DatabaseSession,
+  LoginTarget,
+} from '../../shared/strategies/database/driver.js';
+import {
+  SessionKeeper,
+  type SessionSource,
+} from '../../shared/strategies/database/keptSessions.js';
+import { adminSessionKeepMsFromEnv } from '../../shared/strategies/database/mode.js';
+import { randomPassword } from '../helpers/credentials.js';
+
+/** A server of sessions that records what happens to them. */
+class FakeSource implements SessionSource {
+  opened = 0;
+  closed = 0;
+  /** Sessions the "network" dropped: their statements fail. */
+  readonly dead = new Set<DatabaseSession>();
+  /** Sessions whose statements never answer (a connection dropped silently). */
+  readonly hung = new Set<DatabaseSession>();
+  readonly signals: AbortSignal[] = [];
+  readonly refs: string[] = [];
+  /** Every session opened, in order. */
+  readonly sessions: DatabaseSession[] = [];
+
+  connect = async (_target: LoginTarget, options: ConnectOptions): Promise<DatabaseSession> => {
+    this.opened += 1;
+    this.signals.push(options.signal);
+    const session: DatabaseSession = {
+      query: async <Row>(sql: string) => {
+        if (options.signal.aborted) throw new Error('aborted');
+        if (this.dead.has(session)) throw new Error('Connection terminated');
+        if (this.hung.has(session)) {
+          await new Promise((_resolve, reject) =>
+            options.signal.addEventListener('abort', () => reject(new Error('aborted'))),
+          );
+        }
+        if (sql === 'fail') throw Object.assign(new Error('syntax error'), { code: '42601' });
+        return [] as Row[];
+      },
+      close: async () => {
+        this.closed += 1;
+      },
+      unref: () => this.refs.push('unref'),
+      ref: () => this.refs.push('ref'),
+    };
+    this.sessions.push(session);
+    return session;
+  };
+
+  probe = async (session: DatabaseSession): Promise<void> => {
+    await session.query('SELECT 1');
+  };
+}
+
+function target(password = 'admin-password-1'): LoginTarget {
+  return {
+    host: 'db.example',
+    port: 5432,
+    username: 'admin',
+    password,
+    dbname: 'postgres',
+    tls: { mode: 'verify-full' },
+  };
+}
+
+function options(extra: Partial<ConnectOptions> = {}): ConnectOptions {
+  return { signal: new AbortController().signal, connectTimeoutMs: 1_000, ...extra };
+}
+
+const KEEP_MS = 60_000;
+
+describe('SessionKeeper', () => {
+  it('lends a session kept clean by one step to the next with the same login', async () => {
+    const source = new FakeSource();
+    const keeper = new SessionKeeper();
+    const first = await keeper.open(source, target(), options(), KEEP_MS);
+    expect(first.reused).toBe(false);
+    await first.query('ALTER ROLE x');
+    first.keep();
+    await first.close();
+    expect(keeper.idleCount).toBe(1);
+    expect(source.refs).toEqual(['unref']);
+    const second = await keeper.open(source, target(), options(), KEEP_MS);
+    expect(second.reused).toBe(true);
+    expect(source.opened).toBe(1);
+    expect(source.refs).toEqual(['unref', 'ref']);
+    await second.close();
+    expect(source.closed).toBe(1);
+    expect(keeper.idleCount).toBe(0);
+  });
+
+  it('closes a session the step did not say it left clean, or on which a statement failed', async () => {
+    const source = new FakeSource();
+    const keeper = new SessionKeeper();
+    const notKept = await keeper.open(source, target(), options(), KEEP_MS);
+    await notKept.query('BEGIN');
+    await notKept.close();
+    const failed = await keeper.open(source, target(), options(), KEEP_MS);
+    await expect(failed.query('fail')).rejects.toThrow('syntax error');
+    failed.keep();
+    await failed.close();
+    expect(keeper.idleCount).toBe(0);
+    expect(source.closed).toBe(2);
+  });
+
+  it('never lends a session to another login: password, user, host or TLS differ', async () => {
+    const source = new FakeSource();
+    const keeper = new SessionKeeper();
+    const first = await keeper.open(source, target(), options(), KEEP_MS);
+    first.keep();
+    await first.close();
+    const others: LoginTarget[] = [
+      target(randomPassword()),
+      { ...target(), username: 'admin2' },
+      { ...target(), host: 'other.example' },
+      { ...target(), tls: { mode: 'require' } },
+      { ...target(), dbname: 'other' },
+    ];
+    for (const other of others) {
+      const session = await keeper.open(source, other, options(), KEEP_MS);
+      expect(session.reused).toBe(false);
+      await session.close();
+    }
+    // Nor to another connector (another dialect or process) with the same login.
+    const elsewhere = new FakeSource();
+    expect((await keeper.open(elsewhere, target(), options(), KEEP_MS)).reused).toBe(false);
+    expect(keeper.idleCount).toBe(1);
+    await keeper.closeAll();
+  });
+
+  it('opens a new session when the kept one no longer answers (dropped while frozen)', async () => {
+    const source = new FakeSource();
+    const keeper = new SessionKeeper();
+    const first = await keeper.open(source, target(), options(), KEEP_MS);
+    first.keep();
+    await first.close();
+    // The server closed it meanwhile: the probe fails, a new login takes its place.
+    source.dead.add(source.sessions[0] as DatabaseSession);
+    const second = await keeper.open(source, target(), options(), KEEP_MS);
+    expect(second.reused).toBe(false);
+    expect(source.opened).toBe(2);
+    expect(source.closed).toBe(1);
+  });
+
+  it('bounds the probe of a kept session by the connect timeout (a silent drop)', async () => {
+    const source = new FakeSource();
+    const keeper = new SessionKeeper();
+    const first = await keeper.open(source, target(), options(), KEEP_MS);
+    first.keep();
+    await first.close();
+    source.hung.add(source.sessions[0] as DatabaseSession);
+    const started = performance.now();
+    const second = await keeper.open(source, target(), options({ connectTimeoutMs: 100 }), KEEP_MS);
+    expect(second.reused).toBe(false);
+    expect(performance.now() - started).toBeLessThan(900);
+    expect(source.closed).toBe(1);
+  });
+
+  it('hands a kept session over only once the gate opens, and closes it when the gate fails', async () => {
+    const source = new FakeSource();
+    const keeper = new SessionKeeper();
+    const first = await keeper.open(source, target(), options(), KEEP_MS);
+    first.keep();
+    await first.close();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let handed = false;
+    const lent = keeper.open(source, target(), options({ authorize: gate }), KEEP_MS).then((s) => {
+      handed = true;
+      return s;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(handed).toBe(false);
+    open();
+    const second = await lent;
+    expect(second.reused).toBe(true);
+    second.keep();
+    await second.close();
+
+    const refused = new Error('current login refused');
+    await expect(
+      keeper.open(source, target(), options({ authorize: Promise.reject(refused) }), KEEP_MS),
+    ).rejects.toBe(refused);
+    expect(keeper.idleCount).toBe(0);
+    expect(source.closed).toBe(1);
+  });
+
+  it('forwards a step abort to the session only while that step holds it', async () => {
+    const source = new FakeSource();
+    const keeper = new SessionKeeper();
+    const step1 = new AbortController();
+    const first = await keeper.open(source, target(), options({ signal: step1.signal }), KEEP_MS);
+    first.keep();
+    await first.close();
+    // The first step's signal fires later (middy aborts at its early timeout): the kept
+    // session must not die with it.
+    step1.abort();
+    expect(source.signals[0]?.aborted).toBe(false);
+    const step2 = new AbortController();
+    const second = await keeper.open(source, target(), options({ signal: step2.signal }), KEEP_MS);
+    expect(second.reused).toBe(true);
+    step2.abort();
+    expect(source.signals[0]?.aborted).toBe(true);
+    second.keep();
+    await second.close();
+    expect(keeper.idleCount).toBe(0);
+  });
+
+  it('does not reuse a session idle for longer than the keep time, and keeps nothing at 0', async () => {
+    const source = new FakeSource();
+    let now = 0;
+    const keeper = new SessionKeeper(() => now);
+    const first = await keeper.open(source, target(), options(), 1_000);
+    first.keep();
+    await first.close();
+    now = 1_001;
+    const second = await keeper.open(source, target(), options(), 1_000);
+    expect(second.reused).toBe(false);
+    expect(source.closed).toBe(1);
+    second.keep();
+    await second.close();
+    const third = await keeper.open(source, target(), options(), 0);
+    expect(third.reused).toBe(false);
+    third.keep();
+    await third.close();
+    expect(keeper.idleCount).toBe(1);
+    await keeper.closeAll();
+    expect(source.closed).toBe(source.opened);
+  });
+
+  it('keeps at most four idle sessions, closing the oldest', async () => {
+    const source = new FakeSource();
+    const keeper = new SessionKeeper();
+    for (let i = 0; i < 6; i += 1) {
+      const session = await keeper.open(source, target(`password-${i}`), options(), KEEP_MS);
+      session.keep();
+      await session.close();
+    }
+    expect(keeper.idleCount).toBe(4);
+    expect(source.closed).toBe(2);
+    expect((await keeper.open(source, target('password-0'), options(), KEEP_MS)).reused).toBe(
+      false,
+    );
+    expect((await keeper.open(source, target('password-5'), options(), KEEP_MS)).reused).toBe(true);
+    await keeper.closeAll();
+  });
+});
+
+describe('ADMIN_SESSION_KEEP_SECONDS', () => {
+  it('defaults to 60 s, takes 0 to 900, and names itself when wrong', () => {
+    expect(adminSessionKeepMsFromEnv({})).toBe(60_000);
+    expect(adminSessionKeepMsFromEnv({ ADMIN_SESSION_KEEP_SECONDS: '0' })).toBe(0);
+    expect(adminSessionKeepMsFromEnv({ ADMIN_SESSION_KEEP_SECONDS: ' 900 ' })).toBe(900_000);
+    for (const bad of ['901', '-1', '1.5', 'sixty']) {
+      const error = (() => {
+        try {
+          adminSessionKeepMsFromEnv({ ADMIN_SESSION_KEEP_SECONDS: bad });
+        } catch (caught) {
+          return caught;
+        }
+      })();
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).message).toContain('ADMIN_SESSION_KEEP_SECONDS');
+    }
+  });
+});
