@@ -3,6 +3,7 @@ import type { PendingRequest, RotationStrategy } from '../../shared/engine/types
 import { CredentialRejectedError } from '../../shared/errors.js';
 import { DatabaseConnectionError } from '../../shared/strategies/database/errors.js';
 import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.js';
+import { connectMysql } from '../../shared/strategies/mysql/connect.js';
 import { mysqlKind } from '../../shared/strategies/mysql/kind.js';
 import { mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { mysqlNativePasswordHash } from '../../shared/strategies/mysql/nativePassword.js';
@@ -156,6 +157,47 @@ describe.skipIf(!support.available)(
       const token = rig.sm.startRotation();
       await rig.run('createSecret', token);
       await expect(rig.run('setSecret', token)).rejects.toBeInstanceOf(CredentialRejectedError);
+    });
+
+    it("clears NO_BACKSLASH_ESCAPES before a session's first statement, and a session that only logs in sends none", async () => {
+      const target = {
+        host: server.host,
+        port: server.port,
+        username: server.admin.username,
+        password: server.admin.password,
+        dbname: undefined,
+        tls: { mode: 'disable' as const },
+      };
+      const options = { signal: new AbortController().signal, connectTimeoutMs: 5_000 };
+      const setStatements = async () => {
+        const [row] = await server.query<{ Value: string }>(
+          "SHOW GLOBAL STATUS LIKE 'Com_set_option'",
+        );
+        return Number(row?.Value);
+      };
+      const [global] = await server.query<{ mode: string }>('SELECT @@GLOBAL.sql_mode AS mode');
+      await server.query("SET GLOBAL sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES'");
+      try {
+        const before = await setStatements();
+        const loginOnly = await connectMysql(target, options);
+        await loginOnly.close();
+        expect(await setStatements()).toBe(before);
+        const session = await connectMysql(target, options);
+        try {
+          const [row] = await session.query<{ mode: string; value: string }>(
+            'SELECT @@SESSION.sql_mode AS mode, ? AS value',
+            ["a\\'b"],
+          );
+          expect(row?.mode.split(',')).toContain('STRICT_TRANS_TABLES');
+          expect(row?.mode.split(',')).not.toContain('NO_BACKSLASH_ESCAPES');
+          // mysql2's backslash escaping reads back as written only without the mode.
+          expect(row?.value).toBe("a\\'b");
+        } finally {
+          await session.close();
+        }
+      } finally {
+        await server.query('SET GLOBAL sql_mode = ?', [global?.mode ?? '']);
+      }
     });
 
     it.each([

@@ -811,3 +811,73 @@ describe("PostgreSQL privilege read on the current user's session", () => {
     expect(admin.statements.some((sql) => sql.includes(' AS memberships'))).toBe(true);
   });
 });
+
+describe('AlternatingUsersStrategy with a kept admin session', () => {
+  it('reads privileges as admin while the current login runs, and changes nothing until that login works', async () => {
+    const server = new FakeServer();
+    const password = randomPassword();
+    server.passwords.set('app', password);
+    server.privileges.set('app', new Set(['SELECT ON t']));
+    const events: string[] = [];
+    let hold: Promise<void> | undefined;
+    const open = server.connect;
+    server.connect = async (target, options) => {
+      if (target.username === 'app' && hold) {
+        events.push('current login starts');
+        await hold;
+        events.push('current login ends');
+      }
+      return open(target, options);
+    };
+    class Recording extends FakeDialect {
+      override async privileges(admin: unknown, usernames: readonly string[]) {
+        events.push('read');
+        return super.privileges(admin, usernames);
+      }
+      override async setUserPassword(admin: unknown, change: PasswordChange) {
+        events.push('set');
+        return super.setUserPassword(admin, change);
+      }
+    }
+    const keeper = new SessionKeeper();
+    const strategy = new AlternatingUsersStrategy(dialects(server, new Recording(server)), {
+      admins: {
+        current: async () => JSON.stringify({ username: 'admin', password: server.adminPassword }),
+      },
+      keeper,
+    });
+    const rotate = (currentPassword: string) =>
+      strategy.apply(
+        request({
+          current: value({ username: 'app', password: currentPassword, masterarn: 'arn:admin' }),
+          pending: value({
+            username: 'app_clone',
+            password: randomPassword(),
+            masterarn: 'arn:admin',
+          }),
+        }),
+      );
+    await rotate(password);
+    expect(keeper.idleCount).toBe(1);
+    events.length = 0;
+    let release!: () => void;
+    hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    setTimeout(() => release(), 30);
+    await rotate(password);
+    // One read, made before the current login ended; the password only after it.
+    expect(events).toEqual(['current login starts', 'read', 'current login ends', 'set']);
+    expect(keeper.idleCount).toBe(1);
+
+    // A current value that does not log in: the early read may run, nothing is set, and the
+    // admin's session is closed rather than kept.
+    events.length = 0;
+    const clonePassword = server.passwords.get('app_clone');
+    await expect(rotate(randomPassword())).rejects.toBeInstanceOf(CredentialRejectedError);
+    expect(events).not.toContain('set');
+    expect(server.passwords.get('app_clone')).toBe(clonePassword);
+    expect(keeper.idleCount).toBe(0);
+    expect(server.opened).toBe(server.closed);
+  });
+});

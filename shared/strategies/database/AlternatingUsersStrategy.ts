@@ -4,7 +4,7 @@ import { alternateUsername, baseUsername, CLONE_SUFFIX } from '../../kinds/usern
 import { firstAdminLogin } from '../../secrets/AdminSecrets.js';
 import type { PasswordPolicy } from '../../secrets/passwords.js';
 import { type AdminSecretSource, adminLoginFor } from './adminSecrets.js';
-import type { DatabaseDialect, DialectSet, UserPair } from './dialect.js';
+import type { DatabaseDialect, DialectSet, Privilege, UserPair } from './dialect.js';
 import type { ConnectOptions, DatabaseSession, LoginTarget } from './driver.js';
 import { LoginRefusedError } from './errors.js';
 import { ensureGrantParity, grantParityHolds } from './grantParity.js';
@@ -113,10 +113,30 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       () => undefined,
       (error: unknown) => Promise.reject(refusal(error)),
     );
-    const adminLogin = this.#adminSession(request, current, dialect, {
-      ...options,
-      authorize: currentWorks,
-    });
+    const pair: UserPair = {
+      current: current.username,
+      pending: pending.username,
+      base: baseUsername(current.username),
+      clone: `${baseUsername(current.username)}${CLONE_SUFFIX}`,
+    };
+    // A kept admin session is there at once: where the read cannot run on the current
+    // user's session, the admin makes it while the current login runs (a read: nothing is
+    // changed as admin before that login works, and the read is dropped if it fails).
+    let earlyRead: Promise<Privilege[][] | undefined> | undefined;
+    const readEarly = dialect.beginPrivilegeRead
+      ? undefined
+      : (admin: DatabaseSession) => {
+          earlyRead = dialect
+            .privileges(admin, [pair.current, pair.pending], pair)
+            .catch(() => undefined);
+        };
+    const adminLogin = this.#adminSession(
+      request,
+      current,
+      dialect,
+      { ...options, authorize: currentWorks },
+      readEarly,
+    );
     const change = {
       username: pending.username,
       password: pending.password,
@@ -143,12 +163,6 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       currentClosed ??= currentSession.close();
       return currentClosed;
     };
-    const pair: UserPair = {
-      current: current.username,
-      pending: pending.username,
-      base: baseUsername(current.username),
-      clone: `${baseUsername(current.username)}${CLONE_SUFFIX}`,
-    };
     try {
       // Where any user may read them, the privilege read starts on the current user's
       // session while the admin secret is read and the admin logs in. No probe otherwise:
@@ -161,12 +175,12 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       // A read that fails is made again as admin by the general path below (PostgreSQL's
       // fallback on the admin's session fails in a transaction a refused staged change
       // aborted: on a first rotation, the user does not exist yet).
-      const firstRead = finishRead
-        ? await finishRead(adminLogin).catch(() => undefined)
-        : undefined;
+      const readHere = finishRead ? await finishRead(adminLogin).catch(() => undefined) : undefined;
       // Done with: its backend exits while the admin works rather than in the next step.
       void closeCurrent();
       const admin = await adminLogin;
+      // Set by then, if the admin's session was a kept one.
+      const firstRead = readHere ?? (await earlyRead);
       if (staged) {
         const read = (await staged.ready)
           ? (firstRead ?? (await dialect.privileges(admin, [pair.current, pair.pending], pair)))
@@ -254,6 +268,7 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     current: DatabaseSecret,
     dialect: DatabaseDialect,
     options: ConnectOptions,
+    beforeGate?: (session: KeptSession) => void,
   ): Promise<KeptSession> {
     const arn = current.masterarn as string;
     const keeper = this.#options.keeper ?? keptSessions;
@@ -265,7 +280,8 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       register: (value) => request.registerSecret(value),
       logger: request.logger,
       loginOf: (value) => adminLoginFor(value, current),
-      tryLogin: (login) => refusedAsUndefined(keeper.open(dialect, login, options, keepMs)),
+      tryLogin: (login) =>
+        refusedAsUndefined(keeper.open(dialect, login, options, keepMs, beforeGate)),
     });
     if (session) return session;
     throw new CredentialRejectedError(

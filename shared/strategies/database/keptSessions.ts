@@ -69,32 +69,39 @@ export class SessionKeeper {
 
   /**
    * A session for `target`: a kept one that passes the probe, else a new one from
-   * `source.connect`. With `idleMs` 0 nothing is reused or kept.
+   * `source.connect`. With `idleMs` 0 nothing is reused or kept. `beforeGate` gets a kept
+   * session once its probe passes, before `options.authorize` opens, for reads that may
+   * overlap the wait (the caller changes nothing through it before the gate opens); it is
+   * the session this call then returns, or closes when the gate fails.
    */
   async open(
     source: SessionSource,
     target: LoginTarget,
     options: ConnectOptions,
     idleMs: number,
+    beforeGate?: (session: KeptSession) => void,
   ): Promise<KeptSession> {
     const idle = idleMs > 0 ? this.#take(source.connect, target, idleMs) : undefined;
     if (idle) {
       const lease = this.#lend(idle, options.signal, idleMs, true);
       // Bounded as a connect is: a socket a network dropped silently would otherwise hang.
       const timer = setTimeout(() => idle.control.abort(), options.connectTimeoutMs);
-      const alive = source.probe(idle.session).then(
+      const gate = Promise.resolve(options.authorize).then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      );
+      const alive = await source.probe(idle.session).then(
         () => true,
         () => false,
       );
-      void alive.then(() => clearTimeout(timer));
-      try {
-        await options.authorize;
-      } catch (error) {
-        await alive;
+      clearTimeout(timer);
+      if (alive) beforeGate?.(lease);
+      const refused = await gate;
+      if (refused) {
         await lease.close();
-        throw error;
+        throw refused.error;
       }
-      if (await alive) return lease;
+      if (alive) return lease;
       await lease.close();
     }
     const control = new AbortController();
