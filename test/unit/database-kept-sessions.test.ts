@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../shared/errors.js';
 import type {
   ConnectOptions,
@@ -6,6 +6,7 @@ import type {
   LoginTarget,
 } from '../../shared/strategies/database/driver.js';
 import {
+  MAX_LIFETIME_MS,
   SessionKeeper,
   type SessionSource,
 } from '../../shared/strategies/database/keptSessions.js';
@@ -72,6 +73,13 @@ function options(extra: Partial<ConnectOptions> = {}): ConnectOptions {
 
 const KEEP_MS = 60_000;
 
+/** Opens a session for `target()` and ends its step clean, so the keeper keeps it. */
+async function keepOne(keeper: SessionKeeper, source: FakeSource, ms = KEEP_MS): Promise<void> {
+  const session = await keeper.open(source, target(), options(), ms);
+  session.keep();
+  await session.close();
+}
+
 describe('SessionKeeper', () => {
   it('lends a session kept clean by one step to the next with the same login', async () => {
     const source = new FakeSource();
@@ -109,9 +117,7 @@ describe('SessionKeeper', () => {
   it('never lends a session to another login: password, user, host or TLS differ', async () => {
     const source = new FakeSource();
     const keeper = new SessionKeeper();
-    const first = await keeper.open(source, target(), options(), KEEP_MS);
-    first.keep();
-    await first.close();
+    await keepOne(keeper, source);
     const others: LoginTarget[] = [
       target(randomPassword()),
       { ...target(), username: 'admin2' },
@@ -134,9 +140,7 @@ describe('SessionKeeper', () => {
   it('opens a new session when the kept one no longer answers (dropped while frozen)', async () => {
     const source = new FakeSource();
     const keeper = new SessionKeeper();
-    const first = await keeper.open(source, target(), options(), KEEP_MS);
-    first.keep();
-    await first.close();
+    await keepOne(keeper, source);
     // The server closed it meanwhile: the probe fails, a new login takes its place.
     source.dead.add(source.sessions[0] as DatabaseSession);
     const second = await keeper.open(source, target(), options(), KEEP_MS);
@@ -148,9 +152,7 @@ describe('SessionKeeper', () => {
   it('bounds the probe of a kept session by the connect timeout (a silent drop)', async () => {
     const source = new FakeSource();
     const keeper = new SessionKeeper();
-    const first = await keeper.open(source, target(), options(), KEEP_MS);
-    first.keep();
-    await first.close();
+    await keepOne(keeper, source);
     source.hung.add(source.sessions[0] as DatabaseSession);
     const started = performance.now();
     const second = await keeper.open(source, target(), options({ connectTimeoutMs: 100 }), KEEP_MS);
@@ -162,9 +164,7 @@ describe('SessionKeeper', () => {
   it('hands a kept session over only once the gate opens, and closes it when the gate fails', async () => {
     const source = new FakeSource();
     const keeper = new SessionKeeper();
-    const first = await keeper.open(source, target(), options(), KEEP_MS);
-    first.keep();
-    await first.close();
+    await keepOne(keeper, source);
     let open!: () => void;
     const gate = new Promise<void>((resolve) => {
       open = resolve;
@@ -215,9 +215,7 @@ describe('SessionKeeper', () => {
     const source = new FakeSource();
     let now = 0;
     const keeper = new SessionKeeper(() => now);
-    const first = await keeper.open(source, target(), options(), 1_000);
-    first.keep();
-    await first.close();
+    await keepOne(keeper, source, 1_000);
     now = 1_001;
     const second = await keeper.open(source, target(), options(), 1_000);
     expect(second.reused).toBe(false);
@@ -231,6 +229,46 @@ describe('SessionKeeper', () => {
     expect(keeper.idleCount).toBe(1);
     await keeper.closeAll();
     expect(source.closed).toBe(source.opened);
+  });
+
+  it('counts a keep time in wall-clock time: a frozen Lambda whose monotonic clock stood still', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+      let monotonic = 1_000;
+      vi.spyOn(performance, 'now').mockImplementation(() => monotonic);
+      const source = new FakeSource();
+      const keeper = new SessionKeeper();
+      await keepOne(keeper, source);
+      // Frozen for an hour, of which the monotonic clock saw 5 ms.
+      monotonic += 5;
+      vi.setSystemTime(new Date('2026-01-01T01:00:00Z'));
+      const second = await keeper.open(source, target(), options(), KEEP_MS);
+      expect(second.reused).toBe(false);
+      expect(source.closed).toBe(1);
+      await second.close();
+    } finally {
+      vi.restoreAllMocks();
+      vi.useRealTimers();
+    }
+  });
+
+  it('never reuses a session past its maximum lifetime, however often it was reused', async () => {
+    const source = new FakeSource();
+    let now = 0;
+    const keeper = new SessionKeeper(() => now);
+    await keepOne(keeper, source);
+    // Reused every 50 s: each idle time is short, but the session grows old.
+    for (now = 50_000; now <= MAX_LIFETIME_MS; now += 50_000) {
+      const session = await keeper.open(source, target(), options(), KEEP_MS);
+      expect(session.reused).toBe(true);
+      session.keep();
+      await session.close();
+    }
+    const old = await keeper.open(source, target(), options(), KEEP_MS);
+    expect(old.reused).toBe(false);
+    expect(source.opened).toBe(2);
+    await old.close();
   });
 
   it('keeps at most four idle sessions, closing the oldest', async () => {

@@ -24,12 +24,20 @@ interface Entry {
   readonly session: DatabaseSession;
   /** The session's own abort: the step's signal is forwarded to it only while lent. */
   readonly control: AbortController;
+  /** When it was opened: reuse never extends a session past {@link MAX_LIFETIME_MS}. */
+  readonly opened: number;
   since: number;
   timer?: ReturnType<typeof setTimeout>;
 }
 
 /** How long a session is kept by default, milliseconds. */
 export const DEFAULT_KEEP_MS = 60_000;
+
+/**
+ * Longest a session is reused, however often (the longest keep time): an admin password
+ * changed or a role revoked in the database alone reaches a busy function within this.
+ */
+export const MAX_LIFETIME_MS = 900_000;
 
 /** Most idle sessions one process keeps; the oldest is closed to make room. */
 const MAX_IDLE = 4;
@@ -58,7 +66,11 @@ export class SessionKeeper {
   readonly #idle: Entry[] = [];
   readonly #now: () => number;
 
-  constructor(now: () => number = () => performance.now()) {
+  /**
+   * `now` is wall-clock time: a frozen Lambda's monotonic clock may stand still while the
+   * wall clock goes on, and a keep time must count the frozen time too.
+   */
+  constructor(now: () => number = Date.now) {
     this.#now = now;
   }
 
@@ -98,6 +110,8 @@ export class SessionKeeper {
       if (alive) beforeGate?.(lease);
       const refused = await gate;
       if (refused) {
+        // Ends whatever `beforeGate` left running: a close would wait behind it.
+        idle.control.abort();
         await lease.close();
         throw refused.error;
       }
@@ -113,7 +127,7 @@ export class SessionKeeper {
       stop();
     }
     return this.#lend(
-      { connect: source.connect, target, session, control, since: this.#now() },
+      { connect: source.connect, target, session, control, opened: this.#now(), since: 0 },
       options.signal,
       idleMs,
       false,
@@ -133,7 +147,12 @@ export class SessionKeeper {
     const entry = index === -1 ? undefined : this.#idle.splice(index, 1)[0];
     if (!entry) return undefined;
     clearTimeout(entry.timer);
-    if (this.#now() - entry.since > idleMs || entry.control.signal.aborted) {
+    const now = this.#now();
+    if (
+      now - entry.since > idleMs ||
+      now - entry.opened > MAX_LIFETIME_MS ||
+      entry.control.signal.aborted
+    ) {
       void this.#discard(entry);
       return undefined;
     }
@@ -162,12 +181,17 @@ export class SessionKeeper {
       close: async () => {
         if (closed) return;
         closed = true;
-        stop();
         if (kept && !failed && idleMs > 0 && !entry.control.signal.aborted) {
+          stop();
           this.#keep(entry, idleMs);
           return;
         }
-        await this.#discard(entry);
+        // The step's abort still reaches a close that waits behind a statement.
+        try {
+          await this.#discard(entry);
+        } finally {
+          stop();
+        }
       },
     };
   }
