@@ -42,6 +42,19 @@ export function countingConnector(inner: Connector, tally: () => StepTally): Con
             tally().statementMs += performance.now() - begin;
           }
         },
+        ...(session.ping
+          ? {
+              ping: async () => {
+                tally().statements += 1;
+                const begin = performance.now();
+                try {
+                  await session.ping?.();
+                } finally {
+                  tally().statementMs += performance.now() - begin;
+                }
+              },
+            }
+          : {}),
         close: () => session.close(),
         unref: () => session.unref?.(),
         ref: () => session.ref?.(),

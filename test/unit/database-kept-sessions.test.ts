@@ -23,6 +23,8 @@ class FakeSource implements SessionSource {
   readonly hung = new Set<DatabaseSession>();
   readonly signals: AbortSignal[] = [];
   readonly refs: string[] = [];
+  /** Every statement that reached a session. */
+  readonly statements: string[] = [];
   /** Every session opened, in order. */
   readonly sessions: DatabaseSession[] = [];
 
@@ -38,6 +40,7 @@ class FakeSource implements SessionSource {
             options.signal.addEventListener('abort', () => reject(new Error('aborted'))),
           );
         }
+        this.statements.push(sql);
         if (sql === 'fail') throw Object.assign(new Error('syntax error'), { code: '42601' });
         return [] as Row[];
       },
@@ -98,6 +101,22 @@ describe('SessionKeeper', () => {
     await second.close();
     expect(source.closed).toBe(1);
     expect(keeper.idleCount).toBe(0);
+  });
+
+  it('refuses a statement sent through a lease already closed: it never reaches the next step', async () => {
+    const source = new FakeSource();
+    const keeper = new SessionKeeper();
+    const stepA = await keeper.open(source, target(), options(), KEEP_MS);
+    stepA.keep();
+    await stepA.close();
+    const stepB = await keeper.open(source, target(), options(), KEEP_MS);
+    expect(stepB.reused).toBe(true);
+    const reached = source.statements.length;
+    await expect(stepA.query("ALTER ROLE a_clone PASSWORD 'x'")).rejects.toThrow(
+      /returned to the keeper/,
+    );
+    expect(source.statements.length).toBe(reached);
+    await stepB.close();
   });
 
   it('closes a session the step did not say it left clean, or on which a statement failed', async () => {

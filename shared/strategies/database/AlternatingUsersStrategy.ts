@@ -79,8 +79,9 @@ export class AlternatingUsersStrategy implements RotationStrategy {
    * user's session (pin and read in one statement list) beside the admin's login, while
    * the admin changes the password in a transaction left open (`BEGIN`, `ALTER ROLE`, the
    * iteration count: one round trip), then `COMMIT` once the read shows parity; otherwise
-   * `ROLLBACK` and the general path. MySQL (no transactional `ALTER USER`): the lookup,
-   * `SHOW GRANTS` per account, the password change. A repair adds its statements and one
+   * `ROLLBACK` and the general path. MySQL (no transactional `ALTER USER`): the probe on the
+   * current user's session (part of its login), the lookup, `SHOW GRANTS` per account, the
+   * password change. A repair adds its statements and one
    * re-read. In a warm process the admin's session of the previous setSecret is reused
    * (see {@link SessionKeeper}): one login, plus the probe of the kept session while the
    * current login runs.
@@ -108,7 +109,21 @@ export class AlternatingUsersStrategy implements RotationStrategy {
             { cause: error },
           )
         : error;
-    const currentLogin = dialect.connect(loginOf(current), options);
+    // Where no read runs on it, the current user's session must also run a statement before
+    // the admin acts: MySQL completes the handshake of logins that cannot (an expired
+    // password's sandbox mode, an init_connect that ends the session).
+    const connected = dialect.connect(loginOf(current), options);
+    const currentLogin = dialect.beginPrivilegeRead
+      ? connected
+      : connected.then(async (session) => {
+          try {
+            await dialect.probe(session);
+            return session;
+          } catch (error) {
+            await session.close();
+            throw error;
+          }
+        });
     const currentWorks = currentLogin.then(
       () => undefined,
       (error: unknown) => Promise.reject(refusal(error)),
@@ -165,8 +180,8 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     };
     try {
       // Where any user may read them, the privilege read starts on the current user's
-      // session while the admin secret is read and the admin logs in. No probe otherwise:
-      // the login is the proof the admin waits for, and it selected the secret's database.
+      // session while the admin secret is read and the admin logs in (otherwise the probe
+      // ran with the login).
       const finishRead = dialect.beginPrivilegeRead?.(
         currentSession,
         [pair.current, pair.pending],

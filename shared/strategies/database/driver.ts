@@ -37,6 +37,12 @@ export interface DatabaseSession {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
   /** Closes the connection; never throws. */
   close(): Promise<void>;
+  /**
+   * Optional: runs `SELECT 1` as it is, before anything a session prepares for statements
+   * that carry values (MySQL's `sql_mode`): a probe has nothing to escape, and one round
+   * trip proves the session runs statements.
+   */
+  ping?(): Promise<void>;
   /** Optional: lets the process exit while the session is kept idle (the socket's `unref`). */
   unref?(): void;
   /** Optional: undoes {@link unref} when a kept session is lent again. */

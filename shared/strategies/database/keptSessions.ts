@@ -171,6 +171,8 @@ export class SessionKeeper {
         kept = true;
       },
       query: async <Row>(sql: string, params?: readonly unknown[]) => {
+        // A promise a step left behind must never reach the next step's session.
+        if (closed) throw new Error('session already returned to the keeper');
         try {
           return await entry.session.query<Row>(sql, params);
         } catch (error) {

@@ -69,7 +69,12 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
   }
 
   async probe(session: DatabaseSession): Promise<void> {
-    await runQuery(session, 'test query', 'SELECT 1 AS ok');
+    const ping = session.ping?.bind(session);
+    // A constant statement: the session need not be prepared for escaped values first.
+    const probed: DatabaseSession = ping
+      ? { query: async <Row>() => (await ping(), [] as Row[]), close: () => session.close() }
+      : session;
+    await runQuery(probed, 'test query', 'SELECT 1 AS ok');
   }
 
   /** Per session: `ensureUser` and `setUserPassword` share one admin session. */

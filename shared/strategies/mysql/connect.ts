@@ -110,6 +110,9 @@ export const connectMysql: Connector = async (
       await prepare();
       return run<Row>(sql, params);
     },
+    async ping(): Promise<void> {
+      await run('SELECT 1');
+    },
     async close(): Promise<void> {
       if (options.signal.aborted) connection.destroy();
       else await client.end().catch(() => connection.destroy());
