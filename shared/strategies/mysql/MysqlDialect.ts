@@ -72,7 +72,13 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
     const ping = session.ping?.bind(session);
     // A constant statement: the session need not be prepared for escaped values first.
     const probed: DatabaseSession = ping
-      ? { query: async <Row>() => (await ping(), [] as Row[]), close: () => session.close() }
+      ? {
+          query: async <Row>() => {
+            await ping();
+            return [] as Row[];
+          },
+          close: () => session.close(),
+        }
       : session;
     await runQuery(probed, 'test query', 'SELECT 1 AS ok');
   }
