@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PendingRequest } from '../../shared/engine/types.js';
+import { CredentialRejectedError } from '../../shared/errors.js';
 import { AlternatingUsersStrategy } from '../../shared/strategies/database/AlternatingUsersStrategy.js';
 import { SessionKeeper } from '../../shared/strategies/database/keptSessions.js';
 import { mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
@@ -13,13 +15,14 @@ const support = serverSupport(MARIADB);
 const silent = new Logger({ logLevel: 'SILENT' });
 
 /**
- * The confused-deputy check on MySQL/MariaDB: a handshake that succeeds is not enough, since
+ * Alternating setSecret on MariaDB where the current login fails late, cold and with a kept
+ * admin session. The confused-deputy check on MySQL/MariaDB: a handshake that succeeds is not enough, since
  * MariaDB completes it for logins that cannot run a statement (an expired password's
  * sandbox mode; an `init_connect` that ends the session). The admin acts only once a
  * statement has run on the current user's session.
  */
 describe.skipIf(!support.available)(
-  `MariaDB: the admin acts only for a current login that works ${support.reason}`,
+  `MariaDB alternating users: the admin acts only for a current login that works ${support.reason}`,
   () => {
     let server: MariadbServer;
     beforeAll(async () => {
@@ -42,12 +45,16 @@ describe.skipIf(!support.available)(
         ...fields,
       });
 
-    const request = (current: string, pending: string): PendingRequest => ({
+    const request = (
+      current: string,
+      pending: string,
+      signal = new AbortController().signal,
+    ): PendingRequest => ({
       secretId: 'arn:secret',
       token: 'token-1',
       step: 'setSecret',
       logger: silent,
-      signal: new AbortController().signal,
+      signal,
       current: async () => current,
       previous: async () => undefined,
       pending: async () => pending,
@@ -62,6 +69,7 @@ describe.skipIf(!support.available)(
         },
         keeper,
         adminSessionKeepMs: 60_000,
+        connectTimeoutMs: 2_000,
       });
 
     /** Whether a login works; any refusal (1045, or 1698 for no such account) is false. */
@@ -121,6 +129,56 @@ describe.skipIf(!support.available)(
       },
       60_000,
     );
+
+    it('a setSecret whose current login fails settles at once, even while the kept session still reads', async () => {
+      const username = `app_${randomSuffix()}`;
+      const password = randomPassword();
+      await createMariadbAppUser(server, username, password);
+      const keeper = new SessionKeeper();
+      const s = strategy(keeper);
+      // A warm process: the first setSecret keeps the admin's session.
+      expect((await rotate(s, username, password)).outcome).toBe('admin acted');
+      expect(keeper.idleCount).toBe(1);
+      // The server stalls reads of mysql.user (here a table lock; in production a network
+      // that drops packets after the probe answered, or any slow read). The probe still
+      // answers, so the kept session is lent and its early read starts, and blocks.
+      const locker = await mysql.createConnection({
+        host: server.host,
+        port: server.port,
+        user: server.admin.username,
+        password: server.admin.password,
+      });
+      await locker.query('LOCK TABLES mysql.global_priv WRITE');
+      const step = new AbortController();
+      const abortAt = setTimeout(() => step.abort(), 1_000);
+      try {
+        // The current value is refused: the step fails with CredentialRejectedError.
+        const outcome = s
+          .apply(
+            request(
+              secret({ username, password: randomPassword() }),
+              secret({ username: `${username}_clone`, password: randomPassword() }),
+              step.signal,
+            ),
+          )
+          .then(
+            () => 'resolved',
+            (error: unknown) => error,
+          );
+        const settled = await Promise.race([
+          outcome,
+          new Promise((resolve) =>
+            setTimeout(() => resolve('still running 3 s after abort'), 4_000),
+          ),
+        ]);
+        expect(settled).toBeInstanceOf(CredentialRejectedError);
+      } finally {
+        clearTimeout(abortAt);
+        await locker.query('UNLOCK TABLES');
+        await locker.end();
+        await keeper.closeAll();
+      }
+    }, 30_000);
 
     it('refuses a current login the server ends right after authentication (init_connect fails)', async () => {
       const username = `app_${randomSuffix()}`;
