@@ -59,7 +59,10 @@ class FakeSource implements SessionSource {
   };
 }
 
-function target(password = 'admin-password-1'): LoginTarget {
+/** The admin password of every fake login, random per run: tests hold no credentials. */
+const ADMIN_PASSWORD = randomPassword();
+
+function target(password = ADMIN_PASSWORD): LoginTarget {
   return {
     host: 'db.example',
     port: 5432,
@@ -112,7 +115,7 @@ describe('SessionKeeper', () => {
     const stepB = await keeper.open(source, target(), options(), KEEP_MS);
     expect(stepB.reused).toBe(true);
     const reached = source.statements.length;
-    await expect(stepA.query("ALTER ROLE a_clone PASSWORD 'x'")).rejects.toThrow(
+    await expect(stepA.query('ALTER ROLE a_clone NOLOGIN')).rejects.toThrow(
       /returned to the keeper/,
     );
     expect(source.statements.length).toBe(reached);
@@ -293,17 +296,18 @@ describe('SessionKeeper', () => {
   it('keeps at most four idle sessions, closing the oldest', async () => {
     const source = new FakeSource();
     const keeper = new SessionKeeper();
-    for (let i = 0; i < 6; i += 1) {
-      const session = await keeper.open(source, target(`password-${i}`), options(), KEEP_MS);
+    const passwords = Array.from({ length: 6 }, () => randomPassword());
+    for (const password of passwords) {
+      const session = await keeper.open(source, target(password), options(), KEEP_MS);
       session.keep();
       await session.close();
     }
     expect(keeper.idleCount).toBe(4);
     expect(source.closed).toBe(2);
-    expect((await keeper.open(source, target('password-0'), options(), KEEP_MS)).reused).toBe(
+    expect((await keeper.open(source, target(passwords[0]), options(), KEEP_MS)).reused).toBe(
       false,
     );
-    expect((await keeper.open(source, target('password-5'), options(), KEEP_MS)).reused).toBe(true);
+    expect((await keeper.open(source, target(passwords[5]), options(), KEEP_MS)).reused).toBe(true);
     await keeper.closeAll();
   });
 });
