@@ -293,6 +293,24 @@ describe('SessionKeeper', () => {
     await old.close();
   });
 
+  it('does not let a wall clock stepped back (NTP) stretch a session past its lifetime', async () => {
+    const source = new FakeSource();
+    let now = 3_600_000;
+    const keeper = new SessionKeeper(() => now);
+    await keepOne(keeper, source);
+    // The clock jumps back an hour: age and idle time would read negative for an hour.
+    now = 0;
+    const reusedAt: number[] = [];
+    for (; now <= 2 * MAX_LIFETIME_MS; now += 50_000) {
+      const session = await keeper.open(source, target(), options(), KEEP_MS);
+      if (session.reused && source.opened === 1) reusedAt.push(now);
+      session.keep();
+      await session.close();
+    }
+    expect(source.opened).toBeGreaterThan(1);
+    expect(reusedAt).toEqual([]);
+  });
+
   it('keeps at most four idle sessions, closing the oldest', async () => {
     const source = new FakeSource();
     const keeper = new SessionKeeper();

@@ -149,6 +149,9 @@ export class SessionKeeper {
     clearTimeout(entry.timer);
     const now = this.#now();
     if (
+      // A wall clock stepped back (NTP) would make both ages negative for as long as the step.
+      now < entry.since ||
+      now < entry.opened ||
       now - entry.since > idleMs ||
       now - entry.opened > MAX_LIFETIME_MS ||
       entry.control.signal.aborted

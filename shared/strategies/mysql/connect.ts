@@ -115,7 +115,9 @@ export const connectMysql: Connector = async (
     },
     async close(): Promise<void> {
       if (options.signal.aborted) connection.destroy();
-      else await client.end().catch(() => connection.destroy());
+      // mysql2's end waits behind a running statement, and never settles once an abort
+      // destroyed the connection under it: the abort must end the wait too.
+      else await untilAborted(client.end(), options.signal).catch(() => connection.destroy());
     },
     unref: () => socketOf(connection)?.unref(),
     ref: () => socketOf(connection)?.ref(),
