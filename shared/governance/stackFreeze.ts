@@ -59,9 +59,11 @@ export function stackFreezeReader(
   return async () => {
     if (cached && Date.now() - cached.at < CACHE_MS)
       return { name, declaration: cached.declaration };
-    const declaration = await getParameter(options, name);
+    const value = await getParameter(options, name);
+    // Kept as read by the check: a cached `none` is no window too.
+    const declaration = value === 'none' ? '' : value;
     cached = { at: Date.now(), declaration };
-    return { name, declaration: declaration === 'none' ? '' : declaration };
+    return { name, declaration };
   };
 }
 

@@ -124,4 +124,14 @@ describe('freeze windows through the local twin', () => {
     const other = await createSecret(fresh);
     expect((await rotate(fresh, other))?.state).toBe('Succeeded');
   });
+
+  it('a warm function that reuses its read of the parameter still reads "none" as no window', async () => {
+    const local = await twin();
+    await stackDeclares(local, 'none');
+    for (const arn of [await createSecret(local), await createSecret(local)]) {
+      const status = await rotate(local, arn);
+      expect(status?.message ?? '').toBe('');
+      expect(status?.state).toBe('Succeeded');
+    }
+  });
 });
