@@ -37,6 +37,8 @@ interface Target {
   strategy: (connect: (inner: Connector) => Connector) => RotationStrategy;
   /** A fresh application user; returns its secret. */
   seed: () => Promise<string>;
+  /** The admin secret its value names (`masterarn`): in the same account, as deployed. */
+  admin?: InMemorySecretsManager;
 }
 
 /**
@@ -62,6 +64,8 @@ async function benchTargets(targets: readonly Target[], repetitions: number, rec
       const strategy = target.strategy((inner) => countingConnector(inner, () => current));
       const sm = new InMemorySecretsManager();
       sm.seedCurrent(await target.seed());
+      // createSecret's freeze check describes the admin secret: it must find it.
+      if (target.admin) sm.shareAccountWith(target.admin);
       const handler = rotationHandler(strategy, {
         client: sm.client,
         env: target.env,
@@ -149,6 +153,7 @@ export async function benchRotations(record: RecordFigure, repetitions = 15): Pr
                   admins: admin.source,
                 }),
               seed: () => database.seed(alternating ? admin.arn : undefined),
+              ...(alternating ? { admin: admin.sm } : {}),
             };
           }),
           repetitions,

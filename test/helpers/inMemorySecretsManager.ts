@@ -51,20 +51,10 @@ export class InMemorySecretsManager {
   install(): void {
     this.mock.on(DescribeSecretCommand).callsFake((input) => {
       this.#failIfInjected('DescribeSecret');
+      const neighbour = this.#neighbours.find((other) => other.#holds(input.SecretId));
+      if (neighbour) return neighbour.#describe();
       this.#requireSecret(input.SecretId);
-      const versionIdsToStages: Record<string, string[]> = {};
-      for (const [id, v] of this.versions)
-        if (v.stages.size > 0) versionIdsToStages[id] = [...v.stages];
-      return {
-        ...meta,
-        ARN: this.arn,
-        Name: this.arn.split(':').pop(),
-        ...(this.rotationEnabled === undefined ? {} : { RotationEnabled: this.rotationEnabled }),
-        VersionIdsToStages: versionIdsToStages,
-        ...(this.tags.size > 0
-          ? { Tags: [...this.tags].map(([Key, Value]) => ({ Key, Value })) }
-          : {}),
-      };
+      return this.#describe();
     });
     this.mock.on(GetSecretValueCommand).callsFake((input) => {
       this.#failIfInjected('GetSecretValue');
@@ -176,9 +166,39 @@ export class InMemorySecretsManager {
     throw failure.error;
   }
 
-  #requireSecret(secretId: string | undefined): void {
+  readonly #neighbours: InMemorySecretsManager[] = [];
+
+  /**
+   * Puts `other`'s secret in the same account: DescribeSecret through this client answers
+   * for it too (as for an admin secret named by `masterarn`), counted as this client's call.
+   */
+  shareAccountWith(other: InMemorySecretsManager): void {
+    this.#neighbours.push(other);
+  }
+
+  #describe() {
+    const versionIdsToStages: Record<string, string[]> = {};
+    for (const [id, v] of this.versions)
+      if (v.stages.size > 0) versionIdsToStages[id] = [...v.stages];
+    return {
+      ...meta,
+      ARN: this.arn,
+      Name: this.arn.split(':').pop(),
+      ...(this.rotationEnabled === undefined ? {} : { RotationEnabled: this.rotationEnabled }),
+      VersionIdsToStages: versionIdsToStages,
+      ...(this.tags.size > 0
+        ? { Tags: [...this.tags].map(([Key, Value]) => ({ Key, Value })) }
+        : {}),
+    };
+  }
+
+  #holds(secretId: string | undefined): boolean {
     const name = this.arn.split(':').pop() ?? '';
-    if (secretId !== this.arn && secretId !== name && !name.startsWith(`${secretId}-`)) {
+    return secretId === this.arn || secretId === name || name.startsWith(`${secretId}-`);
+  }
+
+  #requireSecret(secretId: string | undefined): void {
+    if (!this.#holds(secretId)) {
       throw new ResourceNotFoundException({
         message: "Secrets Manager can't find the specified secret.",
         ...meta,

@@ -212,6 +212,48 @@ describe('SessionKeeper', () => {
     expect(source.closed).toBe(1);
   });
 
+  it("lets the caller's first read prove a kept session alive in place of the probe", async () => {
+    const source = new FakeSource();
+    const keeper = new SessionKeeper();
+    await keepOne(keeper, source);
+    const read = (session: DatabaseSession) => session.query('SELECT accounts');
+    const second = await keeper.open(source, target(), options(), KEEP_MS, read);
+    expect(second.reused).toBe(true);
+    // One round trip: the read, no SELECT 1 before it.
+    expect(source.statements).toEqual(['SELECT accounts']);
+    second.keep();
+    await second.close();
+    // A read that fails means a session that no longer works: a new login replaces it.
+    source.dead.add(source.sessions[0] as DatabaseSession);
+    const third = await keeper.open(source, target(), options(), KEEP_MS, read);
+    expect(third.reused).toBe(false);
+    expect(source.opened).toBe(2);
+    expect(source.closed).toBe(1);
+    await third.close();
+  });
+
+  it('ends a first read still running as soon as the gate fails', async () => {
+    const source = new FakeSource();
+    const keeper = new SessionKeeper();
+    await keepOne(keeper, source);
+    source.hung.add(source.sessions[0] as DatabaseSession);
+    const refused = new Error('current login refused');
+    const gate = new Promise<void>((_resolve, reject) => setTimeout(() => reject(refused), 20));
+    const started = performance.now();
+    await expect(
+      keeper.open(
+        source,
+        target(),
+        options({ authorize: gate, connectTimeoutMs: 5_000 }),
+        KEEP_MS,
+        (session) => session.query('SELECT accounts'),
+      ),
+    ).rejects.toBe(refused);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(keeper.idleCount).toBe(0);
+    expect(source.closed).toBe(1);
+  });
+
   it('forwards a step abort to the session only while that step holds it', async () => {
     const source = new FakeSource();
     const keeper = new SessionKeeper();

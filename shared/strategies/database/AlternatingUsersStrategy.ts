@@ -136,14 +136,15 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     };
     // A kept admin session is there at once: where the read cannot run on the current
     // user's session, the admin makes it while the current login runs (a read: nothing is
-    // changed as admin before that login works, and the read is dropped if it fails).
+    // changed as admin before that login works, and the read is dropped if it fails). It
+    // also proves the kept session alive: a read that fails gets a new session instead.
     let earlyRead: Promise<Privilege[][] | undefined> | undefined;
     const readEarly = dialect.beginPrivilegeRead
       ? undefined
       : (admin: DatabaseSession) => {
-          earlyRead = dialect
-            .privileges(admin, [pair.current, pair.pending], pair)
-            .catch(() => undefined);
+          const read = dialect.privileges(admin, [pair.current, pair.pending], pair);
+          earlyRead = read.catch(() => undefined);
+          return read;
         };
     const adminLogin = this.#adminSession(
       request,
@@ -283,7 +284,7 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     current: DatabaseSecret,
     dialect: DatabaseDialect,
     options: ConnectOptions,
-    beforeGate?: (session: KeptSession) => void,
+    firstRead?: (session: KeptSession) => Promise<unknown>,
   ): Promise<KeptSession> {
     const arn = current.masterarn as string;
     const keeper = this.#options.keeper ?? keptSessions;
@@ -296,7 +297,7 @@ export class AlternatingUsersStrategy implements RotationStrategy {
       logger: request.logger,
       loginOf: (value) => adminLoginFor(value, current),
       tryLogin: (login) =>
-        refusedAsUndefined(keeper.open(dialect, login, options, keepMs, beforeGate)),
+        refusedAsUndefined(keeper.open(dialect, login, options, keepMs, firstRead)),
     });
     if (session) return session;
     throw new CredentialRejectedError(

@@ -81,17 +81,18 @@ export class SessionKeeper {
 
   /**
    * A session for `target`: a kept one that passes the probe, else a new one from
-   * `source.connect`. With `idleMs` 0 nothing is reused or kept. `beforeGate` gets a kept
-   * session once its probe passes, before `options.authorize` opens, for reads that may
-   * overlap the wait (the caller changes nothing through it before the gate opens); it is
-   * the session this call then returns, or closes when the gate fails.
+   * `source.connect`. With `idleMs` 0 nothing is reused or kept. `firstRead`, when given,
+   * proves a kept session alive in place of `source.probe` (one round trip fewer): it runs
+   * on the session this call returns, before `options.authorize` opens, so it may overlap
+   * the wait and must only read; when it fails, a new session replaces the kept one, and
+   * when the gate fails it is ended at once.
    */
   async open(
     source: SessionSource,
     target: LoginTarget,
     options: ConnectOptions,
     idleMs: number,
-    beforeGate?: (session: KeptSession) => void,
+    firstRead?: (session: KeptSession) => Promise<unknown>,
   ): Promise<KeptSession> {
     const idle = idleMs > 0 ? this.#take(source.connect, target, idleMs) : undefined;
     if (idle) {
@@ -100,18 +101,19 @@ export class SessionKeeper {
       const timer = setTimeout(() => idle.control.abort(), options.connectTimeoutMs);
       const gate = Promise.resolve(options.authorize).then(
         () => undefined,
-        (error: unknown) => ({ error }),
+        (error: unknown) => {
+          // Nothing more is read for a login that failed, nor waited for.
+          idle.control.abort();
+          return { error };
+        },
       );
-      const alive = await source.probe(idle.session).then(
+      const alive = await (firstRead ? firstRead(lease) : source.probe(idle.session)).then(
         () => true,
         () => false,
       );
       clearTimeout(timer);
-      if (alive) beforeGate?.(lease);
       const refused = await gate;
       if (refused) {
-        // Ends whatever `beforeGate` left running: a close would wait behind it.
-        idle.control.abort();
         await lease.close();
         throw refused.error;
       }
