@@ -75,6 +75,11 @@ export interface DatabaseDialect<P extends Privilege = Privilege> {
   readonly connect: Connector;
   /** A harmless query proving the session works (`SELECT 1`). */
   probe(session: DatabaseSession): Promise<void>;
+  /**
+   * Optional: the probe of a kept admin session before reuse ({@link SessionKeeper}), where
+   * the server can also tell that its login would now be refused; default {@link probe}.
+   */
+  probeKept?(session: DatabaseSession): Promise<void>;
   /** Single-user: the logged-in user sets its own password. */
   changeOwnPassword(session: DatabaseSession, change: PasswordChange): Promise<void>;
   /**

@@ -16,6 +16,8 @@ export interface KeptSession extends DatabaseSession {
 export interface SessionSource {
   readonly connect: Connector;
   probe(session: DatabaseSession): Promise<void>;
+  /** Used instead of `probe` when given: it may also check the login is still allowed. */
+  probeKept?(session: DatabaseSession): Promise<void>;
 }
 
 interface Entry {
@@ -107,7 +109,12 @@ export class SessionKeeper {
           return { error };
         },
       );
-      const alive = await (firstRead ? firstRead(lease) : source.probe(idle.session)).then(
+      const probe = firstRead
+        ? firstRead(lease)
+        : source.probeKept
+          ? source.probeKept(idle.session)
+          : source.probe(idle.session);
+      const alive = await probe.then(
         () => true,
         () => false,
       );

@@ -8,6 +8,7 @@ import type {
   UserPair,
 } from '../database/dialect.js';
 import { type Connector, type DatabaseSession, runQuery } from '../database/driver.js';
+import { DatabaseQueryError } from '../database/errors.js';
 import { grantEach } from '../database/grantParity.js';
 import { connectPostgres } from './connect.js';
 import {
@@ -64,6 +65,26 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
 
   async probe(session: DatabaseSession): Promise<void> {
     await runQuery(session, 'test query', 'SELECT 1 AS ok');
+  }
+
+  /**
+   * PostgreSQL keeps a session running whatever happens to its role: a kept admin session
+   * is reused only while the role may still log in (not `NOLOGIN`, not past `VALID UNTIL`,
+   * not dropped), so an admin disabled in the database stops acting at the next setSecret.
+   * Qualified names: the session's search_path is the admin's own.
+   */
+  async probeKept(session: DatabaseSession): Promise<void> {
+    const rows = await runQuery(
+      session,
+      'check the kept admin session',
+      'SELECT 1 AS ok FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) CURRENT_USER AND rolcanlogin AND (rolvaliduntil IS NULL OR rolvaliduntil OPERATOR(pg_catalog.>) pg_catalog.now())',
+    );
+    if (rows.length === 0) {
+      throw new DatabaseQueryError(
+        'check of the kept admin session (login no longer allowed)',
+        undefined,
+      );
+    }
   }
 
   /** Sessions whose search_path is pinned to pg_catalog (see {@link #pinSearchPath}). */
