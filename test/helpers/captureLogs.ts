@@ -57,3 +57,14 @@ export function captureLogs(): CapturedLogs {
     },
   };
 }
+
+/**
+ * `adminSessionReused` of every "Alternate user ready" line captured so far, in order: one
+ * per alternating setSecret that finished, true where it ran on a kept admin session.
+ */
+export function adminSessionsReused(logs: CapturedLogs): unknown[] {
+  return logs
+    .json()
+    .filter((line) => line.message === 'Alternate user ready')
+    .map((line) => line.adminSessionReused);
+}

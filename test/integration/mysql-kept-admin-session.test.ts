@@ -4,7 +4,7 @@ import { databaseStrategyFromEnv } from '../../shared/strategies/database/mode.j
 import { connectMysql } from '../../shared/strategies/mysql/connect.js';
 import { MysqlDialect, mysqlDialects } from '../../shared/strategies/mysql/MysqlDialect.js';
 import { createMariadbAppUser } from '../helpers/appUsers.js';
-import { captureLogs } from '../helpers/captureLogs.js';
+import { adminSessionsReused, captureLogs } from '../helpers/captureLogs.js';
 import { countingConnector, emptyTally } from '../helpers/countingConnector.js';
 import { randomPassword, randomSuffix } from '../helpers/credentials.js';
 import { adminSecretRig, rotationRig } from '../helpers/rotationRig.js';
@@ -61,40 +61,34 @@ describe.skipIf(!support.available)(
         { admins: admin.source },
       );
       const rig = rotationRig(counted, secret, ENV);
-      const reused = () =>
-        logs
-          .json()
-          .filter((line) => line.message === 'Alternate user ready')
-          .map((line) => line.adminSessionReused);
-      {
-        // The first creates the clone; its admin session is kept, and the second reuses it.
-        await rig.rotate();
-        await rig.rotate();
-        expect(reused()).toEqual([false, true]);
-        const token = rig.sm.startRotation();
-        await rig.run('createSecret', token);
-        tally = emptyTally();
-        await rig.run('setSecret', token);
-        expect(reused().at(-1)).toBe(true);
-        // The current user's SELECT 1; as admin, the accounts, SHOW GRANTS for each of the
-        // four accounts and the password at both hosts: no probe of the kept session first.
-        expect(tally).toMatchObject({ connects: 1, refused: 0, statements: 8 });
-        for (const step of ['testSecret', 'finishSecret'] as const) await rig.run(step, token);
-        // Ended by the server while the function was frozen: the read fails, a new login
-        // takes its place, and the rotation does not notice.
-        const sessions = await server.query<{ id: number }>(
-          'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID()',
-          [server.admin.username],
+      const reused = () => adminSessionsReused(logs);
+      // The first creates the clone; its admin session is kept, and the second reuses it.
+      await rig.rotate();
+      await rig.rotate();
+      expect(reused()).toEqual([false, true]);
+      const token = rig.sm.startRotation();
+      await rig.run('createSecret', token);
+      tally = emptyTally();
+      await rig.run('setSecret', token);
+      expect(reused().at(-1)).toBe(true);
+      // The current user's SELECT 1; as admin, the accounts, SHOW GRANTS for each of the
+      // four accounts and the password at both hosts: no probe of the kept session first.
+      expect(tally).toMatchObject({ connects: 1, refused: 0, statements: 8 });
+      for (const step of ['testSecret', 'finishSecret'] as const) await rig.run(step, token);
+      // Ended by the server while the function was frozen: the read fails, a new login
+      // takes its place, and the rotation does not notice.
+      const sessions = await server.query<{ id: number }>(
+        'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID()',
+        [server.admin.username],
+      );
+      expect(sessions.length).toBeGreaterThanOrEqual(1);
+      for (const { id } of sessions) await server.query(`KILL CONNECTION ${Number(id)}`);
+      await rig.rotate();
+      expect(reused().at(-1)).toBe(false);
+      for (const value of [rig.current(), rig.previous() as Record<string, unknown>]) {
+        expect(await server.canLogin(value.username as string, value.password as string)).toBe(
+          true,
         );
-        expect(sessions.length).toBeGreaterThanOrEqual(1);
-        for (const { id } of sessions) await server.query(`KILL CONNECTION ${Number(id)}`);
-        await rig.rotate();
-        expect(reused().at(-1)).toBe(false);
-        for (const value of [rig.current(), rig.previous() as Record<string, unknown>]) {
-          expect(await server.canLogin(value.username as string, value.password as string)).toBe(
-            true,
-          );
-        }
       }
     }, 60_000);
 

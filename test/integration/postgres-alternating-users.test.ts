@@ -12,7 +12,7 @@ import {
 } from '../../shared/strategies/postgres/PostgresDialect.js';
 import { PRIVILEGES_SQL, privilegeParams } from '../../shared/strategies/postgres/privileges.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
-import { captureLogs } from '../helpers/captureLogs.js';
+import { adminSessionsReused, captureLogs } from '../helpers/captureLogs.js';
 import { countingConnector, emptyTally } from '../helpers/countingConnector.js';
 import {
   hostilePassword,
@@ -189,11 +189,7 @@ describe.skipIf(!support.available)(
         { admins: admin.source },
       );
       const rig = rotationRig(counted, secret, ENV);
-      const reused = () =>
-        logs
-          .json()
-          .filter((line) => line.message === 'Alternate user ready')
-          .map((line) => line.adminSessionReused);
+      const reused = () => adminSessionsReused(logs);
       // The first creates the clone: a statement failed on its admin session (the staged
       // change of a user not there yet), so that session is not kept; the second's is.
       await rig.rotate();

@@ -5,7 +5,7 @@ import { AlternatingUsersStrategy } from '../../shared/strategies/database/Alter
 import { SessionKeeper } from '../../shared/strategies/database/keptSessions.js';
 import { postgresDialects } from '../../shared/strategies/postgres/PostgresDialect.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
-import { captureLogs } from '../helpers/captureLogs.js';
+import { adminSessionsReused, captureLogs } from '../helpers/captureLogs.js';
 import { randomPassword, randomSuffix } from '../helpers/credentials.js';
 import { adminSecretRig, rotationRig } from '../helpers/rotationRig.js';
 import { POSTGRES, type PostgresServer, startPostgres } from '../helpers/servers/postgres.js';
@@ -32,11 +32,7 @@ describe.skipIf(!support.available)(
       await server?.stop();
     });
 
-    const reused = () =>
-      logs
-        .json()
-        .filter((line) => line.message === 'Alternate user ready')
-        .map((line) => line.adminSessionReused);
+    const reused = () => adminSessionsReused(logs);
 
     it.each([
       ['made NOLOGIN', 'NOLOGIN', 'LOGIN'],
