@@ -57,8 +57,9 @@ export function stackFreezeReader(
   }
   let cached: { at: number; declaration: string } | undefined;
   return async () => {
-    if (cached && Date.now() - cached.at < CACHE_MS)
-      return { name, declaration: cached.declaration };
+    // A negative age is a wall clock stepped back (NTP): read again rather than trust it.
+    const age = cached ? Date.now() - cached.at : -1;
+    if (cached && age >= 0 && age < CACHE_MS) return { name, declaration: cached.declaration };
     const value = await getParameter(options, name);
     // Kept as read by the check: a cached `none` is no window too.
     const declaration = value === 'none' ? '' : value;

@@ -35,7 +35,9 @@ export class GatewayAdminSecrets implements AdminSecretReader {
     options: { forceFetch?: boolean; signal?: AbortSignal; field?: string } = {},
   ): Promise<string> {
     const cached = this.#cache.get(secretId);
-    if (cached && !options.forceFetch && this.#now() - cached.readAt <= this.#maxAgeMs) {
+    // A negative age is a wall clock stepped back (NTP): read again rather than trust it.
+    const age = cached ? this.#now() - cached.readAt : -1;
+    if (cached && !options.forceFetch && age >= 0 && age <= this.#maxAgeMs) {
       // Registered again: the cache outlives the invocation whose scope registered it.
       this.#gateway.registerValue(cached.value);
       return cached.value;

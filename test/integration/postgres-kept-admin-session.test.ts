@@ -34,65 +34,95 @@ describe.skipIf(!support.available)(
 
     const reused = () => adminSessionsReused(logs);
 
+    /**
+     * A superuser admin of its own (optionally running as a default role, `ALTER ROLE … SET
+     * role`), an application user, and a warm function's strategy with its own keeper.
+     */
+    async function setup(defaultRole?: 'LOGIN' | 'NOLOGIN') {
+      const adminName = `adm_${randomSuffix()}`;
+      const adminPassword = randomPassword();
+      await server.query(
+        `CREATE ROLE ${ident(adminName)} LOGIN SUPERUSER PASSWORD ${literal(scramSha256Verifier(adminPassword))}`,
+      );
+      if (defaultRole) {
+        const group = `grp_${randomSuffix()}`;
+        await server.query(`CREATE ROLE ${ident(group)} ${defaultRole} SUPERUSER`);
+        await server.query(`GRANT ${ident(group)} TO ${ident(adminName)}`);
+        await server.query(`ALTER ROLE ${ident(adminName)} SET role = ${ident(group)}`);
+      }
+      const admin = adminSecretRig(
+        JSON.stringify({ username: adminName, password: adminPassword }),
+      );
+      const username = `app_${randomSuffix()}`;
+      const password = randomPassword();
+      await server.query(
+        `CREATE ROLE ${ident(username)} LOGIN PASSWORD ${literal(scramSha256Verifier(password))}`,
+      );
+      const keeper = new SessionKeeper();
+      const strategy = new AlternatingUsersStrategy(postgresDialects(), {
+        admins: admin.source,
+        keeper,
+        adminSessionKeepMs: 60_000,
+        connectTimeoutMs: 5_000,
+      });
+      const rig = rotationRig(
+        strategy,
+        JSON.stringify({
+          engine: 'postgres',
+          host: server.host,
+          port: server.port,
+          username,
+          password,
+          dbname: 'postgres',
+          masterarn: admin.arn,
+          ssl: 'false',
+        }),
+        ENV,
+      );
+      return { adminName, adminPassword, keeper, rig };
+    }
+
+    /** Rotations until the third reuses a kept session (the first's staged change failed: not kept). */
+    async function warmUp(rig: ReturnType<typeof rotationRig>) {
+      for (let i = 0; i < 3; i++) await rig.rotate();
+      expect(reused().slice(-3)).toEqual([false, false, true]);
+    }
+
+    /** setSecret of a new rotation fails as a refused admin login; nothing changed for the application. */
+    async function expectAdminRefused(rig: ReturnType<typeof rotationRig>, keeper: SessionKeeper) {
+      const before = rig.current();
+      const token = rig.sm.startRotation();
+      await rig.run('createSecret', token);
+      await expect(rig.run('setSecret', token)).rejects.toBeInstanceOf(CredentialRejectedError);
+      expect(keeper.idleCount).toBe(0);
+      expect(rig.current()).toEqual(before);
+      for (const value of [before, rig.previous() as Record<string, unknown>]) {
+        expect(await server.canLogin(value.username as string, value.password as string)).toBe(
+          true,
+        );
+      }
+      return token;
+    }
+
     it.each([
-      ['made NOLOGIN', 'NOLOGIN', 'LOGIN'],
-      ['whose VALID UNTIL has passed', "VALID UNTIL '2001-01-01'", "VALID UNTIL 'infinity'"],
-    ])(
+      ['made NOLOGIN', 'NOLOGIN', 'LOGIN', undefined],
+      [
+        'whose VALID UNTIL has passed',
+        "VALID UNTIL '2001-01-01'",
+        "VALID UNTIL 'infinity'",
+        undefined,
+      ],
+      // The probe checks the role that logged in, not the one it runs as.
+      ['made NOLOGIN, running as a default role that may log in', 'NOLOGIN', 'LOGIN', 'LOGIN'],
+    ] as const)(
       'does not reuse the session of an admin %s: the step fails as a refused admin login, and works again once it is undone',
-      async (_label, revoke, restore) => {
-        const adminName = `adm_${randomSuffix()}`;
-        const adminPassword = randomPassword();
-        await server.query(
-          `CREATE ROLE ${ident(adminName)} LOGIN SUPERUSER PASSWORD ${literal(scramSha256Verifier(adminPassword))}`,
-        );
-        const admin = adminSecretRig(
-          JSON.stringify({ username: adminName, password: adminPassword }),
-        );
-        const username = `app_${randomSuffix()}`;
-        const password = randomPassword();
-        await server.query(
-          `CREATE ROLE ${ident(username)} LOGIN PASSWORD ${literal(scramSha256Verifier(password))}`,
-        );
-        const keeper = new SessionKeeper();
-        const strategy = new AlternatingUsersStrategy(postgresDialects(), {
-          admins: admin.source,
-          keeper,
-          adminSessionKeepMs: 60_000,
-          connectTimeoutMs: 5_000,
-        });
-        const rig = rotationRig(
-          strategy,
-          JSON.stringify({
-            engine: 'postgres',
-            host: server.host,
-            port: server.port,
-            username,
-            password,
-            dbname: 'postgres',
-            masterarn: admin.arn,
-            ssl: 'false',
-          }),
-          ENV,
-        );
+      async (_label, revoke, restore, defaultRole) => {
+        const { adminName, adminPassword, keeper, rig } = await setup(defaultRole);
         try {
-          // The first creates the clone (its staged change failed: that session is not
-          // kept); the second's session is kept, and the third reuses it.
-          for (let i = 0; i < 3; i++) await rig.rotate();
-          expect(reused()).toEqual([false, false, true]);
-          const before = rig.current();
+          await warmUp(rig);
           await server.query(`ALTER ROLE ${ident(adminName)} ${revoke}`);
-          const token = rig.sm.startRotation();
-          await rig.run('createSecret', token);
-          await expect(rig.run('setSecret', token)).rejects.toBeInstanceOf(CredentialRejectedError);
-          expect(keeper.idleCount).toBe(0);
-          // Nothing changed for the application.
-          expect(rig.current()).toEqual(before);
-          const previous = rig.previous() as Record<string, unknown>;
-          for (const value of [before, previous]) {
-            expect(await server.canLogin(value.username as string, value.password as string)).toBe(
-              true,
-            );
-          }
+          expect(await server.canLogin(adminName, adminPassword)).toBe(false);
+          const token = await expectAdminRefused(rig, keeper);
           // Undone in the database: Secrets Manager's retry of the step goes through.
           await server.query(`ALTER ROLE ${ident(adminName)} ${restore}`);
           await rig.run('setSecret', token);
@@ -105,5 +135,28 @@ describe.skipIf(!support.available)(
       },
       60_000,
     );
+
+    it('does not reuse the session of an admin whose role was renamed (its login name is refused)', async () => {
+      const { adminName, adminPassword, keeper, rig } = await setup();
+      try {
+        await warmUp(rig);
+        await server.query(`ALTER ROLE ${ident(adminName)} RENAME TO ${ident(`${adminName}_x`)}`);
+        expect(await server.canLogin(adminName, adminPassword)).toBe(false);
+        await expectAdminRefused(rig, keeper);
+      } finally {
+        await keeper.closeAll();
+      }
+    }, 60_000);
+
+    it('reuses the session of an admin running as a NOLOGIN group role (the usual default role)', async () => {
+      const { keeper, rig } = await setup('NOLOGIN');
+      try {
+        await warmUp(rig);
+        await rig.rotate();
+        expect(reused().at(-1)).toBe(true);
+      } finally {
+        await keeper.closeAll();
+      }
+    }, 60_000);
   },
 );

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { rotationHandler } from '../../shared/engine/rotationHandler.js';
 import {
   activeFreezeWindow,
@@ -13,6 +15,7 @@ import {
   parseFreezeWindows,
   RotationFrozenError,
 } from '../../shared/governance/freeze.js';
+import { stackFreezeReader } from '../../shared/governance/stackFreeze.js';
 import { ExampleStrategy } from '../../shared/strategies/example/ExampleStrategy.js';
 import { captureLogs } from '../helpers/captureLogs.js';
 import {
@@ -159,5 +162,43 @@ describe("createSecret's admin freeze-tag lookup", () => {
     await handler(rotationEvent('createSecret', sm.arn, token), lambdaContext());
     expect(pendingReadBeforeAdminAnswered).toBe(true);
     expect(sm.valueOf('AWSPENDING')).toBeDefined();
+  });
+});
+
+describe('the stack-wide freeze parameter read by a warm function', () => {
+  it('is read again once 60 s have passed, even when the wall clock was stepped back meanwhile', async () => {
+    let value = 'none';
+    let reads = 0;
+    // The SSM endpoint (AWS_ENDPOINT_URL_SSM): the reader signs one HTTPS call, no SDK client.
+    const ssm = createServer((_request, response) => {
+      reads += 1;
+      response.setHeader('content-type', 'application/x-amz-json-1.1');
+      response.end(JSON.stringify({ Parameter: { Value: value } }));
+    });
+    await new Promise<void>((resolve) => ssm.listen(0, '127.0.0.1', resolve));
+    let now = 10 * 3_600_000;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      const read = stackFreezeReader({
+        env: {
+          FREEZE_PARAMETER_NAME: '/rotator/freeze',
+          AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssm.address() as AddressInfo).port}`,
+        },
+        region: async () => 'us-east-1',
+        credentials: async () => ({
+          accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+          secretAccessKey: randomBytes(20).toString('base64'),
+        }),
+      });
+      expect(await read?.()).toMatchObject({ declaration: '' });
+      // A window is declared; NTP steps the clock back an hour; ten minutes go by.
+      value = 'Fri16:00/Mon08:00';
+      now += -3_600_000 + 600_000;
+      expect((await read?.())?.declaration).toBe(value);
+      expect(reads).toBe(2);
+    } finally {
+      clock.mockRestore();
+      ssm.close();
+    }
   });
 });

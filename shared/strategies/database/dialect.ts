@@ -1,6 +1,6 @@
 import type { UsernameLimit } from '../../kinds/usernames.js';
 import type { PasswordPolicy } from '../../secrets/passwords.js';
-import type { Connector, DatabaseSession } from './driver.js';
+import type { Connector, DatabaseSession, LoginTarget } from './driver.js';
 
 /** A password to set, and where to register what is derived from it (hashes, verifiers). */
 export interface PasswordChange {
@@ -79,7 +79,7 @@ export interface DatabaseDialect<P extends Privilege = Privilege> {
    * Optional: the probe of a kept admin session before reuse ({@link SessionKeeper}), where
    * the server can also tell that its login would now be refused; default {@link probe}.
    */
-  probeKept?(session: DatabaseSession): Promise<void>;
+  probeKept?(session: DatabaseSession, login: LoginTarget): Promise<void>;
   /** Single-user: the logged-in user sets its own password. */
   changeOwnPassword(session: DatabaseSession, change: PasswordChange): Promise<void>;
   /**

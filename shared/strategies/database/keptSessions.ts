@@ -17,7 +17,7 @@ export interface SessionSource {
   readonly connect: Connector;
   probe(session: DatabaseSession): Promise<void>;
   /** Used instead of `probe` when given: it may also check the login is still allowed. */
-  probeKept?(session: DatabaseSession): Promise<void>;
+  probeKept?(session: DatabaseSession, login: LoginTarget): Promise<void>;
 }
 
 interface Entry {
@@ -112,7 +112,7 @@ export class SessionKeeper {
       const probe = firstRead
         ? firstRead(lease)
         : source.probeKept
-          ? source.probeKept(idle.session)
+          ? source.probeKept(idle.session, target)
           : source.probe(idle.session);
       const alive = await probe.then(
         () => true,

@@ -69,15 +69,17 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
 
   /**
    * PostgreSQL keeps a session running whatever happens to its role: a kept admin session
-   * is reused only while the role may still log in (not `NOLOGIN`, not past `VALID UNTIL`,
-   * not dropped), so an admin disabled in the database stops acting at the next setSecret.
-   * Qualified names: the session's search_path is the admin's own.
+   * is reused only while the role that logged in (`SESSION_USER`, not a default role it
+   * runs as) still has the secret's name and may still log in (not `NOLOGIN`, not past
+   * `VALID UNTIL`, not dropped), so an admin disabled in the database stops acting at the
+   * next setSecret. Qualified names: the session's search_path is the admin's own.
    */
-  async probeKept(session: DatabaseSession): Promise<void> {
+  async probeKept(session: DatabaseSession, login: { username: string }): Promise<void> {
     const rows = await runQuery(
       session,
       'check the kept admin session',
-      'SELECT 1 AS ok FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) CURRENT_USER AND rolcanlogin AND (rolvaliduntil IS NULL OR rolvaliduntil OPERATOR(pg_catalog.>) pg_catalog.now())',
+      'SELECT 1 AS ok FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) SESSION_USER AND rolname OPERATOR(pg_catalog.=) $1 AND rolcanlogin AND (rolvaliduntil IS NULL OR rolvaliduntil OPERATOR(pg_catalog.>) pg_catalog.now())',
+      [login.username],
     );
     if (rows.length === 0) {
       throw new DatabaseQueryError(
