@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialRejectedError } from '../../shared/errors.js';
 import { AlternatingUsersStrategy } from '../../shared/strategies/database/AlternatingUsersStrategy.js';
+import { DatabaseConnectionError } from '../../shared/strategies/database/errors.js';
 import { SessionKeeper } from '../../shared/strategies/database/keptSessions.js';
 import { postgresDialects } from '../../shared/strategies/postgres/PostgresDialect.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
@@ -38,11 +39,11 @@ describe.skipIf(!support.available)(
      * A superuser admin of its own (optionally running as a default role, `ALTER ROLE … SET
      * role`), an application user, and a warm function's strategy with its own keeper.
      */
-    async function setup(defaultRole?: 'LOGIN' | 'NOLOGIN') {
+    async function setup(defaultRole?: 'LOGIN' | 'NOLOGIN', power = 'SUPERUSER') {
       const adminName = `adm_${randomSuffix()}`;
       const adminPassword = randomPassword();
       await server.query(
-        `CREATE ROLE ${ident(adminName)} LOGIN SUPERUSER PASSWORD ${literal(scramSha256Verifier(adminPassword))}`,
+        `CREATE ROLE ${ident(adminName)} LOGIN ${power} PASSWORD ${literal(scramSha256Verifier(adminPassword))}`,
       );
       if (defaultRole) {
         const group = `grp_${randomSuffix()}`;
@@ -89,11 +90,15 @@ describe.skipIf(!support.available)(
     }
 
     /** setSecret of a new rotation fails as a refused admin login; nothing changed for the application. */
-    async function expectAdminRefused(rig: ReturnType<typeof rotationRig>, keeper: SessionKeeper) {
+    async function expectAdminRefused(
+      rig: ReturnType<typeof rotationRig>,
+      keeper: SessionKeeper,
+      refusal: new (...args: never[]) => Error = CredentialRejectedError,
+    ) {
       const before = rig.current();
       const token = rig.sm.startRotation();
       await rig.run('createSecret', token);
-      await expect(rig.run('setSecret', token)).rejects.toBeInstanceOf(CredentialRejectedError);
+      await expect(rig.run('setSecret', token)).rejects.toBeInstanceOf(refusal);
       expect(keeper.idleCount).toBe(0);
       expect(rig.current()).toEqual(before);
       for (const value of [before, rig.previous() as Record<string, unknown>]) {
@@ -136,14 +141,50 @@ describe.skipIf(!support.available)(
       60_000,
     );
 
-    it('does not reuse the session of an admin whose role was renamed (its login name is refused)', async () => {
-      const { adminName, adminPassword, keeper, rig } = await setup();
+    it.each([
+      [
+        'renamed (its login name is refused)',
+        (name: string) => `ALTER ROLE ${ident(name)} RENAME TO ${ident(`${name}_x`)}`,
+      ],
+      ['dropped', (name: string) => `DROP ROLE ${ident(name)}`],
+    ])(
+      'does not reuse the session of an admin %s',
+      async (_label, lockOut) => {
+        const { adminName, adminPassword, keeper, rig } = await setup();
+        try {
+          await warmUp(rig);
+          await server.query(lockOut(adminName));
+          expect(await server.canLogin(adminName, adminPassword)).toBe(false);
+          await expectAdminRefused(rig, keeper);
+        } finally {
+          await keeper.closeAll();
+        }
+      },
+      60_000,
+    );
+
+    it('does not reuse the session of an admin (CREATEROLE, not superuser) whose CONNECT on the database was revoked', async () => {
+      const { adminName, adminPassword, keeper, rig } = await setup(undefined, 'CREATEROLE');
+      const current = rig.current().username as string;
       try {
         await warmUp(rig);
-        await server.query(`ALTER ROLE ${ident(adminName)} RENAME TO ${ident(`${adminName}_x`)}`);
-        expect(await server.canLogin(adminName, adminPassword)).toBe(false);
-        await expectAdminRefused(rig, keeper);
+        const users = [
+          current,
+          current.replace(/_clone$/, ''),
+          `${current.replace(/_clone$/, '')}_clone`,
+        ];
+        await server.query(
+          `GRANT CONNECT ON DATABASE postgres TO ${[...new Set(users), server.admin.username].map((u) => ident(u)).join(', ')}`,
+        );
+        await server.query('REVOKE CONNECT ON DATABASE postgres FROM PUBLIC');
+        // A new admin login is refused now (permission denied for database).
+        await expect(server.canLogin(adminName, adminPassword)).rejects.toMatchObject({
+          code: '42501',
+        });
+        // Not a refused password (28P01): the admin's new login fails with 42501.
+        await expectAdminRefused(rig, keeper, DatabaseConnectionError);
       } finally {
+        await server.query('GRANT CONNECT ON DATABASE postgres TO PUBLIC');
         await keeper.closeAll();
       }
     }, 60_000);
