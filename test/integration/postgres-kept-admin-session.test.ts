@@ -4,7 +4,11 @@ import { CredentialRejectedError } from '../../shared/errors.js';
 import { AlternatingUsersStrategy } from '../../shared/strategies/database/AlternatingUsersStrategy.js';
 import { DatabaseConnectionError } from '../../shared/strategies/database/errors.js';
 import { SessionKeeper } from '../../shared/strategies/database/keptSessions.js';
-import { postgresDialects } from '../../shared/strategies/postgres/PostgresDialect.js';
+import { connectPostgres } from '../../shared/strategies/postgres/connect.js';
+import {
+  PostgresDialect,
+  postgresDialects,
+} from '../../shared/strategies/postgres/PostgresDialect.js';
 import { scramSha256Verifier } from '../../shared/strategies/postgres/scram.js';
 import { adminSessionsReused, captureLogs } from '../helpers/captureLogs.js';
 import { randomPassword, randomSuffix } from '../helpers/credentials.js';
@@ -186,6 +190,133 @@ describe.skipIf(!support.available)(
       } finally {
         await server.query('GRANT CONNECT ON DATABASE postgres TO PUBLIC');
         await keeper.closeAll();
+      }
+    }, 60_000);
+
+    it('does not reuse the session of an admin no longer a member of the default role it runs as', async () => {
+      // The group holds the power (SUPERUSER); the admin itself has none.
+      const { adminName, adminPassword, keeper, rig } = await setup('NOLOGIN', 'NOSUPERUSER');
+      try {
+        await warmUp(rig);
+        const [group] = await server.query<{ name: string }>(
+          'SELECT rolname AS name FROM pg_roles WHERE oid IN (SELECT roleid FROM pg_auth_members m JOIN pg_roles a ON a.oid = m.member WHERE a.rolname = $1)',
+          [adminName],
+        );
+        await server.query(`REVOKE ${ident(group?.name as string)} FROM ${ident(adminName)}`);
+        // A new login of the admin now runs as itself, without the group's power...
+        const fresh = new pg.Client({
+          host: server.host,
+          port: server.port,
+          user: adminName,
+          password: adminPassword,
+          database: 'postgres',
+        });
+        fresh.on('notice', () => {});
+        await fresh.connect();
+        const { rows } = await fresh.query(
+          "SELECT current_user::text AS role, current_setting('is_superuser') AS superuser",
+        );
+        await fresh.end();
+        expect(rows[0]).toEqual({ role: adminName, superuser: 'off' });
+        // ...so the kept session, still running as the group, must not act either.
+        const before = rig.current();
+        const token = rig.sm.startRotation();
+        await rig.run('createSecret', token);
+        await expect(rig.run('setSecret', token)).rejects.toThrow();
+        expect(keeper.idleCount).toBe(0);
+        expect(rig.current()).toEqual(before);
+        expect(await server.canLogin(before.username as string, before.password as string)).toBe(
+          true,
+        );
+      } finally {
+        await keeper.closeAll();
+      }
+    }, 60_000);
+
+    it('does not reuse the session of an admin (CREATEROLE) given CONNECTION LIMIT 0', async () => {
+      const { adminName, adminPassword, keeper, rig } = await setup(undefined, 'CREATEROLE');
+      try {
+        await warmUp(rig);
+        await server.query(`ALTER ROLE ${ident(adminName)} CONNECTION LIMIT 0`);
+        await expect(server.canLogin(adminName, adminPassword)).rejects.toMatchObject({
+          code: '53300',
+        });
+        await expectAdminRefused(rig, keeper, DatabaseConnectionError);
+      } finally {
+        await server.query(`ALTER ROLE ${ident(adminName)} CONNECTION LIMIT -1`);
+        await keeper.closeAll();
+      }
+    }, 60_000);
+
+    it('still reuses the session of an admin (CREATEROLE) whose CONNECT comes through a group, not PUBLIC', async () => {
+      const { adminName, keeper, rig } = await setup(undefined, 'CREATEROLE');
+      const connectors = `conn_${randomSuffix()}`;
+      try {
+        await warmUp(rig);
+        await server.query(`CREATE ROLE ${ident(connectors)} NOLOGIN`);
+        await server.query(`GRANT CONNECT ON DATABASE postgres TO ${ident(connectors)}`);
+        await server.query(`GRANT ${ident(connectors)} TO ${ident(adminName)}`);
+        const base = (rig.current().username as string).replace(/_clone$/, '');
+        await server.query(
+          `GRANT CONNECT ON DATABASE postgres TO ${ident(base)}, ${ident(`${base}_clone`)}, ${ident(server.admin.username)}`,
+        );
+        await server.query('REVOKE CONNECT ON DATABASE postgres FROM PUBLIC');
+        await rig.rotate();
+        expect(reused().at(-1)).toBe(true);
+      } finally {
+        await server.query('GRANT CONNECT ON DATABASE postgres TO PUBLIC');
+        await keeper.closeAll();
+      }
+    }, 60_000);
+
+    it("cannot be fooled by the admin's search_path: functions and operators that shadow the catalog's", async () => {
+      const adminName = `adm_${randomSuffix()}`;
+      const adminPassword = randomPassword();
+      await server.query(
+        `CREATE ROLE ${ident(adminName)} LOGIN SUPERUSER PASSWORD ${literal(scramSha256Verifier(adminPassword))}`,
+      );
+      const evil = `evil_${randomSuffix()}`;
+      await server.query(`CREATE SCHEMA ${evil}`);
+      await server.query(
+        `CREATE FUNCTION ${evil}.now() RETURNS timestamptz LANGUAGE sql AS $$ SELECT '-infinity'::timestamptz $$`,
+      );
+      await server.query(
+        `CREATE FUNCTION ${evil}.yes(name, name) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$`,
+      );
+      await server.query(
+        `CREATE FUNCTION ${evil}.yes2(name, text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$`,
+      );
+      await server.query(
+        `CREATE OPERATOR ${evil}.= (LEFTARG = name, RIGHTARG = name, FUNCTION = ${evil}.yes)`,
+      );
+      await server.query(
+        `CREATE OPERATOR ${evil}.= (LEFTARG = name, RIGHTARG = text, FUNCTION = ${evil}.yes2)`,
+      );
+      await server.query(`ALTER ROLE ${ident(adminName)} SET search_path = ${evil}, pg_catalog`);
+      const target = {
+        host: server.host,
+        port: server.port,
+        username: adminName,
+        password: adminPassword,
+        dbname: 'postgres',
+        tls: { mode: 'disable' as const },
+      };
+      const session = await connectPostgres(target, {
+        signal: new AbortController().signal,
+        connectTimeoutMs: 5_000,
+      });
+      const dialect = new PostgresDialect();
+      try {
+        await dialect.probeKept(session, target);
+        await expect(
+          dialect.probeKept(session, { ...target, username: `${adminName}x` }),
+        ).rejects.toThrow();
+        await server.query(`ALTER ROLE ${ident(adminName)} VALID UNTIL '2001-01-01'`);
+        await expect(dialect.probeKept(session, target)).rejects.toThrow();
+        await server.query(`ALTER ROLE ${ident(adminName)} VALID UNTIL 'infinity' NOLOGIN`);
+        await expect(dialect.probeKept(session, target)).rejects.toThrow();
+      } finally {
+        await session.close();
       }
     }, 60_000);
 

@@ -70,10 +70,12 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
   /**
    * PostgreSQL keeps a session running whatever happens to its role: a kept admin session
    * is reused only while the role that logged in (`SESSION_USER`, not a default role it
-   * runs as) still has the secret's name and a new login of it would pass the checks the
-   * server makes at login: `LOGIN`, `VALID UNTIL`, the database's `CONNECT` privilege and
-   * `ALLOW_CONNECTIONS`. So an admin disabled in the database stops acting at the next
-   * setSecret. Qualified names: the session's search_path is the admin's own.
+   * runs as) still has the secret's name, is still a member of the role it runs as, and
+   * would pass the catalog checks of a new login: `LOGIN`, `VALID UNTIL`, a connection
+   * limit of 0, the database's `CONNECT` privilege and `ALLOW_CONNECTIONS`. So an admin
+   * disabled in the database stops acting at the next setSecret (a changed password and
+   * pg_hba.conf cannot be seen from a session). Qualified names: the session's
+   * search_path is the admin's own.
    */
   async probeKept(session: DatabaseSession, login: { username: string }): Promise<void> {
     const rows = await runQuery(
@@ -82,6 +84,8 @@ export class PostgresDialect implements DatabaseDialect<PgPrivilege> {
       `SELECT 1 AS ok FROM pg_catalog.pg_roles r, pg_catalog.pg_database d
         WHERE r.rolname OPERATOR(pg_catalog.=) SESSION_USER AND r.rolname OPERATOR(pg_catalog.=) $1
           AND r.rolcanlogin AND (r.rolvaliduntil IS NULL OR r.rolvaliduntil OPERATOR(pg_catalog.>) pg_catalog.now())
+          AND (r.rolsuper OR r.rolconnlimit OPERATOR(pg_catalog.<>) 0)
+          AND (CURRENT_USER OPERATOR(pg_catalog.=) SESSION_USER OR pg_catalog.pg_has_role(SESSION_USER, CURRENT_USER, 'MEMBER'))
           AND d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database() AND d.datallowconn
           AND pg_catalog.has_database_privilege(SESSION_USER, d.oid, 'CONNECT')`,
       [login.username],
