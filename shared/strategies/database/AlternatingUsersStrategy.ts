@@ -83,8 +83,8 @@ export class AlternatingUsersStrategy implements RotationStrategy {
    * current user's session (part of its login), the lookup, `SHOW GRANTS` per account, the
    * password change. A repair adds its statements and one
    * re-read. In a warm process the admin's session of the previous setSecret is reused
-   * (see {@link SessionKeeper}): one login, plus the probe of the kept session while the
-   * current login runs.
+   * (see {@link SessionKeeper}): one login; the kept session's probe runs while the
+   * current login does (on MySQL the privilege read is that probe).
    */
   async apply(request: PendingRequest): Promise<void> {
     const { secret: current, dialect } = this.#resolver.resolve(
