@@ -50,6 +50,38 @@ interface Subject {
   logins: (secretString: string) => Promise<Map<string, boolean>>;
 }
 
+/**
+ * The rotated secret (user `cm_<tag>` on `server`, `fields` added) and its admin secret, each
+ * in its own in-memory Secrets Manager: what every subject shares but its engine's parts.
+ */
+function secretPair(
+  tag: string,
+  server: { host: string; port: number; admin: { username: string; password: string } },
+  fields: Record<string, unknown>,
+): Pick<Subject, 'sm' | 'targets' | 'names'> {
+  const sm = new InMemorySecretsManager();
+  const admin = new InMemorySecretsManager(`admin/${tag}`);
+  admin.seedCurrent(JSON.stringify(server.admin));
+  sm.seedCurrent(
+    JSON.stringify({
+      host: server.host,
+      port: server.port,
+      username: `cm_${tag}`,
+      dbname: 'appdb',
+      masterarn: admin.arn,
+      ...fields,
+    }),
+  );
+  return {
+    sm,
+    targets: [
+      { sm, label: '' },
+      { sm: admin, label: 'admin secret' },
+    ],
+    names: { [tag]: '<t>', [server.admin.username]: '<admin>' },
+  };
+}
+
 function withConnector(
   kind: CredentialKind,
   dialects: (connect: Connector) => DialectSet,
@@ -183,28 +215,8 @@ describe.skipIf(!pgSupport.available)(`Warm crash matrix, PostgreSQL ${pgSupport
       [],
       'appdb',
     );
-    const sm = new InMemorySecretsManager();
-    const admin = new InMemorySecretsManager(`admin/${tag}`);
-    admin.seedCurrent(JSON.stringify(server.admin));
-    sm.seedCurrent(
-      JSON.stringify({
-        engine: 'postgres',
-        host: server.host,
-        port: server.port,
-        username: `cm_${tag}`,
-        password,
-        dbname: 'appdb',
-        ssl: 'false',
-        masterarn: admin.arn,
-      }),
-    );
     return {
-      sm,
-      targets: [
-        { sm, label: '' },
-        { sm: admin, label: 'admin secret' },
-      ],
-      names: { [tag]: '<t>', [server.admin.username]: '<admin>' },
+      ...secretPair(tag, server, { engine: 'postgres', password, ssl: 'false' }),
       kind: (process) =>
         withConnector(postgresKind, (c) => postgresDialects(c), connectPostgres, process),
       logins: async (s) => {
@@ -236,28 +248,8 @@ describe.skipIf(!mySupport.available)(`Warm crash matrix, MariaDB ${mySupport.re
     const tag = randomSuffix();
     const password = randomPassword();
     await createMariadbAppUser(server, `cm_${tag}`, password, `r_${tag}`);
-    const sm = new InMemorySecretsManager();
-    const admin = new InMemorySecretsManager(`admin/${tag}`);
-    admin.seedCurrent(JSON.stringify(server.admin));
-    sm.seedCurrent(
-      JSON.stringify({
-        engine: 'mariadb',
-        host: server.host,
-        port: server.port,
-        username: `cm_${tag}`,
-        password,
-        dbname: 'appdb',
-        ssl: false,
-        masterarn: admin.arn,
-      }),
-    );
     return {
-      sm,
-      targets: [
-        { sm, label: '' },
-        { sm: admin, label: 'admin secret' },
-      ],
-      names: { [tag]: '<t>', [server.admin.username]: '<admin>' },
+      ...secretPair(tag, server, { engine: 'mariadb', password, ssl: false }),
       kind: (process) =>
         withConnector(mysqlKind, (c) => mysqlDialects(ENV, c), connectMysql, process),
       logins: async (s) => {
