@@ -73,14 +73,19 @@ export async function runQuery<Row = Record<string, unknown>>(
   try {
     return await session.query<Row>(sql, params);
   } catch (error) {
-    if (error instanceof RotationError) throw error;
-    const code = (error as { code?: unknown }).code;
-    throw new DatabaseQueryError(
-      operation,
-      typeof code === 'string' || typeof code === 'number' ? String(code) : undefined,
-      { cause: error },
-    );
+    throw queryFailure(operation, error);
   }
+}
+
+/** The typed error for a statement that failed during `operation` (a RotationError as is). */
+export function queryFailure(operation: string, error: unknown): Error {
+  if (error instanceof RotationError) return error;
+  const code = (error as { code?: unknown }).code;
+  return new DatabaseQueryError(
+    operation,
+    typeof code === 'string' || typeof code === 'number' ? String(code) : undefined,
+    { cause: error },
+  );
 }
 
 /**

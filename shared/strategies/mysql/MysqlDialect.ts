@@ -9,7 +9,12 @@ import type {
   RepairFailure,
   UserPair,
 } from '../database/dialect.js';
-import { type Connector, type DatabaseSession, runQuery } from '../database/driver.js';
+import {
+  type Connector,
+  type DatabaseSession,
+  queryFailure,
+  runQuery,
+} from '../database/driver.js';
 import { DatabaseQueryError } from '../database/errors.js';
 import { type GrantStatement, grantEach } from '../database/grantParity.js';
 import { connectMysql } from './connect.js';
@@ -69,18 +74,14 @@ export class MysqlDialect implements DatabaseDialect<MysqlPrivilege> {
   }
 
   async probe(session: DatabaseSession): Promise<void> {
-    const ping = session.ping?.bind(session);
+    if (!session.ping) {
+      await runQuery(session, 'test query', 'SELECT 1 AS ok');
+      return;
+    }
     // A constant statement: the session need not be prepared for escaped values first.
-    const probed: DatabaseSession = ping
-      ? {
-          query: async <Row>() => {
-            await ping();
-            return [] as Row[];
-          },
-          close: () => session.close(),
-        }
-      : session;
-    await runQuery(probed, 'test query', 'SELECT 1 AS ok');
+    await session.ping().catch((error: unknown) => {
+      throw queryFailure('test query', error);
+    });
   }
 
   /** Per session: `ensureUser` and `setUserPassword` share one admin session. */
