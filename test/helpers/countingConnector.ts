@@ -32,29 +32,20 @@ export function countingConnector(inner: Connector, tally: () => StepTally): Con
     try {
       const session = await inner(target, options);
       tally().connectMs += performance.now() - start;
+      /** One statement (a query or a ping), counted and timed. */
+      const statement = async <T>(work: () => Promise<T>): Promise<T> => {
+        tally().statements += 1;
+        const begin = performance.now();
+        try {
+          return await work();
+        } finally {
+          tally().statementMs += performance.now() - begin;
+        }
+      };
+      const ping = session.ping?.bind(session);
       return {
-        query: async (sql, params) => {
-          tally().statements += 1;
-          const begin = performance.now();
-          try {
-            return await session.query(sql, params);
-          } finally {
-            tally().statementMs += performance.now() - begin;
-          }
-        },
-        ...(session.ping
-          ? {
-              ping: async () => {
-                tally().statements += 1;
-                const begin = performance.now();
-                try {
-                  await session.ping?.();
-                } finally {
-                  tally().statementMs += performance.now() - begin;
-                }
-              },
-            }
-          : {}),
+        query: (sql, params) => statement(() => session.query(sql, params)),
+        ...(ping ? { ping: () => statement(ping) } : {}),
         close: () => session.close(),
         unref: () => session.unref?.(),
         ref: () => session.ref?.(),
